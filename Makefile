@@ -1,0 +1,47 @@
+# Masklet: two commands do all set-up on a fresh machine with Python 3.11.
+#   make demo   install, migrate, bootstrap demo users and videos, serve on http://127.0.0.1:8000
+#   make test   install, check, run the whole suite against the real services
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test install lint check bench clean-demo
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Masklet needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Reinstalls only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[test]"
+	# The reference SAM 2, for the parity tests only (the product never imports it).
+	$(PIP) install --quiet --no-deps "rf-sam-2==1.0.3"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+check: install
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+test: install lint check
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench
+
+demo: install
+	$(PY) manage.py demo --host $(HOST) --port $(PORT)
+
+clean-demo:
+	rm -rf var/
