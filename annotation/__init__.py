@@ -1,0 +1,1 @@
+"""The annotation domain: masklets and their revisions, tasks, interactions, reviews, model versions."""

@@ -1,0 +1,15 @@
+from annotation.models.interactions import Interaction
+from annotation.models.masklets import Masklet, MaskletRevision
+from annotation.models.modelversions import ModelVersion, RetrainingRound
+from annotation.models.reviews import Review
+from annotation.models.tasks import AnnotationTask
+
+__all__ = [
+    "AnnotationTask",
+    "Interaction",
+    "Masklet",
+    "MaskletRevision",
+    "ModelVersion",
+    "RetrainingRound",
+    "Review",
+]

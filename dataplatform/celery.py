@@ -1,0 +1,61 @@
+"""The Celery app. Queues, routes and worker defaults are declared here, in one place.
+
+Queues:
+- ``cpu``: ingest, export and import, the job reaper.
+- ``gpu``: propagation, automatic masklets, retraining; GPU workers also consume their own
+  direct queue (``gpu.<hostname>``) so that an interactive session's prompts reach the worker
+  that holds its features.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataplatform.settings")
+
+app = Celery("masklet")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+CPU_QUEUE = "cpu"
+GPU_QUEUE = "gpu"
+
+# Every task is routed here by its name's prefix; tasks themselves declare only their name.
+TASK_ROUTES = {
+    "jobs.*": {"queue": CPU_QUEUE},
+    "workers.*": {"queue": CPU_QUEUE},
+    "ingest.*": {"queue": CPU_QUEUE},
+    "export.*": {"queue": CPU_QUEUE},
+    "import.*": {"queue": CPU_QUEUE},
+    "propagation.*": {"queue": GPU_QUEUE},
+    "automasklets.*": {"queue": GPU_QUEUE},
+    "retraining.*": {"queue": GPU_QUEUE},
+    "session.*": {"queue": GPU_QUEUE},
+}
+
+app.conf.update(
+    task_routes=TASK_ROUTES,
+    task_queues=[Queue(CPU_QUEUE), Queue(GPU_QUEUE)],
+    task_default_queue=CPU_QUEUE,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # Long tasks are keyed on Job rows and idempotent, which makes late acks safe: a task whose
+    # worker dies goes back to the queue, and its Job claim makes a second run harmless.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    result_expires=3600,
+    broker_connection_retry_on_startup=True,
+    task_track_started=True,
+)
+app.conf.beat_schedule = {
+    "reap-stale-jobs": {"task": "jobs.reap_stale", "schedule": 60.0},
+}
+
+
+@app.on_after_finalize.connect
+def _import_tasks(sender, **kwargs) -> None:
+    import workers  # noqa: F401 - registers every task module

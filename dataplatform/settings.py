@@ -1,0 +1,281 @@
+"""Masklet settings: the one module that reads the environment.
+
+Every variable is documented here next to its default, and in the README's configuration table.
+The defaults are the embedded demo (SQLite, Celery's filesystem transport, media in a local
+folder, all under ``var/``); production switches each integration with an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+# MASKLET_VAR_DIR: where the embedded demo keeps its database, broker files and media. Default: var/
+VAR_DIR = Path(env("MASKLET_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+# SECRET_KEY: Django's signing key. Default: an insecure development key; set it in production.
+SECRET_KEY = env("SECRET_KEY", "masklet-insecure-development-key-change-me")
+# DEBUG: Django's debug mode. Default: false.
+DEBUG = env_bool("DEBUG", False)
+# ALLOWED_HOSTS: comma-separated host names the web server answers to. Default: localhost names.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+# CSRF_TRUSTED_ORIGINS: comma-separated origins allowed to POST with session auth. Default: none.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+
+def database_from_url(url: str) -> dict:
+    """``sqlite:///path`` or ``postgres://user:password@host:port/name?option=value``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        path = path[1:] if path.startswith("//") else path  # sqlite:////abs/path
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or str(VAR_DIR / "masklet.sqlite3"),
+                "OPTIONS": {"timeout": 30}}
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")) or "masklet",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+        }
+    raise ValueError(f"DATABASE_URL must start with sqlite:// or postgres://, got {url!r}")
+
+
+# DATABASE_URL: the database. Default: SQLite at var/masklet.sqlite3.
+# Production: postgres://user:password@host:5432/masklet
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'masklet.sqlite3'}")
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "storages",
+    "dataplatform",
+    "annotation",
+]
+
+# All migrations live in migrations/, one package per app.
+MIGRATION_MODULES = {"dataplatform": "migrations.dataplatform", "annotation": "migrations.annotation"}
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dataplatform.urls"
+WSGI_APPLICATION = "dataplatform.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "dataplatform" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# STATIC_ROOT: where collectstatic gathers static files (web UI build included). Default: var/static
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.is_dir()]
+
+LOGIN_URL = "/api/auth/login/"
+
+# ---- Media storage -------------------------------------------------------------------------
+# STORAGE_BACKEND: "local" (a folder, MEDIA_ROOT) or "s3" (AWS S3 or MinIO via django-storages).
+# Default: local.
+STORAGE_BACKEND = env("STORAGE_BACKEND", "local").lower()
+# MEDIA_ROOT: the local media folder. Default: var/media
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# S3_BUCKET: the bucket for frames, uploads, checkpoints and exports. Default: masklet
+S3_BUCKET = env("S3_BUCKET", "masklet")
+# S3_ENDPOINT_URL: the S3 endpoint (MinIO: http://minio:9000). Default: AWS's own.
+S3_ENDPOINT_URL = env("S3_ENDPOINT_URL", "") or None
+# S3_REGION: the bucket's region. Default: us-east-1
+S3_REGION = env("S3_REGION", "us-east-1")
+# S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY: credentials. Default: boto3's own chain (env, role).
+S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID", "") or None
+S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY", "") or None
+# S3_PRESIGNED_EXPIRY: seconds a presigned frame or download URL stays valid. Default: 3600
+S3_PRESIGNED_EXPIRY = env_int("S3_PRESIGNED_EXPIRY", 3600)
+# S3_PUBLIC_ENDPOINT_URL: the endpoint browsers use for presigned URLs, when it differs from the
+# one the servers use (e.g. http://localhost:9000 vs http://minio:9000). Default: S3_ENDPOINT_URL
+S3_PUBLIC_ENDPOINT_URL = env("S3_PUBLIC_ENDPOINT_URL", "") or None
+
+if STORAGE_BACKEND == "s3":
+    _s3_options = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": S3_ENDPOINT_URL,
+        "region_name": S3_REGION,
+        "access_key": S3_ACCESS_KEY_ID,
+        "secret_key": S3_SECRET_ACCESS_KEY,
+        "querystring_auth": True,
+        "querystring_expire": S3_PRESIGNED_EXPIRY,
+        "file_overwrite": True,
+        "default_acl": None,
+        "signature_version": "s3v4",
+        "addressing_style": "path",
+    }
+    DEFAULT_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+elif STORAGE_BACKEND == "local":
+    DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                       "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL}}
+else:
+    raise ValueError(f"STORAGE_BACKEND must be 'local' or 's3', got {STORAGE_BACKEND!r}")
+
+STORAGES = {
+    "default": DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# ---- Upload and video limits ------------------------------------------------------------------
+# MAX_UPLOAD_MB: the largest video upload accepted, in MiB. Default: 2048
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_MB", 2048) * 1024 * 1024
+# MAX_VIDEO_SECONDS: the longest video accepted. Default: 600 (10 minutes)
+MAX_VIDEO_SECONDS = env_float("MAX_VIDEO_SECONDS", 600.0)
+# MAX_VIDEO_WIDTH / MAX_VIDEO_HEIGHT: the largest frame accepted, in pixels. Default: 3840 × 2160
+MAX_VIDEO_WIDTH = env_int("MAX_VIDEO_WIDTH", 3840)
+MAX_VIDEO_HEIGHT = env_int("MAX_VIDEO_HEIGHT", 2160)
+# MIN_VIDEO_SIDE: the smallest width or height accepted, in pixels. Default: 16
+MIN_VIDEO_SIDE = env_int("MIN_VIDEO_SIDE", 16)
+# ANNOTATION_FPS: frames per second sampled for annotation in new projects. Default: 6 (SA-V's)
+ANNOTATION_FPS = env_float("ANNOTATION_FPS", 6.0)
+# FRAME_JPEG_QUALITY: JPEG quality of the stored annotation frames. Default: 90
+FRAME_JPEG_QUALITY = env_int("FRAME_JPEG_QUALITY", 90)
+# Large uploads stream to disk, never to memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# ---- Celery -----------------------------------------------------------------------------------
+# CELERY_BROKER_URL: the broker. Default: Celery's filesystem transport under var/broker
+# (embedded demo). Production: redis://redis:6379/0 (or amqp:// for RabbitMQ).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+BROKER_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# CELERY_RESULT_BACKEND: where interactive results travel back. Default: the broker's Redis when
+# the broker is Redis, else a SQLite file under var/ (embedded demo).
+CELERY_RESULT_BACKEND = env(
+    "CELERY_RESULT_BACKEND",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else f"db+sqlite:///{VAR_DIR / 'results.sqlite3'}",
+)
+# CELERY_TASK_ALWAYS_EAGER: run tasks in the calling process (no worker). Default: false.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+# JOB_STALE_SECONDS: a running Job whose heartbeat is older than this is re-queued by the reaper.
+# Default: 300
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
+# JOB_MAX_ATTEMPTS: how many times the reaper re-queues a Job before marking it failed. Default: 3
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+
+# ---- Engine -----------------------------------------------------------------------------------
+# ENGINE_DEVICE: "cpu", "cuda" or "auto" (CUDA when present). Default: auto
+ENGINE_DEVICE = env("ENGINE_DEVICE", "auto")
+# ENGINE_DEFAULT_CONFIG: the model config of the default model version. Default: micro
+ENGINE_DEFAULT_CONFIG = env("ENGINE_DEFAULT_CONFIG", "micro")
+
+# ---- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # API_PAGE_SIZE: items per page of list endpoints. Default: 50
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dataplatform.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Masklet API",
+    "DESCRIPTION": "The data engine for video segmentation: projects, videos, jobs, annotation, review.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # LOG_LEVEL: the log level of Masklet's own loggers. Default: INFO
+    "loggers": {
+        "masklet": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

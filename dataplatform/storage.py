@@ -1,0 +1,123 @@
+"""Media storage: keys for everything the platform stores, and URLs a browser can fetch.
+
+The backend is Django's default storage (a local folder for the demo, S3 or MinIO in
+production, chosen by STORAGE_BACKEND); nothing else in the code knows which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+
+
+def video_prefix(video_id: int) -> str:
+    return f"videos/{video_id}/"
+
+
+def frame_key(video_id: int, index: int) -> str:
+    return f"videos/{video_id}/frames/{index:05d}.jpg"
+
+
+def thumbnail_key(video_id: int) -> str:
+    return f"videos/{video_id}/thumbnail.jpg"
+
+
+def source_key(video_id: int, filename: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[-120:] or "video"
+    return f"videos/{video_id}/source/{safe}"
+
+
+def checkpoint_key(model_version_name: str) -> str:
+    return f"models/{model_version_name}/model.safetensors"
+
+
+def export_key(job_id: int, filename: str) -> str:
+    return f"exports/{job_id}/{filename}"
+
+
+def put_bytes(key: str, data: bytes) -> str:
+    """Write ``data`` at exactly ``key`` (overwriting), return the key."""
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    return default_storage.save(key, ContentFile(data))
+
+
+def put_file(key: str, fileobj: IO[bytes]) -> str:
+    """Stream a file object to ``key`` (overwriting), return the key."""
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    return default_storage.save(key, File(fileobj))
+
+
+def open_file(key: str, mode: str = "rb") -> IO[bytes]:
+    return default_storage.open(key, mode)
+
+
+def read_bytes(key: str) -> bytes:
+    with default_storage.open(key, "rb") as handle:
+        return handle.read()
+
+
+def exists(key: str) -> bool:
+    return default_storage.exists(key)
+
+
+def delete_keys(keys: Iterable[str]) -> None:
+    for key in keys:
+        default_storage.delete(key)
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every file under ``prefix`` (a folder-like key ending in '/'); returns how many."""
+    count = 0
+    folders, files = _listdir(prefix)
+    for name in files:
+        default_storage.delete(prefix + name)
+        count += 1
+    for folder in folders:
+        count += delete_prefix(f"{prefix}{folder}/")
+    return count
+
+
+def _listdir(prefix: str) -> tuple[list[str], list[str]]:
+    try:
+        return default_storage.listdir(prefix.rstrip("/"))
+    except FileNotFoundError:
+        return [], []
+
+
+def url_for(key: str, *, expires: int | None = None) -> str:
+    """A URL the browser can fetch: presigned on S3 (optionally via a public endpoint), else /media/."""
+    if settings.STORAGE_BACKEND != "s3":
+        return default_storage.url(key)
+    expiry = expires or settings.S3_PRESIGNED_EXPIRY
+    if settings.S3_PUBLIC_ENDPOINT_URL:
+        client = _public_s3_client()
+        return client.generate_presigned_url(
+            "get_object", Params={"Bucket": settings.S3_BUCKET, "Key": key}, ExpiresIn=expiry
+        )
+    return default_storage.url(key, expire=expiry)
+
+
+_public_client = None
+
+
+def _public_s3_client():
+    global _public_client
+    if _public_client is None:
+        import boto3
+        from botocore.config import Config
+
+        _public_client = boto3.client(
+            "s3",
+            endpoint_url=settings.S3_PUBLIC_ENDPOINT_URL,
+            region_name=settings.S3_REGION,
+            aws_access_key_id=settings.S3_ACCESS_KEY_ID,
+            aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+    return _public_client

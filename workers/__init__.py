@@ -1,0 +1,6 @@
+"""Celery tasks: thin entry points that load rows and call services and the engine.
+
+Importing this package imports every task module, so the worker (and ``job_dispatch``) know them.
+"""
+
+from workers import maintenance  # noqa: F401
