@@ -79,6 +79,8 @@ def database_from_url(url: str) -> dict:
 # Production: postgres://user:password@host:5432/masklet
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'masklet.sqlite3'}")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [

@@ -10,7 +10,9 @@ import pytest
 
 from engine import rle
 
-SAV_MANUAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sav_example" / "sav_000001_manual.json"
+SAV_MANUAL = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sav_example" / "sav_000001_manual.json"
+)
 
 
 def _random_mask(seed: int, h: int = 37, w: int = 53) -> np.ndarray:
@@ -59,7 +61,9 @@ def test_iou() -> None:
     assert rle.iou(rle.encode(a), rle.encode(b)) == pytest.approx(10 / 30)
     assert rle.iou(rle.encode(a), rle.empty(10, 10)) == 0.0
     assert rle.iou(rle.empty(10, 10), rle.empty(10, 10)) == 1.0
-    matrix = rle.iou_matrix([rle.encode(a), rle.empty(10, 10)], [rle.encode(b), rle.encode(a), rle.empty(10, 10)])
+    matrix = rle.iou_matrix(
+        [rle.encode(a), rle.empty(10, 10)], [rle.encode(b), rle.encode(a), rle.empty(10, 10)]
+    )
     np.testing.assert_allclose(matrix, [[10 / 30, 1.0, 0.0], [0.0, 0.0, 1.0]])
     with pytest.raises(ValueError, match="one size"):
         rle.iou(rle.encode(a), rle.empty(10, 11))
