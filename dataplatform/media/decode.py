@@ -66,11 +66,15 @@ class SampledFrames:
                 raise MediaError("This file has no video stream: there is no picture to annotate.")
             stream = container.streams.video[0]
             if stream.codec_context.codec is None or stream.codec_context.name == "none":
-                raise MediaError("The video codec is not one we can decode. Re-encode the video as H.264 (MP4).")
+                raise MediaError(
+                    "The video codec is not one we can decode. Re-encode the video as H.264 (MP4)."
+                )
             stream.thread_type = "AUTO"
             yield from self._decode(container, stream)
 
-    def _decode(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Iterator[SampledFrame]:
+    def _decode(
+        self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+    ) -> Iterator[SampledFrame]:
         summary = self.summary
         sampler: TimestampSampler[av.VideoFrame] = TimestampSampler(self.fps)
         time_base = stream.time_base or Fraction(1, 90000)
@@ -150,7 +154,9 @@ class SampledFrames:
                 f"({limits.max_width}x{limits.max_height}). Scale the video down (e.g. to 1920x1080)."
             )
 
-    def _check_complete(self, stream: av.video.stream.VideoStream, container: av.container.InputContainer) -> None:
+    def _check_complete(
+        self, stream: av.video.stream.VideoStream, container: av.container.InputContainer
+    ) -> None:
         summary = self.summary
         if summary.dropped_frames > max(2, summary.source_frames // 10):
             raise MediaError(

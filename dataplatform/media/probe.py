@@ -91,7 +91,9 @@ def probe(source: Source) -> VideoProbe:
     with open_container(source) as container:
         audio = len(container.streams.audio) > 0
         if not container.streams.video:
-            return VideoProbe(container=container.format.name, has_video=False, has_audio=audio, size_bytes=size)
+            return VideoProbe(
+                container=container.format.name, has_video=False, has_audio=audio, size_bytes=size
+            )
         stream = container.streams.video[0]
         ctx = stream.codec_context
         fps = _fps_of(stream)
@@ -124,7 +126,9 @@ def _fps_of(stream: av.video.stream.VideoStream) -> Fraction | None:
     return None
 
 
-def _duration_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Fraction | None:
+def _duration_of(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> Fraction | None:
     if stream.duration and stream.time_base:
         return stream.duration * stream.time_base
     if container.duration and container.duration > 0:

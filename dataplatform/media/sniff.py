@@ -42,15 +42,15 @@ def sniff(head: bytes) -> None:
     for magic, offset, what in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             kind = "still image" if "image" in what else "file"
-            raise MediaError(f"This is {what}, not a video: a {kind} cannot be annotated as a video. {_CONVERT}")
+            raise MediaError(
+                f"This is {what}, not a video: a {kind} cannot be annotated as a video. {_CONVERT}"
+            )
     if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
         raise MediaError(f"This is a HEIF/AVIF still image, not a video. {_CONVERT}")
     if _looks_like_text(head):
         first_line = head.split(b"\n", 1)[0][:40].decode("utf-8", "replace").strip()
         what = "a playlist (M3U/HLS)" if first_line.startswith("#EXTM3U") else "a text file"
-        raise MediaError(
-            f"This is {what}, not a video (it starts with {first_line!r}). {_CONVERT}"
-        )
+        raise MediaError(f"This is {what}, not a video (it starts with {first_line!r}). {_CONVERT}")
 
 
 def _looks_like_text(head: bytes) -> bool:
