@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("dataplatform.api.urls")),
+    path("api/", include("annotation.api.urls")),
 ]
 
 if settings.STORAGE_BACKEND == "local":

@@ -1,0 +1,3 @@
+"""Routes: exports and imports (SA-V, COCO, DAVIS)."""
+
+urlpatterns: list = []

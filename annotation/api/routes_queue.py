@@ -1,0 +1,3 @@
+"""Routes: annotation tasks, verification queue, metrics."""
+
+urlpatterns: list = []
