@@ -1,0 +1,1 @@
+"""Annotation writes, one module per subdomain."""

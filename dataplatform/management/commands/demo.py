@@ -1,0 +1,86 @@
+"""``python manage.py demo``: the embedded demo on one machine (what ``make demo`` runs).
+
+Migrates the embedded database, bootstraps the roles and demo users, makes a few synthetic demo
+videos and ingests them, then serves the web app with one Celery worker on the filesystem broker,
+printing the URL and the logins. Runs again in seconds: what exists is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from dataplatform.models import Project, Video
+
+DEMO_PROJECT = "Demo"
+# (seed, objects, frames at 24 fps): a few seconds each, so ingest takes moments on a laptop.
+DEMO_VIDEOS = [(11, 3, 96), (12, 4, 120), (13, 2, 72)]
+DEMO_SIZE = (480, 640)  # height, width
+
+
+class Command(BaseCommand):
+    help = "Set up and serve the embedded demo: database, demo users, demo videos, web server and a worker."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="Set everything up, then exit.")
+
+    def handle(self, *args, host: str, port: int, no_serve: bool, **options) -> None:
+        self.stdout.write("Migrating the database…")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("bootstrap", demo=True)
+        self._ingest_demo_videos()
+        if no_serve:
+            return
+        self._serve(host, port)
+
+    def _ingest_demo_videos(self) -> None:
+        from engine.synthetic import make_video, write_mp4
+
+        project = Project.objects.filter(name=DEMO_PROJECT).first()
+        if project is not None and project.videos.filter(status=Video.Status.READY).exists():
+            self.stdout.write("Demo videos are ready.")
+            return
+        folder = Path(settings.VAR_DIR) / "demo-videos"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        self.stdout.write("Making the synthetic demo videos…")
+        for seed, objects, frames in DEMO_VIDEOS:
+            path = folder / f"synthetic-{seed}.mp4"
+            if not path.exists():
+                video = make_video(seed, num_frames=frames, height=DEMO_SIZE[0], width=DEMO_SIZE[1],
+                                   num_objects=objects)
+                write_mp4(video, path)
+            paths.append(str(path))
+        call_command("ingest", *paths, project=DEMO_PROJECT)
+
+    def _serve(self, host: str, port: int) -> None:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "dataplatform", "worker", "-Q", "cpu,gpu",
+             "--concurrency", "1", "--loglevel", "WARNING"],
+            env={**os.environ}, start_new_session=True,
+        )
+        url = f"http://{host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(
+            f"\nMasklet is running at {url}\n"
+            f"  API docs: {url}api/docs/\n"
+            f"  Logins: see the table above (annotator, reviewer, admin).\n"
+            "  Stop with Ctrl-C.\n"))
+        try:
+            call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
