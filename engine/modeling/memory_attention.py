@@ -115,11 +115,4 @@ class MemoryAttention(nn.Module):
         return self.norm(out).transpose(0, 1)
 
 
-def micro_memory_attention_config() -> MemoryAttentionConfig:
-    """A tiny memory attention for tests and the shipped micro model (same structure, small widths)."""
-    return MemoryAttentionConfig(d_model=32, num_layers=2, dim_feedforward=64, kv_in_dim=16,
-                                 feat_sizes=(16, 16))
-
-
-__all__ = ["MemoryAttention", "MemoryAttentionConfig", "MemoryAttentionLayer", "micro_memory_attention_config"]
-
+__all__ = ["MemoryAttention", "MemoryAttentionConfig", "MemoryAttentionLayer"]

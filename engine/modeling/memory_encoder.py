@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from engine.modeling.common import LayerNorm2d
+
 
 @dataclass(frozen=True)
 class MemoryEncoderConfig:
@@ -29,22 +31,6 @@ class MemoryEncoderConfig:
     fuser_padding: int = 3
     layer_scale_init_value: float = 1e-6  # ConvNeXt layer scale (gamma) at init
     pos_temperature: float = 10000.0  # sine position encoding of the memory
-
-
-class LayerNorm2d(nn.Module):
-    """LayerNorm over the channels of (B, C, H, W)."""
-
-    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(num_channels))
-        self.bias = nn.Parameter(torch.zeros(num_channels))
-        self.eps = eps
-
-    def forward(self, x: Tensor) -> Tensor:
-        mean = x.mean(1, keepdim=True)
-        var = (x - mean).pow(2).mean(1, keepdim=True)
-        x = (x - mean) / torch.sqrt(var + self.eps)
-        return self.weight[:, None, None] * x + self.bias[:, None, None]
 
 
 class MaskDownSampler(nn.Module):
@@ -156,8 +142,3 @@ class MemoryEncoder(nn.Module):
         x = self.pix_feat_proj(pix_feat.to(masks.device)) + self.mask_downsampler(masks)
         x = self.out_proj(self.fuser(x))
         return {"vision_features": x, "vision_pos_enc": [self.position_encoding(x)]}
-
-
-def micro_memory_encoder_config() -> MemoryEncoderConfig:
-    """A tiny memory encoder for tests and the shipped micro model."""
-    return MemoryEncoderConfig(in_dim=32, out_dim=16)
