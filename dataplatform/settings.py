@@ -70,6 +70,7 @@ def database_from_url(url: str) -> dict:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
+            # DATABASE_CONN_MAX_AGE: seconds a PostgreSQL connection is reused. Default: 60
             "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         }
     raise ValueError(f"DATABASE_URL must start with sqlite:// or postgres://, got {url!r}")
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served by us: the docs work offline
     "storages",
     "dataplatform",
     "annotation",
@@ -222,13 +224,19 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
+    # CELERY_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged task. Default: 3600
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 # CELERY_RESULT_BACKEND: where interactive results travel back. Default: the broker's Redis when
-# the broker is Redis, else a SQLite file under var/ (embedded demo).
+# the broker is Redis, else files under var/results (embedded demo).
 CELERY_RESULT_BACKEND = env(
     "CELERY_RESULT_BACKEND",
-    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else f"db+sqlite:///{VAR_DIR / 'results.sqlite3'}",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else f"file://{VAR_DIR / 'results'}",
 )
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _folder in ("queue", "control", "processed"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 # CELERY_TASK_ALWAYS_EAGER: run tasks in the calling process (no worker). Default: false.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -268,6 +276,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get a clear name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "VideoStatusEnum": "dataplatform.models.Video.Status",
+        "JobStatusEnum": "dataplatform.models.Job.Status",
+        "JobKindEnum": "dataplatform.models.Job.Kind",
+    },
 }
 
 LOGGING = {
