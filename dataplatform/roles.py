@@ -1,0 +1,80 @@
+"""Roles: annotator, reviewer, admin, as Django groups; and the DRF permission classes per role.
+
+A user may hold several roles. Staff users and superusers count as admins whatever their groups,
+so the first ``createsuperuser`` can run the platform before ``bootstrap`` made any group.
+Admins may do everything annotators and reviewers may (they supervise both queues).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from rest_framework.permissions import BasePermission
+
+ANNOTATOR = "annotator"
+REVIEWER = "reviewer"
+ADMIN = "admin"
+ROLES: tuple[str, ...] = (ANNOTATOR, REVIEWER, ADMIN)
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> list[str]:
+    """The roles a user holds, in ROLES order; staff and superusers always hold ``admin``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    cached = getattr(user, "_masklet_roles", None)
+    if cached is None:
+        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_staff or user.is_superuser:
+            names.add(ADMIN)
+        cached = [role for role in ROLES if role in names]
+        user._masklet_roles = cached  # one query per request, not per permission check
+    return list(cached)
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser | None, *roles: str) -> bool:
+    """Whether ``user`` holds any of ``roles`` (admins hold every role's rights)."""
+    held = user_roles(user)
+    return ADMIN in held or any(role in held for role in roles)
+
+
+def is_admin(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    return ADMIN in user_roles(user)
+
+
+def role_groups_ensure() -> list[Group]:
+    """Create the role groups that are missing (idempotent); returns them in ROLES order."""
+    return [Group.objects.get_or_create(name=role)[0] for role in ROLES]
+
+
+class _RolePermission(BasePermission):
+    roles: tuple[str, ...] = ()
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, *self.roles)
+
+
+class IsAnnotator(_RolePermission):
+    roles = (ANNOTATOR,)
+    message = "This needs the annotator role."
+
+
+class IsReviewer(_RolePermission):
+    roles = (REVIEWER,)
+    message = "This needs the reviewer role."
+
+
+class IsAdminRole(_RolePermission):
+    roles = (ADMIN,)
+    message = "This needs the admin role."
+
+
+class IsAnnotatorOrReviewer(_RolePermission):
+    roles = (ANNOTATOR, REVIEWER)
+    message = "This needs the annotator or reviewer role."
+
+
+class HasAnyRole(_RolePermission):
+    """Any platform role: an authenticated user without a role sees nothing."""
+
+    roles = ROLES
+    message = "Your account has no role on this platform yet; ask an admin to give you one."

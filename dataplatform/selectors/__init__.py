@@ -1,0 +1,1 @@
+"""Reads: typed functions that return querysets or rows, named ``<entity>_<what>``."""
