@@ -1,0 +1,1 @@
+"""Annotation reads: plain functions that return rows or querysets, never write."""

@@ -1,0 +1,143 @@
+"""Verification: reviewers lease masklets from the verification queue and accept or reject them.
+
+The queue holds submitted masklets (manual, or automatic ones refined by an annotator) and
+automatic masklets still in draft (straight from the automatic generator), whose current revision
+has no decision yet. A reviewer leases one at a time (``REVIEW_LEASE_SECONDS``, default 600 s),
+picked with ``SELECT … FOR UPDATE SKIP LOCKED`` like annotation tasks.
+
+A decision names the revision it was made on: when that revision is no longer current the
+decision is refused (409). One decision per revision (a unique constraint): of two reviewers
+deciding at once, one wins and the other gets 409.
+
+Rejection sends the work back: a manual masklet becomes a refinement task kept for the author of
+the rejected revision, in the project's phase; an automatic one becomes a phase-3 refinement task
+seeded with its masks (the task's masklet, whose current revision is the candidate).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation.models import AnnotationTask, Masklet, Review
+from annotation.selectors.reviews import review_queue
+from annotation.services.tasks import REWORK_PRIORITY, task_create
+from dataplatform.errors import ApplicationError, ConflictError
+from dataplatform.models import Phase, Project, Video
+
+MAX_REASON_LENGTH = 2000
+
+
+def review_lease_duration() -> timedelta:
+    return timedelta(seconds=getattr(settings, "REVIEW_LEASE_SECONDS", 600))
+
+
+def review_next_for(*, user, kind: str | None = None, project: Project | None = None,
+                    video: Video | None = None) -> Masklet | None:
+    """Lease the next masklet to verify to ``user``, or ``None`` when the queue is empty.
+
+    A reviewer who holds a live review lease gets that masklet back (lease renewed). Reviewers
+    never get masklets whose current revision they wrote themselves.
+    """
+    now = timezone.now()
+    expires = now + review_lease_duration()
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        held = (Masklet.objects.select_for_update(of=("self",))
+                .filter(review_assignee=user, review_lease_expires_at__gt=now, pk__in=review_queue().values("pk"))
+                .order_by("review_lease_expires_at", "id").first())
+        if held is not None:
+            Masklet.objects.filter(pk=held.pk).update(review_lease_expires_at=expires)
+            held.review_lease_expires_at = expires
+            return held
+        masklet = (review_queue(kind=kind, project=project, video=video, available_at=now)
+                   .exclude(current_revision__author=user)
+                   .order_by("updated_at", "id")
+                   .select_for_update(skip_locked=True, of=("self",))
+                   .first())
+        if masklet is None:
+            return None
+        # .update(): the masklet's updated_at orders the queue and must not move on a lease.
+        Masklet.objects.filter(pk=masklet.pk).update(review_assignee=user, review_lease_expires_at=expires)
+        masklet.review_assignee, masklet.review_lease_expires_at = user, expires
+        return masklet
+
+
+def review_release(*, masklet: Masklet, user) -> None:
+    """Give a leased masklet back to the verification queue."""
+    updated = Masklet.objects.filter(pk=masklet.pk, review_assignee=user).update(
+        review_assignee=None, review_lease_expires_at=None)
+    if not updated:
+        raise ConflictError(f"Masklet {masklet.pk} is not leased to you for review.")
+
+
+def _lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> Masklet:
+    """The masklet, locked, checked to be decidable on ``revision_id`` by ``user``.
+
+    Call inside a transaction: the row lock keeps a new revision from landing between the check
+    and the decision.
+    """
+    locked = Masklet.objects.select_for_update().get(pk=masklet.pk)
+    if locked.current_revision_id != revision_id:
+        raise ConflictError(
+            f"Revision {revision_id} is not the current revision of masklet {locked.pk} any more; "
+            "reload the masklet and review its current masks.", {"current_revision": locked.current_revision_id})
+    if Review.objects.filter(revision_id=revision_id).exists():
+        raise ConflictError(f"Revision {revision_id} was already reviewed.")
+    reviewable = (locked.status == Masklet.Status.SUBMITTED
+                  or (locked.kind == Masklet.Kind.AUTO and locked.status == Masklet.Status.DRAFT))
+    if not reviewable:
+        raise ConflictError(f"Masklet {locked.pk} is not awaiting review (status: {locked.status}).")
+    now = timezone.now()
+    if (locked.review_assignee_id not in (None, user.pk) and locked.review_lease_expires_at is not None
+            and locked.review_lease_expires_at > now):
+        raise ConflictError(f"Masklet {locked.pk} is being reviewed by someone else.")
+    return locked
+
+
+def _record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: str = "") -> Review:
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(revision_id=revision_id, reviewer=user, decision=decision, reason=reason)
+    except IntegrityError:  # another reviewer's decision on this revision committed first
+        raise ConflictError(f"Revision {revision_id} was already reviewed.") from None
+    status = Masklet.Status.ACCEPTED if decision == Review.Decision.ACCEPT else Masklet.Status.REJECTED
+    Masklet.objects.filter(pk=masklet.pk).update(status=status, review_assignee=None,
+                                                 review_lease_expires_at=None, updated_at=timezone.now())
+    return review
+
+
+def masklet_accept(*, masklet: Masklet, user, revision_id: int) -> Review:
+    """Accept the masklet's current revision (``revision_id``): it joins the dataset."""
+    with transaction.atomic():
+        locked = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
+        review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.ACCEPT)
+    masklet.refresh_from_db()
+    return review
+
+
+def masklet_reject(*, masklet: Masklet, user, revision_id: int, reason: str) -> tuple[Review, AnnotationTask]:
+    """Reject the masklet's current revision with a reason; returns the review and the refinement
+    task it creates (manual: kept for the revision's author, project phase; auto: phase 3)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A rejection needs a reason the annotator can act on.", {"field": "reason"})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ApplicationError(f"The reason is longer than {MAX_REASON_LENGTH} characters.")
+    with transaction.atomic():
+        locked = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
+        review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.REJECT,
+                         reason=reason)
+        video = Video.objects.get(pk=locked.video_id)
+        if locked.kind == Masklet.Kind.MANUAL:
+            task = task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=locked,
+                               priority=REWORK_PRIORITY, reserved_for=locked.current_revision.author)
+        else:
+            task = task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=locked,
+                               phase=Phase.SAM2_FULL, priority=REWORK_PRIORITY)
+    masklet.refresh_from_db()
+    return review, task
