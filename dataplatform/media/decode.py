@@ -10,12 +10,13 @@ import av
 import av.error
 
 from .errors import MediaError
-from .limits import MediaLimits
+from .limits import MediaLimits, frame_size_problem
 from .probe import Source, open_container
 from .sampling import Pick, TimestampSampler
 
 ProgressCallback = Callable[[int], None]
 PROGRESS_EVERY = 25  # source frames between progress calls
+MAX_BAD_PACKETS = 5  # damaged packets tolerated (concealed) before the stream is called corrupt
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class DecodeSummary:
 
     source_frames: int = 0  # frames decoded with a usable timestamp
     dropped_frames: int = 0  # frames whose timestamp did not increase
+    bad_packets: int = 0  # damaged packets skipped (up to MAX_BAD_PACKETS)
     duration: float = 0.0  # first frame's time to the end of the last frame, seconds
     width: int = 0
     height: int = 0
@@ -82,32 +84,51 @@ class SampledFrames:
         first: Fraction | None = None
         last: Fraction | None = None
         last_duration: Fraction | None = None
+        bad_packets = 0
         try:
-            for frame in container.decode(stream):
-                time = self._time_of(frame, time_base, last, rate)
-                if last is not None and time <= last:
-                    summary.dropped_frames += 1
+            for packet in container.demux(stream):
+                try:
+                    decoded = packet.decode()
+                except av.error.InvalidDataError:
+                    # One damaged packet is concealed (FFmpeg repairs the picture from its
+                    # neighbours); many of them are a corrupt file, reported below.
+                    bad_packets += 1
+                    if bad_packets > MAX_BAD_PACKETS:
+                        raise
                     continue
-                if first is None:
-                    first = time
-                    summary.width, summary.height = frame.width, frame.height
-                self._check_running_limits(time - first, frame)
-                last_duration = time - last if last is not None else None
-                if frame.duration:
-                    last_duration = frame.duration * time_base
-                last = time
-                summary.source_frames += 1
-                for pick in sampler.push(time, frame):
-                    yield self._sampled(pick)
-                if self.on_progress and summary.source_frames % PROGRESS_EVERY == 0:
-                    self.on_progress(summary.source_frames)
+                for frame in decoded:
+                    time = self._time_of(frame, time_base, last, rate)
+                    if last is not None and time <= last:
+                        summary.dropped_frames += 1
+                        continue
+                    if first is None:
+                        first = time
+                        summary.width, summary.height = frame.width, frame.height
+                    self._check_running_limits(time - first, frame)
+                    last_duration = (
+                        frame.duration * time_base
+                        if frame.duration
+                        else (time - last if last is not None else None)
+                    )
+                    last = time
+                    summary.source_frames += 1
+                    for pick in sampler.push(time, frame):
+                        yield self._sampled(pick)
+                    if self.on_progress and summary.source_frames % PROGRESS_EVERY == 0:
+                        self.on_progress(summary.source_frames)
         except av.error.FFmpegError as exc:
             at = f" about {float(last - first):.1f} s in" if first is not None and last is not None else ""
             raise MediaError(
                 f"The video stream is corrupt{at} and cannot be decoded ({exc.strerror}). "
                 "Re-export or re-encode the video and upload it again."
             ) from exc
+        summary.bad_packets = bad_packets
         if first is None or last is None:
+            if stream.frames:
+                raise MediaError(
+                    f"None of the {stream.frames} frames the video's header announces could be read: the file "
+                    "is truncated, probably by an interrupted upload or copy. Upload the complete file."
+                )
             raise MediaError(
                 "No frame of this video could be decoded: it has no pictures or they are damaged. "
                 "Check that the file plays, then upload it again."
@@ -145,14 +166,9 @@ class SampledFrames:
                 f"The video runs past the {limits.max_seconds:g} s limit (its header said it was shorter). "
                 "Cut it into shorter clips."
             )
-        too_big = (limits.max_width is not None and frame.width > limits.max_width) or (
-            limits.max_height is not None and frame.height > limits.max_height
-        )
-        if too_big or (limits.max_pixels is not None and frame.width * frame.height > limits.max_pixels):
-            raise MediaError(
-                f"A frame of the video is {frame.width}x{frame.height} pixels, over the limit "
-                f"({limits.max_width}x{limits.max_height}). Scale the video down (e.g. to 1920x1080)."
-            )
+        problem = frame_size_problem(frame.width, frame.height, limits)
+        if problem:
+            raise MediaError(problem)
 
     def _check_complete(
         self, stream: av.video.stream.VideoStream, container: av.container.InputContainer

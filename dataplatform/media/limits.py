@@ -15,13 +15,17 @@ STILL_IMAGE_CODECS = frozenset(
 
 @dataclass(frozen=True)
 class MediaLimits:
-    """Bounds an ingested video must respect. ``None`` disables a bound."""
+    """Bounds an ingested video must respect. ``None`` disables a bound.
+
+    ``max_width`` x ``max_height`` is a box the frame must fit in either way round, so that a
+    portrait phone video (1080x1920) passes wherever its landscape twin does.
+    """
 
     max_bytes: int | None = 2 * 1024**3
     max_seconds: float | None = 30 * 60.0
-    max_width: int | None = 4096
-    max_height: int | None = 4096
-    max_pixels: int | None = 4096 * 2304  # width x height: 4K UHD and DCI 4K fit
+    max_width: int | None = 3840
+    max_height: int | None = 2160
+    max_pixels: int | None = None  # width x height
     min_width: int = 16
     min_height: int = 16
     min_frames: int = 2
@@ -72,7 +76,7 @@ def validate(probe: VideoProbe, limits: MediaLimits) -> None:
             f"The video is {_duration(probe.duration)} long; the limit is {_duration(limits.max_seconds)}. "
             "Cut it into shorter clips."
         )
-    if probe.frame_count < limits.min_frames:
+    if probe.frame_count is not None and probe.frame_count < limits.min_frames:
         what = "no frames" if probe.frame_count == 0 else f"only {probe.frame_count} frame(s)"
         raise MediaError(
             f"The video has {what}; at least {limits.min_frames} are needed to annotate a video. "
@@ -81,18 +85,26 @@ def validate(probe: VideoProbe, limits: MediaLimits) -> None:
 
 
 def _check_max_size(probe: VideoProbe, limits: MediaLimits) -> None:
-    too_wide = limits.max_width is not None and probe.width > limits.max_width
-    too_tall = limits.max_height is not None and probe.height > limits.max_height
-    if too_wide or too_tall:
-        raise MediaError(
-            f"The video is {probe.width}x{probe.height} pixels; the limit is "
-            f"{limits.max_width or 'any'}x{limits.max_height or 'any'}. Scale it down (e.g. to 1920x1080)."
+    message = frame_size_problem(probe.width, probe.height, limits)
+    if message:
+        raise MediaError(message)
+
+
+def frame_size_problem(width: int, height: int, limits: MediaLimits) -> str | None:
+    """Why a ``width`` x ``height`` frame is over ``limits``, or None if it is not."""
+    box_w = limits.max_width or 10**9
+    box_h = limits.max_height or 10**9
+    if not ((width <= box_w and height <= box_h) or (width <= box_h and height <= box_w)):
+        return (
+            f"The video is {width}x{height} pixels; the limit is {box_w}x{box_h} (or {box_h}x{box_w}). "
+            "Scale it down (e.g. to 1920x1080)."
         )
-    if limits.max_pixels is not None and probe.width * probe.height > limits.max_pixels:
-        raise MediaError(
-            f"The video is {probe.width}x{probe.height} pixels ({probe.width * probe.height / 1e6:.1f} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:.1f} megapixels a frame. Scale it down (e.g. to 1920x1080)."
+    if limits.max_pixels is not None and width * height > limits.max_pixels:
+        return (
+            f"The video is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels); the limit is "
+            f"{limits.max_pixels / 1e6:.1f} megapixels a frame. Scale it down (e.g. to 1920x1080)."
         )
+    return None
 
 
 def _mb(n: int) -> str:

@@ -57,7 +57,7 @@ class VideoProbe:
     height: int = 0
     fps: float | None = None  # average frame rate; None when the file does not say
     duration: float | None = None  # seconds
-    frame_count: int = 0  # from the header, else estimated from duration x fps
+    frame_count: int | None = None  # from the header, else duration x fps; None: unknown (raw streams)
     size_bytes: int | None = None
 
 
@@ -98,24 +98,31 @@ def probe(source: Source) -> VideoProbe:
         ctx = stream.codec_context
         fps = _fps_of(stream)
         duration = _duration_of(container, stream)
-        frames = stream.frames or (round(duration * fps) if duration and fps else 0)
+        frames = stream.frames or (round(duration * fps) if duration and fps else None)
         return VideoProbe(
             container=container.format.name,
             has_video=True,
             has_audio=audio,
-            codec=ctx.name if ctx.codec and ctx.name != "none" else None,
+            codec=_codec_of(ctx),
             codec_tag=_tag_of(ctx),
-            width=ctx.width or 0,
-            height=ctx.height or 0,
+            width=(ctx.width if ctx else 0) or 0,
+            height=(ctx.height if ctx else 0) or 0,
             fps=float(fps) if fps else None,
             duration=float(duration) if duration else None,
-            frame_count=int(frames),
+            frame_count=int(frames) if frames is not None else None,
             size_bytes=size,
         )
 
 
-def _tag_of(ctx: av.codec.context.CodecContext) -> str | None:
-    tag = ctx.codec_tag if isinstance(ctx.codec_tag, str) else ""
+def _codec_of(ctx: av.codec.context.CodecContext | None) -> str | None:
+    """FFmpeg's name of the codec, or None when FFmpeg has no decoder for it."""
+    if ctx is None or ctx.codec is None or ctx.name in ("", "none"):
+        return None
+    return ctx.name
+
+
+def _tag_of(ctx: av.codec.context.CodecContext | None) -> str | None:
+    tag = ctx.codec_tag if ctx is not None and isinstance(ctx.codec_tag, str) else ""
     return tag.strip("\x00 ") or None
 
 
