@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("dataplatform.api.urls")),
     path("api/", include("annotation.api.urls")),
+    path("", include("dataplatform.web")),  # the web UI: / and /app/… (frontend/dist)
 ]
 
 if settings.STORAGE_BACKEND == "local":
