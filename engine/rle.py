@@ -79,7 +79,7 @@ def empty(h: int, w: int) -> RLE:
     return encode(np.zeros((int(h), int(w)), dtype=bool))
 
 
-def _parse_counts(counts: str, total: int) -> None:
+def _parse_counts(counts: str, total: int) -> list[int]:
     """Check a compressed counts string the way pycocotools' rleFrString reads it.
 
     Each run is a little-endian base-32 varint of 6-bit chars offset by 48 ('0'..'o'); bit 5 says
@@ -110,14 +110,11 @@ def _parse_counts(counts: str, total: int) -> None:
         raise ValueError("RLE counts string is truncated (ends inside a run)")
     if sum(runs) != total:
         raise ValueError(f"RLE runs cover {sum(runs)} pixels, the size says {total}")
+    return runs
 
 
-def validate(rle: Any) -> RLE:
-    """Return ``rle`` normalised (counts as str) or raise ValueError if it is malformed.
-
-    Accepts compressed counts (str or bytes) and uncompressed counts (a list of ints, as in
-    COCO's ``iscrowd`` annotations), which are converted to compressed form.
-    """
+def _checked(rle: Any) -> tuple[RLE, list[int]]:
+    """The normalised RLE and its run lengths, or ValueError."""
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise ValueError("an RLE is a dict with 'size' and 'counts'")
     size = rle["size"]
@@ -137,40 +134,62 @@ def validate(rle: Any) -> RLE:
         except UnicodeDecodeError as exc:
             raise ValueError("RLE counts are not ASCII") from exc
     if isinstance(counts, str):
-        _parse_counts(counts, h * w)
-        return {"size": [h, w], "counts": counts}
+        return {"size": [h, w], "counts": counts}, _parse_counts(counts, h * w)
     if isinstance(counts, list | tuple):
         if not all(isinstance(c, int | np.integer) and c >= 0 for c in counts):
             raise ValueError("uncompressed RLE counts must be non-negative integers")
-        if sum(int(c) for c in counts) != h * w:
-            raise ValueError(f"RLE runs cover {sum(counts)} pixels, the size says {h * w}")
-        return _as_str(mask_utils.frPyObjects({"size": [h, w], "counts": [int(c) for c in counts]}, h, w))
+        runs = [int(c) for c in counts]
+        if sum(runs) != h * w:
+            raise ValueError(f"RLE runs cover {sum(runs)} pixels, the size says {h * w}")
+        return _as_str(mask_utils.frPyObjects({"size": [h, w], "counts": runs}, h, w)), runs
     raise ValueError(f"RLE counts must be a str or a list of ints, got {type(counts).__name__}")
+
+
+def validate(rle: Any) -> RLE:
+    """Return ``rle`` normalised (counts as str) or raise ValueError if it is malformed.
+
+    Accepts compressed counts (str or bytes) and uncompressed counts (a list of ints, as in
+    COCO's ``iscrowd`` annotations), which are converted to compressed form.
+    """
+    return _checked(rle)[0]
 
 
 def _validate_all(rles: Iterable[Any]) -> list[RLE]:
     return [validate(r) for r in rles]
 
 
+def _unroll(h: int, w: int, runs: list[int]) -> np.ndarray:
+    """Runs (column-major, alternating off/on, off first) -> (H, W) bool."""
+    values = np.arange(len(runs)) % 2 == 1
+    return np.ascontiguousarray(np.repeat(values, runs).reshape(w, h).T)
+
+
 def decode(rle: RLE) -> np.ndarray:
-    """Decode an RLE to an (H, W) bool mask."""
-    return mask_utils.decode(validate(rle)).astype(bool)
+    """Decode an RLE to an (H, W) bool mask.
+
+    Decoded here from the runs that validation parsed anyway (pycocotools' decoder adds nothing
+    once the input is checked, and warns under NumPy 2).
+    """
+    checked, runs = _checked(rle)
+    h, w = checked["size"]
+    return _unroll(h, w, runs)
 
 
 def decode_batch(rles: Sequence[RLE]) -> np.ndarray:
     """Decode RLEs of one size to an (N, H, W) bool array."""
-    checked = _validate_all(rles)
+    checked = [_checked(r) for r in rles]
     if not checked:
         raise ValueError("decode_batch needs at least one RLE (the size is unknown otherwise)")
-    sizes = {tuple(r["size"]) for r in checked}
+    sizes = {tuple(r["size"]) for r, _ in checked}
     if len(sizes) != 1:
         raise ValueError(f"decode_batch needs RLEs of one size, got {sorted(sizes)}")
-    return mask_utils.decode(checked).transpose(2, 0, 1).astype(bool)
+    (h, w), *_ = sizes
+    return np.stack([_unroll(h, w, runs) for _, runs in checked])
 
 
 def area(rle: RLE) -> int:
     """Number of foreground pixels."""
-    return int(mask_utils.area(validate(rle)))
+    return int(sum(_checked(rle)[1][1::2]))
 
 
 def area_batch(rles: Sequence[RLE]) -> np.ndarray:
