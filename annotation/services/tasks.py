@@ -134,10 +134,13 @@ def _lock_own_task(*, task: AnnotationTask, user) -> AnnotationTask:
         raise ConflictError(f"Task {locked.pk} was already submitted.")
     if locked.status == AnnotationTask.Status.CANCELLED:
         raise ConflictError(f"Task {locked.pk} was cancelled.")
-    if locked.status != AnnotationTask.Status.LEASED or locked.assignee_id != user.pk:
-        if locked.assignee_id == user.pk or Interaction.objects.filter(task=locked, user=user).exists():
-            raise ConflictError(f"Your lease on task {locked.pk} expired and it went back to the queue; "
-                                "take it again with 'next task'.")
+    if locked.status == AnnotationTask.Status.QUEUED:
+        raise ConflictError(f"Task {locked.pk} is not leased to anyone: its lease expired or was released. "
+                            "Take a task with 'next task'.")
+    if locked.assignee_id != user.pk:
+        if Interaction.objects.filter(task=locked, user=user).exists():
+            raise ConflictError(f"Your lease on task {locked.pk} expired and it went to someone else; "
+                                "take a task with 'next task'.")
         raise ForbiddenError(f"Task {locked.pk} is not leased to you.")
     # An expired lease nobody took yet is still the user's: the heartbeat or submit revives it.
     return locked
