@@ -47,7 +47,8 @@ def read_safetensors_config(path: str | Path) -> SAM2Config | None:
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         return load_file(str(path), device="cpu")
-    payload = torch.load(str(path), map_location="cpu", weights_only=True)
+    # mmap: the tensors are copied once, straight from the file into the model's parameters.
+    payload = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     if isinstance(payload, Mapping) and "model" in payload and isinstance(payload["model"], Mapping):
         return dict(payload["model"])  # the official layout: {"model": state_dict}
     if isinstance(payload, Mapping) and all(isinstance(v, torch.Tensor) for v in payload.values()):
@@ -102,10 +103,11 @@ def load_model(
         cfg = stored
     else:
         cfg = _resolve_config(config)
-    model = build_sam2(cfg)
+    if path is not None and not path.is_file():
+        raise ValueError(f"checkpoint not found: {path}")
+    # With a checkpoint, strict loading overwrites every weight: skip the costly random init.
+    model = build_sam2(cfg, init_weights=path is None)
     if path is not None:
-        if not path.is_file():
-            raise ValueError(f"checkpoint not found: {path}")
         load_state_dict_strict(model, _read_state_dict(path), source=str(path))
     model = model.to(device=torch.device(device))
     if dtype is not None:

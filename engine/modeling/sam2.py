@@ -149,9 +149,19 @@ class SAM2Model(nn.Module):
     _prepare_backbone_features = prepare_backbone_features
 
 
-def build_sam2(config: SAM2Config) -> SAM2Model:
-    """Build every component from its config and inject them into a SAM2Model (random weights)."""
-    trunk = Hiera(config.trunk)
+def build_sam2(config: SAM2Config, *, init_weights: bool = True) -> SAM2Model:
+    """Build every component from its config and inject them into a SAM2Model (random weights).
+
+    ``init_weights=False`` leaves the trunk's weights uninitialised (allocated, not randomised):
+    for a checkpoint about to overwrite them, it saves seconds on the large models, whose trunk
+    holds most of the parameters. Never use such a model before loading every weight.
+    """
+    if init_weights:
+        trunk = Hiera(config.trunk)
+    else:
+        with torch.device("meta"):
+            trunk = Hiera(config.trunk)
+        trunk = trunk.to_empty(device="cpu")
     neck = FpnNeck(config.neck, backbone_channel_list=config.trunk.channel_list)
     grid = config.image_size // config.backbone_stride
     return SAM2Model(
