@@ -7,6 +7,7 @@ print(f"J&F {scores.jf:.1f}  J {scores.j:.1f}  F {scores.f:.1f}")
 
 from engine.evaluation.boundary import boundary_f, boundary_map, boundary_tolerance, dilate, disk
 from engine.evaluation.jf import ObjectScore, Scores, VideoScores, aggregate, evaluate_video, frame_iou
+from engine.evaluation.sav import masklets_from_sav
 
 __all__ = [
     "ObjectScore",
@@ -20,4 +21,5 @@ __all__ = [
     "disk",
     "evaluate_video",
     "frame_iou",
+    "masklets_from_sav",
 ]

@@ -99,11 +99,14 @@ def boundary_f(gt: np.ndarray, pred: np.ndarray, bound_th: float = 0.008) -> np.
     n_pred = pred_b.sum(axis=(1, 2))
     f = np.zeros(gt.shape[0], dtype=np.float64)
     f[(n_gt == 0) & (n_pred == 0)] = 1.0
-    both = np.flatnonzero((n_gt > 0) & (n_pred > 0))
-    if both.size:
-        precision = (pred_b[both] & dilate(gt_b[both], radius)).sum(axis=(1, 2)) / n_pred[both]
-        recall = (gt_b[both] & dilate(pred_b[both], radius)).sum(axis=(1, 2)) / n_gt[both]
-        total = precision + recall
-        safe = np.where(total > 0, total, 1.0)
-        f[both] = np.where(total > 0, 2 * precision * recall / safe, 0.0)
+    for i in np.flatnonzero((n_gt > 0) & (n_pred > 0)):
+        # Only the box around both boundaries matters: the dilations are read at boundary pixels
+        # only, and every pixel outside the box is 0 in both maps, as the dilation's padding is.
+        union = gt_b[i] | pred_b[i]
+        rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        g, p = gt_b[i][box], pred_b[i][box]
+        precision = (p & dilate(g, radius)).sum() / n_pred[i]
+        recall = (g & dilate(p, radius)).sum() / n_gt[i]
+        f[i] = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
     return f

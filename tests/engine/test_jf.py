@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from engine.evaluation import (
     dilate,
     disk,
     evaluate_video,
+    masklets_from_sav,
 )
 
 H = W = 64  # tolerance ceil(0.008 * 90.5) = 1 pixel
@@ -177,3 +179,24 @@ def test_shape_mismatch_is_an_error() -> None:
         evaluate_video({1: square(4, 1, 1)}, {1: square(5, 1, 1)})
     with pytest.raises(ValueError):
         evaluate_video({1: np.zeros((4, 4), dtype=bool)}, {})
+
+
+SAV_MANUAL = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sav_example" / "sav_000001_manual.json"
+)
+
+
+@pytest.mark.skipif(not SAV_MANUAL.exists(), reason=f"SA-V example missing: {SAV_MANUAL}")
+def test_real_sav_masklets_against_themselves_shifted_and_lost() -> None:
+    gt = masklets_from_sav(SAV_MANUAL, frames=slice(0, None, 4))  # 31 of the 121 annotated frames
+    assert sorted(gt) == [0, 1, 2, 3, 4]
+    assert gt[0].shape == (31, 848, 480)
+    same = evaluate_video(gt, {k: v.copy() for k, v in gt.items()}, name="sav_000001")
+    assert same.j == dict.fromkeys(gt, 100.0) and same.f == dict.fromkeys(gt, 100.0)
+    # a 2-pixel drift: well within the 8-pixel boundary tolerance, but it costs overlap
+    shifted = {k: np.pad(v, ((0, 0), (0, 0), (2, 0)))[:, :, :480] for k, v in gt.items()}
+    drift = aggregate([evaluate_video(gt, shifted)])
+    assert drift.f > 99.0
+    assert 50.0 < drift.j < 99.0
+    lost = aggregate([evaluate_video(gt, {})])
+    assert lost.j < 5.0 and lost.f < 5.0
