@@ -1,0 +1,119 @@
+"""The permission matrix of every platform endpoint, and every error class in the one JSON shape."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from dataplatform.errors import ApplicationError, ConflictError
+from dataplatform.models import Job
+from tests.dataplatform.conftest import error_of
+
+pytestmark = pytest.mark.django_db
+
+WHO = ["anonymous", "no_role", "annotator", "reviewer", "admin"]
+ANY_ROLE = {"anonymous": 401, "no_role": 403, "annotator": 200, "reviewer": 200, "admin": 200}
+
+
+def admin_only(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "no_role": 403, "annotator": 403, "reviewer": 403, "admin": ok}
+
+
+# (method, url template, body, expected status per caller); {p} project, {v} video, {j} a job of the caller's.
+MATRIX = [
+    ("get", "/api/auth/me/", None, {**ANY_ROLE, "no_role": 200}),
+    ("get", "/api/projects/", None, ANY_ROLE),
+    ("post", "/api/projects/", {"name": "New"}, admin_only(201)),
+    ("get", "/api/projects/{p}/", None, ANY_ROLE),
+    ("patch", "/api/projects/{p}/", {"phase": 2}, admin_only(200)),
+    ("get", "/api/projects/{p}/videos/", None, ANY_ROLE),
+    ("get", "/api/videos/", None, ANY_ROLE),
+    ("get", "/api/videos/{v}/", None, ANY_ROLE),
+    ("patch", "/api/videos/{v}/", {"split": "val"}, admin_only(200)),
+    ("delete", "/api/videos/{v}/", None, admin_only(204)),
+    ("get", "/api/jobs/", None, ANY_ROLE),
+    ("get", "/api/jobs/{j}/", None, ANY_ROLE),
+    ("post", "/api/jobs/{j}/cancel/", None, ANY_ROLE),
+    # Upload and registration: refused before the ingest service is called (admins: test_api_upload.py).
+    ("post", "/api/projects/{p}/videos/", None, {**admin_only(None), "admin": None}),
+    ("post", "/api/projects/{p}/videos/register/", {"uri": "s3://b/k.mp4"}, {**admin_only(None), "admin": None}),
+]
+
+
+@pytest.fixture
+def caller(request, user_factory, api_client_for, anon_client):
+    who = request.param
+    if who == "anonymous":
+        return None, anon_client
+    user = user_factory(None if who == "no_role" else who)
+    return user, api_client_for(user)
+
+
+@pytest.mark.parametrize("caller", WHO, indirect=True, ids=WHO)
+@pytest.mark.parametrize("method, template, body, expected", MATRIX,
+                         ids=[f"{m.upper()} {t}" for m, t, _, _ in MATRIX])
+def test_permission_matrix(caller, method, template, body, expected, request, project, video_factory,
+                           job_factory):
+    user, client = caller
+    who = request.node.callspec.id.split("-")[-1]
+    status = expected[who]
+    if status is None:
+        pytest.skip("needs the ingest service")
+    video = video_factory(ready=True)
+    job = job_factory(created_by=user, video=video)
+    url = template.format(p=project.pk, v=video.pk, j=job.pk)
+    response = getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
+    assert response.status_code == status, (who, response.content)
+    if status >= 400:
+        error_of(response)
+
+
+def test_unexpected_error_is_500_in_the_shape_and_logged(admin_user, api_client_for, monkeypatch, caplog):
+    def explode():
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("dataplatform.api.projects.project_list", explode)
+    response = api_client_for(admin_user).get("/api/projects/")
+    assert response.status_code == 500
+    error = error_of(response)
+    assert error["code"] == "server_error"
+    assert "on fire" not in error["message"]  # internals are logged, not shown
+    assert "database on fire" in caplog.text
+
+
+def test_application_errors_keep_their_status_code_and_extra(admin_user, api_client_for, monkeypatch):
+    def conflict(**kwargs):
+        raise ConflictError("Someone changed it first.", {"current": 3})
+
+    monkeypatch.setattr("dataplatform.api.projects.project_create", conflict)
+    response = api_client_for(admin_user).post("/api/projects/", {"name": "x"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {"error": {"code": "conflict", "message": "Someone changed it first.",
+                                         "extra": {"current": 3}}}
+
+    def invalid(**kwargs):
+        raise ApplicationError("No.")
+
+    monkeypatch.setattr("dataplatform.api.projects.project_create", invalid)
+    response = api_client_for(admin_user).post("/api/projects/", {"name": "x"}, format="json")
+    assert response.status_code == 400 and response.json() == {"error": {"code": "invalid", "message": "No."}}
+
+
+def test_each_error_class_in_one_shape(admin_user, annotator, api_client_for, anon_client, job_factory):
+    client = api_client_for(admin_user)
+    done = job_factory(status=Job.Status.SUCCEEDED, finished_at=timezone.now())
+    cases = [
+        (client.post("/api/projects/", {"phase": 9}, format="json"), 400, "invalid"),
+        (anon_client.get("/api/videos/"), 401, "not_authenticated"),
+        (api_client_for(annotator).post("/api/projects/", {"name": "x"}, format="json"), 403, "permission_denied"),
+        (client.get("/api/videos/123456789/"), 404, "not_found"),
+        (client.put("/api/videos/"), 405, "method_not_allowed"),
+        (client.post(f"/api/jobs/{done.pk}/cancel/"), 409, "conflict"),
+        (client.post("/api/projects/", "x", content_type="text/plain"), 415, "unsupported_media_type"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status
+        assert response["Content-Type"] == "application/json"
+        assert error_of(response)["code"] == code
+    fields = error_of(cases[0][0])["fields"]
+    assert set(fields) == {"name", "phase"}
