@@ -1,3 +1,27 @@
-"""Routes: annotation tasks, verification queue, metrics."""
+"""Routes: annotation tasks, verification queue, metrics. Ids use the platform's ``oid``
+converter (a bad id is a JSON 404)."""
 
-urlpatterns: list = []
+from django.urls import path, register_converter
+from django.urls.converters import get_converters
+
+from annotation.api import metrics, reviews, tasks
+from dataplatform.api.base import ObjectIdConverter
+
+if "oid" not in get_converters():  # registered by the platform's routes when they load first
+    register_converter(ObjectIdConverter, "oid")
+
+urlpatterns = [
+    path("tasks/", tasks.TaskListApi.as_view(), name="task-list"),
+    path("tasks/next/", tasks.TaskNextApi.as_view(), name="task-next"),
+    path("tasks/<oid:task_id>/", tasks.TaskDetailApi.as_view(), name="task-detail"),
+    path("tasks/<oid:task_id>/heartbeat/", tasks.TaskHeartbeatApi.as_view(), name="task-heartbeat"),
+    path("tasks/<oid:task_id>/release/", tasks.TaskReleaseApi.as_view(), name="task-release"),
+    path("tasks/<oid:task_id>/submit/", tasks.TaskSubmitApi.as_view(), name="task-submit"),
+    path("reviews/next/", reviews.ReviewNextApi.as_view(), name="review-next"),
+    path("masklets/<oid:masklet_id>/", reviews.MaskletDetailApi.as_view(), name="masklet-detail"),
+    path("masklets/<oid:masklet_id>/accept/", reviews.MaskletAcceptApi.as_view(), name="masklet-accept"),
+    path("masklets/<oid:masklet_id>/reject/", reviews.MaskletRejectApi.as_view(), name="masklet-reject"),
+    path("masklets/<oid:masklet_id>/review-release/", reviews.MaskletReviewReleaseApi.as_view(),
+         name="masklet-review-release"),
+    path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),
+]
