@@ -3,7 +3,7 @@ import fixtures from "./fixtures/coco-rle.json";
 import { area, bbox, countsFromString, countsToString, decode, empty, encode, isEmpty } from "../src/canvas/rle";
 
 type Case = { name: string; size: [number, number]; counts: string; area: number; bbox: number[]; ones: number[] | null; checksum: number };
-const cases = (fixtures as { cases: Case[] }).cases;
+const cases = (fixtures as unknown as { cases: Case[] }).cases;
 
 describe("COCO RLE against pycocotools", () => {
   it.each(cases.map((c) => [c.name, c] as const))("%s decodes to pycocotools' pixels", (_name, c) => {

@@ -1,0 +1,69 @@
+/** The admin dashboard: Table 1 metrics, jobs, video upload and ingest, videos, model versions. */
+import { ApiError } from "../../api/client";
+import { videos } from "../../api/platform";
+import { modelVersions } from "../../api/queue";
+import type { AppContext } from "../app";
+import { errorText, h, replaceChildren, type Screen } from "../dom";
+import { jobsPanel } from "./jobs-panel";
+import { metricsPanel } from "./metrics-panel";
+import { uploadPanel } from "./upload-panel";
+
+function videosPanel() {
+  const tbody = h("tbody");
+  const note = h("p", { class: "muted" });
+  const element = h("section", { class: "card", "aria-labelledby": "videos-title" },
+    h("h2", { id: "videos-title" }, "Videos"), note,
+    h("div", { class: "table-wrap" }, h("table", { class: "data" },
+      h("thead", null, h("tr", null, ...["", "Name", "Status", "Frames", "Size", "Split"].map((c) => h("th", { scope: "col" }, c)))),
+      tbody)));
+  async function load() {
+    try {
+      const page = await videos.list({ page_size: 10 });
+      note.textContent = `${page.count} videos; the newest first.`;
+      replaceChildren(tbody, ...page.results.map((v) => h("tr", null,
+        h("td", null, v.thumbnail_url ? h("img", { src: v.thumbnail_url, alt: "", class: "thumb", loading: "lazy" }) : ""),
+        h("td", null, v.name),
+        h("td", null, h("span", { class: `status status-${v.status}`, title: v.status_message || "" }, String(v.status))),
+        h("td", null, String(v.frame_count ?? "—")),
+        h("td", null, v.width ? `${v.width}×${v.height}` : "—"),
+        h("td", null, String(v.split ?? "")))));
+    } catch (error) {
+      note.textContent = `Videos could not be loaded: ${errorText(error)}`;
+    }
+  }
+  void load();
+  return { element, reload: load };
+}
+
+function modelsPanel() {
+  const list = h("ul", { class: "models" });
+  const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"), list);
+  modelVersions().then((versions) => {
+    replaceChildren(list, ...versions.map((v) => h("li", null, h("strong", null, v.name), v.is_active ? h("span", { class: "badge" }, "active") : "",
+      v.config_name ? ` ${v.config_name}` : "",
+      v.metrics && Object.keys(v.metrics).length ? ` — ${Object.entries(v.metrics).map(([k, m]) => `${k} ${m}`).join(", ")}` : "")));
+    if (!versions.length) list.append(h("li", { class: "muted" }, "No model version yet."));
+  }).catch((error) => {
+    list.append(h("li", { class: "muted" }, error instanceof ApiError && error.isMissingRoute
+      ? "The model versions API (GET /api/model-versions/) is not available on this server yet."
+      : `Model versions could not be loaded: ${errorText(error)}`));
+  });
+  return { element };
+}
+
+export function dashboardScreen(_ctx: AppContext): Screen {
+  const metrics = metricsPanel();
+  const jobs = jobsPanel();
+  const videoList = videosPanel();
+  const upload = uploadPanel(() => {
+    void jobs.reload();
+    void videoList.reload();
+  });
+  const element = h("section", { class: "dashboard", "aria-labelledby": "dashboard-title" },
+    h("h1", { id: "dashboard-title" }, "Admin dashboard"),
+    metrics.element,
+    h("div", { class: "grid-2" }, upload.element, modelsPanel().element),
+    jobs.element,
+    videoList.element);
+  return { element, unmount: () => jobs.stop() };
+}

@@ -1,0 +1,153 @@
+/**
+ * The verification queue: take the next masklet, play it with its overlay at a chosen speed,
+ * accept it or reject it with a reason. Shortcuts: Space play, ←/→ step, a accept, r reject.
+ */
+import { ApiError } from "../api/client";
+import { videos, type VideoDetail } from "../api/platform";
+import { masklets, reviews, type Masklet } from "../api/queue";
+import type { Rle } from "../api/rle-types";
+import { FrameCanvas } from "../canvas/frame-canvas";
+import { colorFor } from "../canvas/overlay";
+import { isEmpty } from "../canvas/rle";
+import type { AppContext } from "./app";
+import { errorText, h, messageBox, replaceChildren, type Screen } from "./dom";
+import { FrameStore } from "./frames";
+import { Playback } from "./playback";
+import { installShortcuts } from "./shortcuts";
+import { Timeline } from "./timeline";
+
+const REASONS = ["Wrong object", "Mask leaks onto the background", "Mask misses part of the object",
+  "Object lost during the video", "Occlusion handled wrong"];
+const SPEEDS = [0.25, 0.5, 1, 2, 4];
+const BASE_FPS = 6;
+
+export function reviewScreen(_ctx: AppContext): Screen {
+  const message = messageBox();
+  const body = h("div", { class: "review-body" });
+  const nextButton = h("button", { type: "button", class: "primary", on: { click: () => void loadNext() } }, "Next masklet");
+  const element = h("section", { class: "review", "aria-labelledby": "review-title" },
+    h("div", { class: "workspace-head" }, h("h1", { id: "review-title" }, "Verification queue"), nextButton),
+    message.element, body);
+  let current: ReviewView | null = null;
+
+  async function loadNext() {
+    message.clear();
+    current?.destroy();
+    current = null;
+    replaceChildren(body, h("p", { class: "muted" }, "Loading the next masklet…"));
+    try {
+      const masklet = await reviews.next();
+      if (!masklet) {
+        replaceChildren(body, h("p", { class: "empty" }, "The verification queue is empty."));
+        return;
+      }
+      const full = masklet.current_revision?.masks ? masklet : await masklets.get(masklet.id);
+      const video = await videos.get(full.video);
+      current = new ReviewView(full, video, async (decision, reason) => {
+        try {
+          if (decision === "accept") await masklets.accept(full.id, full.current_revision.id);
+          else await masklets.reject(full.id, full.current_revision.id, reason);
+          message.show(`Masklet ${full.id} ${decision === "accept" ? "accepted" : "rejected"}.`, "info");
+          await loadNext();
+        } catch (error) {
+          message.show(errorText(error));
+        }
+      });
+      replaceChildren(body, current.element);
+    } catch (error) {
+      replaceChildren(body);
+      message.show(error instanceof ApiError && error.isMissingRoute
+        ? "The verification queue is not available on this server yet (POST /api/reviews/next/ is missing)."
+        : errorText(error));
+    }
+  }
+  void loadNext();
+  return { element, unmount: () => current?.destroy() };
+}
+
+class ReviewView {
+  readonly element: HTMLElement;
+  private canvas: FrameCanvas;
+  private playback: Playback;
+  private timeline: Timeline;
+  private removeShortcuts: () => void;
+
+  constructor(masklet: Masklet, video: VideoDetail, decide: (decision: "accept" | "reject", reason: string) => Promise<void>) {
+    const revision = masklet.current_revision;
+    const count = video.frame_urls.length;
+    const frames = new FrameStore(video.frame_urls);
+    const color = colorFor(masklet.object_number);
+    const masks = new Map<number, Rle>(Object.entries(revision.masks).map(([k, v]) => [Number(k), v]));
+    const presence = new Uint8Array(count);
+    for (const [f, rle] of masks) if (f < count) presence[f] = isEmpty(rle) ? 0 : 1;
+
+    const stage = h("div", { class: "stage" });
+    this.canvas = new FrameCanvas(stage);
+    this.canvas.setup({ width: video.width!, height: video.height!, phase: 3, tool: "pan",
+      objects: [{ objectNumber: masklet.object_number, color }], selectedObject: null });
+    const show = async (frame: number) => {
+      frames.prefetch(frame);
+      const image = frames.cached(frame) ?? (await frames.load(frame).catch(() => null));
+      if (this.playback.cursor !== frame) return;
+      const rle = masks.get(frame);
+      await this.canvas.showFrame(frame, image, rle ? new Map([[masklet.object_number, rle]]) : new Map());
+    };
+    const position = h("span", { class: "frame-position" });
+    const playButton = h("button", { type: "button", "aria-label": "Play (Space)", on: { click: () => this.playback.toggle() } }, "▶");
+    this.playback = new Playback(count, BASE_FPS, show, () => {
+      position.textContent = `Frame ${this.playback.cursor + 1} of ${count}`;
+      playButton.textContent = this.playback.isPlaying ? "⏸" : "▶";
+      playButton.setAttribute("aria-label", this.playback.isPlaying ? "Pause (Space)" : "Play (Space)");
+      this.timeline.setCursor(this.playback.cursor);
+    });
+    this.timeline = new Timeline(count, (f) => void this.playback.seek(f));
+    this.timeline.setTracks([{ objectNumber: masklet.object_number, color, presence, edited: new Set(revision.edited_frames ?? []) }]);
+
+    const speed = h("select", { id: "review-speed", on: { change: () => (this.playback.fps = BASE_FPS * Number(speed.value)) } },
+      ...SPEEDS.map((s) => h("option", { value: String(s), selected: s === 1 }, `${s}×`)));
+    const reason = h("textarea", { id: "reject-reason", rows: 2, placeholder: "Why is this masklet rejected?" });
+    const presets = h("div", { class: "reason-presets", role: "group", "aria-label": "Common reasons" },
+      ...REASONS.map((r) => h("button", { type: "button", class: "chip", on: { click: () => (reason.value = r) } }, r)));
+    const rejectForm = h("form", { class: "reject-form", hidden: true, on: { submit: (e) => {
+      e.preventDefault();
+      if (!reason.value.trim()) return reason.focus();
+      void decide("reject", reason.value.trim());
+    } } },
+      h("label", { for: "reject-reason" }, "Reason for rejecting"), presets, reason,
+      h("button", { type: "submit", class: "danger" }, "Reject masklet"));
+    const accept = h("button", { type: "button", class: "primary", on: { click: () => void decide("accept", "") } }, "Accept (a)");
+    const reject = h("button", { type: "button", class: "danger", on: { click: () => {
+      rejectForm.hidden = false;
+      reason.focus();
+    } } }, "Reject… (r)");
+
+    this.element = h("div", { class: "review-view" },
+      h("p", { class: "masklet-info" },
+        `Masklet ${masklet.id}: object ${masklet.object_number} of “${video.name}”, ${masklet.kind}, revision ${revision.number}`,
+        revision.phase ? `, phase ${revision.phase}` : "", ` — present on ${presence.reduce((a, b) => a + b, 0)} of ${count} frames`),
+      stage,
+      h("div", { class: "player", role: "group", "aria-label": "Playback" },
+        h("button", { type: "button", "aria-label": "Previous frame (←)", on: { click: () => void this.playback.step(-1) } }, "◀"),
+        playButton,
+        h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => void this.playback.step(1) } }, "▶|"),
+        h("label", { for: "review-speed" }, "Speed"), speed, position),
+      this.timeline.element,
+      h("div", { class: "decision", role: "group", "aria-label": "Decision" }, accept, reject),
+      rejectForm);
+    this.removeShortcuts = installShortcuts([
+      { keys: [" "], label: "Play / pause", run: () => this.playback.toggle() },
+      { keys: ["ArrowRight"], label: "Next frame", run: () => void this.playback.step(1) },
+      { keys: ["ArrowLeft"], label: "Previous frame", run: () => void this.playback.step(-1) },
+      { keys: ["a"], label: "Accept", run: () => void decide("accept", "") },
+      { keys: ["r"], label: "Reject with a reason", run: () => reject.click() },
+    ], "Review");
+    void this.playback.seek(0);
+  }
+
+  destroy(): void {
+    this.removeShortcuts();
+    this.playback.destroy();
+    this.timeline.destroy();
+    this.canvas.destroy();
+  }
+}

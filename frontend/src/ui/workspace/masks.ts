@@ -1,0 +1,71 @@
+/**
+ * The task's masks: per object, per frame, as RLE (compact strings; pixels are decoded only by the
+ * overlay worker). Loaded from the server in windows around the cursor; presence per frame for
+ * the timeline comes from the counts alone.
+ */
+import type { Rle } from "../../api/rle-types";
+import { isEmpty } from "../../canvas/rle";
+
+export const WINDOW = 64;
+
+export class MaskStore {
+  private masks = new Map<number, Map<number, Rle>>();
+  readonly presence = new Map<number, Uint8Array>();
+  readonly edited = new Map<number, Set<number>>();
+  private loaded = new Map<number, Set<number>>(); // object → loaded window starts
+
+  constructor(readonly frameCount: number) {}
+
+  addObject(objectNumber: number): void {
+    if (this.masks.has(objectNumber)) return;
+    this.masks.set(objectNumber, new Map());
+    this.presence.set(objectNumber, new Uint8Array(this.frameCount).fill(255));
+    this.edited.set(objectNumber, new Set());
+    this.loaded.set(objectNumber, new Set());
+  }
+
+  removeObject(objectNumber: number): void {
+    for (const map of [this.masks, this.presence, this.edited, this.loaded]) map.delete(objectNumber);
+  }
+
+  set(objectNumber: number, frame: number, rle: Rle, edited = false): void {
+    this.addObject(objectNumber);
+    this.masks.get(objectNumber)!.set(frame, rle);
+    this.presence.get(objectNumber)![frame] = isEmpty(rle) ? 0 : 1;
+    if (edited) this.edited.get(objectNumber)!.add(frame);
+  }
+
+  /** The masks of every object on a frame (object number → RLE), without copying the RLE. */
+  frame(frame: number): Map<number, Rle> {
+    const out = new Map<number, Rle>();
+    for (const [objectNumber, frames] of this.masks) {
+      const rle = frames.get(frame);
+      if (rle) out.set(objectNumber, rle);
+    }
+    return out;
+  }
+
+  /** Windows [start, end) not loaded yet around `cursor` for `objectNumber`. */
+  missingWindows(objectNumber: number, cursor: number): [number, number][] {
+    const loaded = this.loaded.get(objectNumber) ?? new Set();
+    const start = Math.floor(cursor / WINDOW) * WINDOW;
+    const out: [number, number][] = [];
+    for (const s of [start, start + WINDOW, start - WINDOW]) {
+      if (s >= 0 && s < this.frameCount && !loaded.has(s)) out.push([s, Math.min(this.frameCount, s + WINDOW)]);
+    }
+    return out;
+  }
+
+  markLoaded(objectNumber: number, start: number): void {
+    this.loaded.get(objectNumber)?.add(start);
+  }
+
+  /** Forget loaded windows (after propagation or undo, the server's masks changed). */
+  invalidate(objectNumber?: number): void {
+    for (const [n, set] of this.loaded) if (objectNumber === undefined || n === objectNumber) set.clear();
+  }
+
+  objects(): number[] {
+    return [...this.masks.keys()];
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The annotator's workspace: one task's video in the frame view, its objects, the phase's tools,
+ * the timeline, propagation, undo, submit. It owns the API calls; the canvas only reports what
+ * the annotator did.
+ */
+import { ApiError } from "../../api/client";
+import { jobs, isTerminal, type Job } from "../../api/platform";
+import { tasks } from "../../api/queue";
+import { session as sessionApi, type Direction, type Session } from "../../api/session";
+import { FrameCanvas } from "../../canvas/frame-canvas";
+import { colorFor, type Rgb } from "../../canvas/overlay";
+import { IllegalTransitionError, TOOL_LABELS, type ToolMode } from "../../canvas/tools";
+import type { AppContext } from "../app";
+import { errorText, h, messageBox, type Screen } from "../dom";
+import { FrameStore } from "../frames";
+import { Playback } from "../playback";
+import { installShortcuts, type Shortcut } from "../shortcuts";
+import { Timeline } from "../timeline";
+import { MaskStore } from "./masks";
+import { objectsPanel } from "./objects-panel";
+import { playerControls } from "./player";
+import { propagationPanel } from "./propagation";
+import { TOOL_KEYS, toolbar } from "./toolbar";
+
+const PHASE_HELP: Record<number, string> = {
+  1: "Phase 1: SAM on every frame. Click or draw a box on each frame; there is no propagation.",
+  2: "Phase 2: SAM on a frame, then SAM 2 Mask propagates masks. Fix a frame with clicks or the brush and eraser, then propagate again.",
+  3: "Phase 3: full SAM 2. Click on any frame; the memory refines the masklet; propagate.",
+};
+
+export async function workspaceScreen(ctx: AppContext, params: Record<string, string>): Promise<Screen> {
+  const taskId = Number(params.taskId);
+  const message = messageBox();
+  const element = h("section", { class: "workspace", "aria-label": `Task ${taskId}` }, message.element);
+  let session: Session;
+  try {
+    session = await sessionApi.open(taskId);
+  } catch (error) {
+    message.show(error instanceof ApiError && error.isMissingRoute
+      ? "Interactive sessions are not available on this server yet (POST /api/tasks/{id}/session/ is missing)."
+      : errorText(error));
+    element.append(h("a", { href: "/app/annotate", "data-link": true }, "Back to the queue"));
+    return { element };
+  }
+  return buildWorkspace(ctx, taskId, session, element, message);
+}
+
+function buildWorkspace(ctx: AppContext, taskId: number, session: Session, element: HTMLElement, message: ReturnType<typeof messageBox>): Screen {
+  const { video, phase } = session;
+  const frames = new FrameStore(video.frames);
+  const store = new MaskStore(video.frame_count);
+  const colors = new Map<number, Rgb>();
+  const clicks = new Map<string, { points: [number, number][]; labels: (0 | 1)[] }>(); // per object+frame
+  let objects = session.objects.map((o) => o.object_number);
+  for (const o of session.objects) {
+    colors.set(o.object_number, colorFor(o.object_number, o.color));
+    store.addObject(o.object_number);
+  }
+  let busy = false;
+  let job: Job | null = null;
+  let jobTimer = 0;
+
+  const stage = h("div", { class: "stage" });
+  const canvas = new FrameCanvas(stage);
+  const canvasObjects = () => objects.map((n) => ({ objectNumber: n, color: colors.get(n)! }));
+  canvas.setup({ width: video.width, height: video.height, phase, objects: canvasObjects() });
+
+  const show = async (frame: number) => {
+    frames.prefetch(frame);
+    let image: HTMLImageElement | null = frames.cached(frame) ?? null;
+    if (!image) {
+      void canvas.showFrame(frame, null, store.frame(frame));
+      image = await frames.load(frame).catch(() => null);
+      if (playback.cursor !== frame) return;
+    }
+    await canvas.showFrame(frame, image, store.frame(frame));
+    void loadMasksAround(frame);
+  };
+  const playback = new Playback(video.frame_count, 6, show, () => refreshControls());
+  const timeline = new Timeline(video.frame_count, (f) => void playback.seek(f));
+
+  const tools = toolbar(canvas.tools, (mode) => pickTool(mode));
+  const objectList = objectsPanel({
+    select: (n) => {
+      canvas.selectObject(n);
+      refreshObjects();
+    },
+    add: () => void addObject(),
+    remove: (n) => void removeObject(n),
+  });
+  const propagation = propagationPanel({ start: (d) => void propagate(d), cancel: () => void cancelJob() });
+  const player = playerControls(video.frame_count, {
+    seek: (f) => void playback.seek(f),
+    step: (d) => void playback.step(d),
+    toggle: () => playback.toggle(),
+  });
+  const undo = h("button", { type: "button", title: "Undo the last prompt (u)", on: { click: () => void runUndo() } }, "Undo");
+  const submit = h("button", { type: "button", class: "primary", on: { click: () => void runSubmit() } }, "Submit");
+  const latency = h("span", { class: "latency", "aria-live": "polite" });
+
+  element.append(
+    h("div", { class: "workspace-head" },
+      h("h1", null, `Task ${taskId}`),
+      h("span", { class: "badge" }, `Phase ${phase}`),
+      h("span", { class: "muted" }, `model ${session.model_version}`),
+      latency, undo, submit),
+    h("p", { class: "muted phase-help" }, PHASE_HELP[phase]),
+    tools.element,
+    h("div", { class: "workspace-body" }, stage, objectList.element),
+    player.element,
+    timeline.element,
+    phase === 1 ? h("p", { class: "muted" }, "Phase 1 has no propagation: annotate each frame.") : propagation.element,
+    h("p", { class: "muted" }, "Press ? for keyboard shortcuts."));
+
+  // ---- canvas events → API ------------------------------------------------------------------------
+  canvas.on("click", async ({ frameIndex, objectNumber, point, label }) => {
+    const key = `${objectNumber}:${frameIndex}`;
+    const entry = clicks.get(key) ?? { points: [], labels: [] };
+    entry.points.push(point);
+    entry.labels.push(label);
+    clicks.set(key, entry);
+    await prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "click", points: entry.points, labels: entry.labels });
+  });
+  canvas.on("box", ({ frameIndex, objectNumber, box }) =>
+    void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "box", box }));
+  canvas.on("mask", ({ frameIndex, objectNumber, mask }) =>
+    void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "mask", mask }));
+
+  async function prompt(body: Omit<Parameters<typeof sessionApi.prompt>[1], "client_timestamp">) {
+    message.clear();
+    try {
+      const result = await sessionApi.prompt(taskId, { ...body, client_timestamp: new Date().toISOString() });
+      store.set(result.object_number, result.frame_index, result.mask, true);
+      latency.textContent = `${Math.round(result.latency_ms)} ms`;
+      if (playback.cursor === result.frame_index) await canvas.showFrame(result.frame_index, frames.cached(result.frame_index) ?? null, store.frame(result.frame_index));
+      timeline.invalidate();
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  }
+
+  async function loadMasksAround(frame: number) {
+    for (const n of objects) {
+      for (const [start, end] of store.missingWindows(n, frame)) {
+        store.markLoaded(n, start);
+        try {
+          const answer = await sessionApi.masks(taskId, n, start, end - 1);
+          for (const [index, rle] of Object.entries(answer.frames)) store.set(n, Number(index), rle);
+          timeline.invalidate();
+          if (Number(playback.cursor) >= start && playback.cursor < end) {
+            await canvas.showFrame(playback.cursor, frames.cached(playback.cursor) ?? null, store.frame(playback.cursor));
+          }
+        } catch {
+          /* masks of a fresh object are simply absent */
+        }
+      }
+    }
+  }
+
+  function pickTool(mode: ToolMode) {
+    try {
+      canvas.setTool(mode);
+      tools.setActive(mode);
+    } catch (error) {
+      if (error instanceof IllegalTransitionError) message.show(error.message, "info");
+      else throw error;
+    }
+  }
+
+  async function addObject() {
+    busy = true;
+    refreshObjects();
+    try {
+      const { object_number } = await sessionApi.addObject(taskId);
+      colors.set(object_number, colorFor(object_number));
+      store.addObject(object_number);
+      objects = [...objects, object_number];
+      canvas.setObjects(canvasObjects());
+      canvas.selectObject(object_number);
+    } catch (error) {
+      message.show(errorText(error));
+    } finally {
+      busy = false;
+      refreshObjects();
+    }
+  }
+
+  async function removeObject(n: number) {
+    if (!window.confirm(`Remove object ${n} and its masks from this task?`)) return;
+    try {
+      await sessionApi.removeObject(taskId, n);
+      objects = objects.filter((o) => o !== n);
+      store.removeObject(n);
+      canvas.setObjects(canvasObjects());
+      refreshObjects();
+      void show(playback.cursor);
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  }
+
+  async function propagate(direction: Direction) {
+    if (job) return;
+    message.clear();
+    try {
+      job = await sessionApi.propagate(taskId, playback.cursor, direction);
+      refreshControls();
+      pollJob();
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  }
+
+  function pollJob() {
+    clearTimeout(jobTimer);
+    jobTimer = window.setTimeout(async () => {
+      if (!job) return;
+      try {
+        job = await jobs.get(job.id);
+      } catch (error) {
+        message.show(errorText(error));
+      }
+      propagation.showJob(job);
+      if (job && isTerminal(job)) {
+        if (job.status === "failed") message.show(`Propagation failed: ${job.message || "no message"}`);
+        if (job.status === "succeeded") message.show("Propagation done.", "info");
+        job = null;
+        store.invalidate();
+        refreshControls();
+        void show(playback.cursor);
+      } else pollJob();
+    }, 500);
+  }
+
+  async function cancelJob() {
+    if (!job) return;
+    try {
+      job = await jobs.cancel(job.id);
+      propagation.showJob(job);
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  }
+
+  async function runUndo() {
+    try {
+      await sessionApi.undo(taskId);
+      clicks.clear();
+      store.invalidate();
+      await show(playback.cursor);
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  }
+
+  async function runSubmit() {
+    if (!window.confirm("Submit this task's masklets for review?")) return;
+    try {
+      await tasks.submit(taskId);
+      ctx.navigate("/app/annotate");
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  }
+
+  function refreshObjects() {
+    objectList.render(canvasObjects(), canvas.selectedObject, busy);
+    timeline.setTracks(objects.map((n) => ({ objectNumber: n, color: colors.get(n)!, presence: store.presence.get(n)!, edited: store.edited.get(n)! })));
+  }
+
+  function refreshControls() {
+    player.update(playback.cursor, playback.isPlaying);
+    timeline.setCursor(playback.cursor);
+    propagation.setEnabled(!job && phase !== 1);
+    propagation.showJob(job);
+  }
+
+  const heartbeat = window.setInterval(() => void tasks.heartbeat(taskId).catch(() => undefined), 30_000);
+  const toolShortcuts: Shortcut[] = canvas.tools.map((mode) => ({ keys: [TOOL_KEYS[mode]], label: TOOL_LABELS[mode], run: () => pickTool(mode) }));
+  const removeShortcuts = installShortcuts([
+    ...toolShortcuts,
+    { keys: [" "], label: "Play / pause", run: () => playback.toggle() },
+    { keys: ["ArrowRight"], label: "Next frame (Shift: 10 frames)", run: (e) => void playback.step(e.shiftKey ? 10 : 1) },
+    { keys: ["ArrowLeft"], label: "Previous frame (Shift: 10 frames)", run: (e) => void playback.step(e.shiftKey ? -10 : -1) },
+    { keys: ["Home"], label: "First frame", run: () => void playback.seek(0) },
+    { keys: ["End"], label: "Last frame", run: () => void playback.seek(video.frame_count - 1) },
+    { keys: ["]"], label: "Next object", run: () => cycleObject(1) },
+    { keys: ["["], label: "Previous object", run: () => cycleObject(-1) },
+    { keys: ["a"], label: "Add an object", run: () => void addObject() },
+    { keys: ["u"], label: "Undo", run: () => void runUndo() },
+    { keys: ["f"], label: "Propagate forward", run: () => void propagate("forward"), enabled: () => phase !== 1 },
+    { keys: ["d"], label: "Propagate backward", run: () => void propagate("backward"), enabled: () => phase !== 1 },
+    { keys: ["g"], label: "Propagate both ways", run: () => void propagate("both"), enabled: () => phase !== 1 },
+    { keys: ["+", "="], label: "Zoom in", run: () => canvas.zoomBy(1.25) },
+    { keys: ["-"], label: "Zoom out", run: () => canvas.zoomBy(0.8) },
+    { keys: ["0"], label: "Fit the frame", run: () => canvas.fitToView() },
+  ], "Workspace");
+
+  function cycleObject(delta: number) {
+    if (!objects.length) return;
+    const i = objects.indexOf(canvas.selectedObject ?? objects[0]);
+    canvas.selectObject(objects[(i + delta + objects.length) % objects.length]);
+    refreshObjects();
+  }
+
+  tools.setActive(canvas.tool);
+  refreshObjects();
+  refreshControls();
+  void playback.seek(0);
+
+  return {
+    element,
+    unmount() {
+      removeShortcuts();
+      clearInterval(heartbeat);
+      clearTimeout(jobTimer);
+      playback.destroy();
+      timeline.destroy();
+      canvas.destroy();
+    },
+  };
+}
