@@ -1,0 +1,380 @@
+"""Interactive video segmentation: prompt objects on any frame, propagate, correct, propagate again.
+
+    session = VideoSession(model, frames)                # frames: arrays, a JPEG folder, a FrameSource
+    logits = session.add_points(0, obj_id=1, points=[[320, 240]], labels=[1])   # {1: (H, W) float32}
+    for frame_idx, per_object in session.propagate():     # {obj_id: (H, W) float32 logits}
+        ...
+    session.add_points(40, obj_id=1, points=[[300, 200]], labels=[0])   # a correction
+    rebuilt = VideoSession.replay(model, frames, session.prompts)       # e.g. on another worker
+
+Semantics are the reference ``SAM2VideoPredictor``'s (masks > 0 are the object; an absent object
+has logits -1024), except that every frame that received a prompt stays a conditioning frame, so
+a correction is never overwritten by the next propagation (sam2 issue #719). Memory stays bounded:
+frame features live in a small LRU, and an object keeps full memories only for frames that its
+memory window can still use (near the propagation front or near its prompted frames).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import ArrayLike
+
+from engine.frames import FrameSource, as_frame_source, check_frame, preprocess_frame
+from engine.modeling.sam2 import SAM2Model
+from engine.tracking import (
+    NO_OBJ_SCORE,
+    FrameFeatures,
+    FrameOutput,
+    ObjectMemory,
+    ObjectStep,
+    compute_frame_features,
+    encode_prompted,
+    track_frame,
+)
+
+LOGIT_CLAMP = 32.0  # previous logits fed back as a mask prompt are clamped, as the reference does
+
+
+@dataclass(frozen=True)
+class PointPrompt:
+    frame_idx: int
+    obj_id: int
+    points: np.ndarray  # (P, 2) float32 pixel (x, y) at video resolution; P may be 0 with a box
+    labels: np.ndarray  # (P,) int32: 1 positive, 0 negative
+    box: np.ndarray | None  # (4,) float32 x0, y0, x1, y1
+    clear: bool
+
+
+@dataclass(frozen=True)
+class MaskPrompt:
+    frame_idx: int
+    obj_id: int
+    mask: np.ndarray  # (H, W) bool at video resolution
+
+
+@dataclass(frozen=True)
+class RemoveObject:
+    obj_id: int
+
+
+@dataclass
+class Propagation:
+    start: int | None
+    reverse: bool
+    max_frames: int | None  # frames actually processed when the caller stopped early
+
+
+SessionEvent = PointPrompt | MaskPrompt | RemoveObject | Propagation
+
+
+@dataclass
+class ObjectState:
+    memory: ObjectMemory = field(default_factory=ObjectMemory)
+    points: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)  # (1,P,2), (1,P)
+    pending: dict[int, FrameOutput] = field(default_factory=dict)  # prompted, memory not encoded yet
+
+
+@dataclass
+class SessionState:
+    objects: dict[int, ObjectState] = field(default_factory=dict)  # insertion order = output order
+    prompts: list[SessionEvent] = field(default_factory=list)
+
+
+class VideoSession:
+    """One video, any number of objects; see the module docstring."""
+
+    def __init__(self, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
+                 feature_cache_size: int = 4) -> None:
+        self.model = model.eval()
+        self.frames = as_frame_source(frames)
+        self.num_frames = len(self.frames)
+        first = check_frame(self.frames[0], 0)
+        self.video_size: tuple[int, int] = (int(first.shape[0]), int(first.shape[1]))  # (H, W)
+        self.feature_cache_size = max(1, feature_cache_size)
+        self._features: OrderedDict[int, FrameFeatures] = OrderedDict()
+        self.state = SessionState()
+
+    @property
+    def prompts(self) -> list[SessionEvent]:
+        """Everything added, in order: replaying it rebuilds this session (``VideoSession.replay``)."""
+        return list(self.state.prompts)
+
+    @property
+    def obj_ids(self) -> list[int]:
+        return list(self.state.objects)
+
+    @classmethod
+    def replay(cls, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
+               prompts: Sequence[SessionEvent], feature_cache_size: int = 4) -> VideoSession:
+        session = cls(model, frames, feature_cache_size)
+        for event in prompts:
+            if isinstance(event, PointPrompt):
+                box = None if event.box is None else event.box
+                pts = event.points if len(event.points) else None
+                labels = event.labels if len(event.points) else None
+                session.add_points(event.frame_idx, event.obj_id, pts, labels, box=box, clear=event.clear)
+            elif isinstance(event, MaskPrompt):
+                session.add_mask(event.frame_idx, event.obj_id, event.mask)
+            elif isinstance(event, RemoveObject):
+                session.remove_object(event.obj_id)
+            else:
+                for _ in session.propagate(event.start, event.reverse, event.max_frames):
+                    pass
+        return session
+
+    # -- prompts ---------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def add_points(self, frame_idx: int, obj_id: int, points: ArrayLike | None = None,
+                   labels: ArrayLike | None = None, box: ArrayLike | None = None,
+                   clear: bool = True) -> dict[int, np.ndarray]:
+        """Clicks (pixel x, y; label 1 positive, 0 negative) and/or a box (x0, y0, x1, y1) on a frame.
+
+        ``clear=False`` adds the clicks to the frame's earlier ones. Returns every object's logits
+        on that frame, {obj_id: (H, W) float32}.
+        """
+        self._check_frame_idx(frame_idx)
+        obj_id = _check_obj_id(obj_id)
+        xy, lab, box_arr = _check_point_prompt(points, labels, box, self.video_size)
+        if box_arr is not None and not clear:
+            raise ValueError("a box must come first: use clear=True when giving a box")
+        h, w = self.video_size
+        s = self.model.image_size
+        # Pixel (x, y) -> model pixels, with the reference's float32 arithmetic.
+        coords = torch.from_numpy(xy).reshape(1, -1, 2)
+        labels_t = torch.from_numpy(lab.astype(np.int32)).reshape(1, -1)
+        if box_arr is not None:
+            coords = torch.cat([torch.from_numpy(box_arr).reshape(1, 2, 2), coords], dim=1)
+            labels_t = torch.cat([torch.tensor([[2, 3]], dtype=torch.int32), labels_t], dim=1)
+        coords = coords / torch.tensor([w, h]) * s
+        obj = self.state.objects.setdefault(obj_id, ObjectState())
+        if not clear and frame_idx in obj.points:
+            old_xy, old_lab = obj.points[frame_idx]
+            coords, labels_t = torch.cat([old_xy, coords], dim=1), torch.cat([old_lab, labels_t], dim=1)
+        device = self.model.device
+        obj.points[frame_idx] = (coords, labels_t)
+        self.state.prompts.append(PointPrompt(frame_idx, obj_id, xy, lab.astype(np.int32), None if box_arr is None
+                                              else box_arr.reshape(4), clear))
+        step = ObjectStep(obj.memory, is_init_cond_frame=frame_idx not in obj.memory.reverse_of,
+                          point_coords=coords.to(device), point_labels=labels_t.to(device),
+                          prev_mask_logits=self._previous_logits(obj, frame_idx))
+        return self._run_prompt(frame_idx, obj, step)
+
+    @torch.inference_mode()
+    def add_mask(self, frame_idx: int, obj_id: int, mask: ArrayLike) -> dict[int, np.ndarray]:
+        """A binary (H, W) mask at video resolution as the object's prompt on a frame."""
+        self._check_frame_idx(frame_idx)
+        obj_id = _check_obj_id(obj_id)
+        m = np.asarray(mask)
+        if m.shape != self.video_size:
+            raise ValueError(f"mask must have the video's shape {self.video_size}, got {m.shape}")
+        if m.dtype != np.bool_ and not (np.issubdtype(m.dtype, np.integer) and np.isin(m, (0, 1)).all()):
+            raise ValueError(f"mask must be boolean (or 0/1 integers), got {m.dtype}")
+        m = m.astype(bool)
+        s = self.model.image_size
+        mask_t = torch.from_numpy(m)[None, None].float().to(self.model.device)
+        if mask_t.shape[-2:] != (s, s):
+            mask_t = F.interpolate(mask_t, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+            mask_t = (mask_t >= 0.5).float()
+        obj = self.state.objects.setdefault(obj_id, ObjectState())
+        obj.points.pop(frame_idx, None)
+        self.state.prompts.append(MaskPrompt(frame_idx, obj_id, m))
+        step = ObjectStep(obj.memory, is_init_cond_frame=frame_idx not in obj.memory.reverse_of, mask_input=mask_t)
+        return self._run_prompt(frame_idx, obj, step)
+
+    def remove_object(self, obj_id: int) -> None:
+        """Forget an object: its prompts, memories and outputs. Other objects are unaffected."""
+        if obj_id not in self.state.objects:
+            raise ValueError(f"unknown object {obj_id!r}; objects: {self.obj_ids}")
+        del self.state.objects[obj_id]
+        self.state.prompts.append(RemoveObject(obj_id))
+
+    def reset(self) -> None:
+        """Forget every object and prompt (frame features stay cached)."""
+        self.state = SessionState()
+
+    def _run_prompt(self, frame_idx: int, obj: ObjectState, step: ObjectStep) -> dict[int, np.ndarray]:
+        reverse = obj.memory.reverse_of.get(frame_idx, False)
+        out = track_frame(self.model, self._frame_features(frame_idx), frame_idx, [step], self.num_frames,
+                          reverse, run_mem_encoder=False)[0]
+        obj.pending[frame_idx] = out
+        return self._logits_on(frame_idx)
+
+    def _previous_logits(self, obj: ObjectState, frame_idx: int) -> torch.Tensor | None:
+        """This object's latest logits on the frame, fed back with new clicks (reference semantics)."""
+        for store in (obj.pending, obj.memory.cond, obj.memory.non_cond):
+            out = store.get(frame_idx)
+            if out is not None:
+                return None if out.pred_masks is None else out.pred_masks.clamp(-LOGIT_CLAMP, LOGIT_CLAMP)
+        return None
+
+    # -- propagation -----------------------------------------------------------------------------
+
+    def propagate(self, start: int | None = None, reverse: bool = False,
+                  max_frames: int | None = None) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        """Track every object from ``start`` (default: the first prompted frame) forward or back.
+
+        Yields (frame_idx, {obj_id: (H, W) float32 logits}) frame by frame; prompted frames give
+        their prompted output. ``max_frames`` bounds the frames after ``start``.
+        """
+        if not self.state.objects:
+            raise ValueError("no object to propagate: add points, a box or a mask first")
+        if start is not None:
+            self._check_frame_idx(start)
+        if max_frames is not None and max_frames < 0:
+            raise ValueError(f"max_frames must be >= 0, got {max_frames}")
+        return self._propagate(Propagation(start, reverse, max_frames))
+
+    def _propagate(self, record: Propagation) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        with torch.inference_mode():
+            self._consolidate_prompts()
+        start = record.start
+        if start is None:
+            start = min(t for obj in self.state.objects.values() for t in obj.memory.cond)
+        limit = self.num_frames if record.max_frames is None else record.max_frames
+        if record.reverse:
+            order = range(start, max(start - limit, 0) - 1, -1) if start > 0 else range(0)
+        else:
+            order = range(start, min(start + limit, self.num_frames - 1) + 1)
+        self.state.prompts.append(record)
+        done = 0
+        try:
+            for frame_idx in order:
+                with torch.inference_mode():
+                    self._propagate_frame(frame_idx, record.reverse)
+                    logits = self._logits_on(frame_idx)
+                done += 1
+                yield frame_idx, logits
+        finally:  # a caller that stops early is logged with the frames it actually got
+            if done == 0:
+                self.state.prompts.remove(record)
+            elif done < len(order):
+                record.max_frames = done - 1  # frames after the start
+
+    def _propagate_frame(self, frame_idx: int, reverse: bool) -> None:
+        objects = list(self.state.objects.values())
+        todo = [o for o in objects if frame_idx not in o.memory.cond]
+        if todo:
+            steps = [ObjectStep(o.memory) for o in todo]
+            outs = track_frame(self.model, self._frame_features(frame_idx), frame_idx, steps, self.num_frames,
+                               reverse, run_mem_encoder=True)
+            for o, out in zip(todo, outs, strict=True):
+                o.memory.non_cond[frame_idx] = out
+        for o in objects:
+            o.memory.reverse_of[frame_idx] = reverse
+            self._prune(o.memory, frame_idx)
+
+    @torch.inference_mode()
+    def _consolidate_prompts(self) -> None:
+        """Encode the memories of prompted frames; every prompted frame becomes a conditioning frame."""
+        by_frame: dict[int, list[tuple[ObjectState, FrameOutput]]] = {}
+        for obj in self.state.objects.values():
+            for frame_idx, out in obj.pending.items():
+                by_frame.setdefault(frame_idx, []).append((obj, out))
+        for frame_idx, items in sorted(by_frame.items()):
+            encode_prompted(self.model, self._frame_features(frame_idx), [out for _, out in items])
+            for obj, out in items:
+                obj.memory.cond[frame_idx] = out
+                obj.memory.non_cond.pop(frame_idx, None)
+                obj.pending.pop(frame_idx)
+
+    def _prune(self, mem: ObjectMemory, head: int) -> None:
+        """Drop what no memory window can use: memories (and logits) beyond num_maskmem frames of the
+        propagation front and of every prompted frame; object pointers beyond max_obj_ptrs."""
+        m = self.model
+        mem_radius = m.num_maskmem * max(1, m.memory_temporal_stride_for_eval)
+        ptr_radius = m.max_obj_ptrs_in_encoder
+        anchors = [head, *mem.cond]
+        for t in list(mem.non_cond):
+            dist = min(abs(t - a) for a in anchors)
+            if dist > ptr_radius:
+                del mem.non_cond[t]
+            elif dist > mem_radius:
+                out = mem.non_cond[t]
+                out.maskmem_features = out.maskmem_pos_enc = out.pred_masks = None
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _frame_features(self, frame_idx: int) -> FrameFeatures:
+        feats = self._features.get(frame_idx)
+        if feats is None:
+            frame = check_frame(self.frames[frame_idx], frame_idx)
+            if frame.shape[:2] != self.video_size:
+                raise ValueError(f"frame {frame_idx} is {frame.shape[:2]}, the video is {self.video_size}")
+            feats = compute_frame_features(self.model, preprocess_frame(frame, self.model.image_size))
+            self._features[frame_idx] = feats
+            while len(self._features) > self.feature_cache_size:
+                self._features.popitem(last=False)
+        else:
+            self._features.move_to_end(frame_idx)
+        return feats
+
+    def _logits_on(self, frame_idx: int) -> dict[int, np.ndarray]:
+        """Every object's latest low-res logits on a frame, upsampled to the video: {obj_id: (H, W)}."""
+        s4 = self.model.image_size // 4
+        lows = []
+        for obj in self.state.objects.values():
+            out = obj.pending.get(frame_idx) or obj.memory.cond.get(frame_idx) or obj.memory.non_cond.get(frame_idx)
+            low = None if out is None else out.pred_masks
+            lows.append(low if low is not None else torch.full((1, 1, s4, s4), NO_OBJ_SCORE))
+        if not lows:
+            return {}
+        low = torch.cat([x.to(self.model.device) for x in lows], dim=0)  # (N, 1, S/4, S/4)
+        video = F.interpolate(low, size=self.video_size, mode="bilinear", align_corners=False)
+        arrays = video[:, 0].float().cpu().numpy()
+        return {obj_id: arrays[i] for i, obj_id in enumerate(self.state.objects)}
+
+    def _check_frame_idx(self, frame_idx: int) -> None:
+        if isinstance(frame_idx, bool) or not isinstance(frame_idx, int | np.integer):
+            raise ValueError(f"frame index must be an integer, got {frame_idx!r}")
+        if not 0 <= frame_idx < self.num_frames:
+            raise ValueError(f"frame {frame_idx} is out of range: the video has {self.num_frames} frames")
+
+
+def _check_obj_id(obj_id: int) -> int:
+    if isinstance(obj_id, bool) or not isinstance(obj_id, int | np.integer):
+        raise ValueError(f"object id must be an integer, got {obj_id!r}")
+    return int(obj_id)
+
+
+def _check_point_prompt(points: ArrayLike | None, labels: ArrayLike | None, box: ArrayLike | None,
+                        hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate clicks and box: ((P, 2) float32, (P,) int64, (2, 2) float32 or None)."""
+    h, w = hw
+    if (points is None) != (labels is None):
+        raise ValueError("points and labels go together: give both or neither")
+    xy = np.zeros((0, 2), np.float32) if points is None else np.asarray(points, dtype=np.float32)
+    lab = np.zeros((0,), np.int64) if labels is None else np.asarray(labels)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"points must have shape (P, 2) of pixel (x, y), got {xy.shape}")
+    if lab.shape != (xy.shape[0],):
+        raise ValueError(f"got {xy.shape[0]} points but labels of shape {lab.shape}: one label per point")
+    if xy.shape[0] == 0 and box is None:
+        raise ValueError("empty prompt: give at least one point or a box")
+    if not np.all(np.isfinite(xy)):
+        raise ValueError("points must be finite numbers")
+    outside = (xy[:, 0] < 0) | (xy[:, 0] > w) | (xy[:, 1] < 0) | (xy[:, 1] > h)
+    if outside.any():
+        x, y = xy[np.argmax(outside)]
+        raise ValueError(f"point ({x:g}, {y:g}) is outside the image (width {w}, height {h})")
+    if lab.size and not np.all(np.isin(lab, (0, 1))):
+        raise ValueError(f"labels must be 1 (positive) or 0 (negative), got {sorted(set(lab.tolist()))}")
+    box_arr = None
+    if box is not None:
+        b = np.asarray(box, dtype=np.float32)
+        if b.shape not in ((4,), (1, 4)) or not np.all(np.isfinite(b)):
+            raise ValueError(f"box must be 4 finite numbers (x0, y0, x1, y1), got shape {b.shape}")
+        x0, y0, x1, y1 = b.reshape(4).tolist()
+        if not (x0 < x1 and y0 < y1):
+            raise ValueError(f"box must be (x0, y0, x1, y1) with x0 < x1 and y0 < y1, got {[x0, y0, x1, y1]}")
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            raise ValueError(f"box {[x0, y0, x1, y1]} is outside the image (width {w}, height {h})")
+        box_arr = b.reshape(2, 2)
+    return xy, lab.astype(np.int64), box_arr
