@@ -35,8 +35,8 @@ WIDTH, HEIGHT = 64, 48
 
 
 def box_mask(x0: int, y0: int, x1: int, y1: int) -> dict:
-    mask = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
-    mask[y0:y1, x0:x1] = 1
+    mask = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    mask[y0:y1, x0:x1] = True
     return rle_ops.encode(mask)
 
 
