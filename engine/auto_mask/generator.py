@@ -18,6 +18,7 @@ stability score of 0 rather than NaN.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,8 +90,21 @@ class AutoMaskGenerator:
     predicted IoU is above ``pred_iou_thresh`` and its stability score is at least
     ``stability_score_thresh``; duplicates go by box NMS at ``box_nms_thresh`` inside each crop
     and at ``crop_nms_thresh`` across crops (masks from smaller crops win); with
-    ``min_region_area > 0`` islands and holes below that area are removed.
+    ``min_region_area > 0`` islands and holes below that area are removed. ``points_per_layer``
+    sets the grid side of each crop layer directly (else ``points_per_side`` divided by
+    ``crop_n_points_downscale_factor`` per layer, as in SAM).
     """
+
+    @classmethod
+    def for_sav_auto_masklets(cls, model: Any, **overrides: Any) -> AutoMaskGenerator:
+        """SA-V's recipe for candidate auto masklets on a first frame: a 32x32 grid on the frame,
+        16x16 on each of 4 crops and 4x4 on each of 16 crops; islands and holes under 200 px removed."""
+        settings: dict[str, Any] = {
+            "crop_n_layers": 2,
+            "points_per_layer": (32, 16, 4),
+            "min_region_area": 200,
+        }
+        return cls(model, **{**settings, **overrides})
 
     def __init__(
         self,
@@ -108,6 +122,7 @@ class AutoMaskGenerator:
         crop_n_points_downscale_factor: int = 1,
         min_region_area: int = 0,
         multimask: bool = True,
+        points_per_layer: Sequence[int] | None = None,
     ) -> None:
         if points_per_batch < 1:
             raise ValueError(f"points_per_batch must be >= 1, got {points_per_batch}")
@@ -119,10 +134,15 @@ class AutoMaskGenerator:
             from engine.image_predictor import ImagePredictor
 
             self.predictor = ImagePredictor(model)
-        self.point_grids = [
-            build_point_grid(max(1, points_per_side // crop_n_points_downscale_factor**i))
-            for i in range(crop_n_layers + 1)
-        ]
+        if points_per_layer is None:
+            points_per_layer = [
+                max(1, points_per_side // crop_n_points_downscale_factor**i) for i in range(crop_n_layers + 1)
+            ]
+        elif len(points_per_layer) != crop_n_layers + 1:
+            raise ValueError(
+                f"points_per_layer needs one grid side per layer ({crop_n_layers + 1}), got {list(points_per_layer)}"
+            )
+        self.point_grids = [build_point_grid(int(n)) for n in points_per_layer]
         self.points_per_batch = points_per_batch
         self.pred_iou_thresh = pred_iou_thresh
         self.stability_score_thresh = stability_score_thresh

@@ -176,22 +176,22 @@ class ScriptedPredictor:
 
     def set_image(self, rgb: np.ndarray) -> None:
         self.rgb = rgb
-        colours, self.labels = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
-        self.labels = self.labels.reshape(rgb.shape[:2])
-        self.background_label = next((i for i, c in enumerate(colours) if tuple(c) == self.background), -1)
+        colours, labels = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
+        self.labels = labels.reshape(rgb.shape[:2])
+        # per colour: its three outputs (L, 3, H, W) and their predicted IoUs (L, 3)
+        outputs, scores = [], []
+        for label, colour in enumerate(colours):
+            region = torch.from_numpy(self.labels == label)
+            sharp = torch.where(region, 10.0, -10.0)
+            outputs.append(torch.stack([sharp, torch.full_like(sharp, 10.0), sharp / 20]))
+            scores.append([0.3, 0.5, 0.3] if tuple(colour) == self.background else [0.95, 0.5, 0.9])
+        self.outputs, self.scores = torch.stack(outputs), torch.tensor(scores)
 
     def predict_batch(self, points: np.ndarray, labels: np.ndarray, multimask: bool = True) -> _Batch:
         self.calls += 1
         assert points.shape[1:] == (1, 2) and labels.shape == (len(points), 1) and multimask
-        logits, scores = [], []
-        for x, y in points[:, 0]:
-            label = self.labels[int(y), int(x)]
-            region = torch.from_numpy(self.labels == label)
-            sharp = torch.where(region, 10.0, -10.0)
-            soft = torch.where(region, 0.5, -0.5)
-            logits.append(torch.stack([sharp, torch.full_like(sharp, 10.0), soft]))
-            scores.append([0.3, 0.5, 0.3] if label == self.background_label else [0.95, 0.5, 0.9])
-        return _Batch(torch.stack(logits), torch.tensor(scores))
+        clicked = torch.from_numpy(self.labels[points[:, 0, 1].astype(int), points[:, 0, 0].astype(int)])
+        return _Batch(self.outputs[clicked], self.scores[clicked])
 
     def upscale_logits(self, low_res_logits: torch.Tensor) -> torch.Tensor:
         assert low_res_logits.shape[-2:] == self.rgb.shape[:2]
@@ -327,3 +327,15 @@ def test_micro_model_run_gives_well_formed_records(micro_model: torch.nn.Module)
     strict = AutoMaskGenerator(micro_model, points_per_side=4).generate(image)
     assert len(strict) <= len(records)
     assert all(r["predicted_iou"] > 0.8 and r["stability_score"] >= 0.95 for r in strict)
+
+
+def test_sav_recipe_prompts_32x32_then_16x16_on_4_crops_then_4x4_on_16_crops() -> None:
+    predictor = ScriptedPredictor()
+    generator = AutoMaskGenerator.for_sav_auto_masklets(predictor, points_per_batch=256)
+    assert [len(g) for g in generator.point_grids] == [1024, 256, 16]
+    assert generator.min_region_area == 200
+    blank = np.full((64, 80, 3), ScriptedPredictor.background, dtype=np.uint8)
+    assert generator.generate(blank) == []  # nothing but background, whose IoU 0.3 is filtered
+    assert predictor.calls == 4 + 4 * 1 + 16 * 1  # batches of 256 points on 1 + 4 + 16 crops
+    with pytest.raises(ValueError, match="one grid side per layer"):
+        AutoMaskGenerator(predictor, crop_n_layers=1, points_per_layer=(8,))
