@@ -14,7 +14,6 @@ Job's result under ``"sav"``; the SA-V export reads it back (see ``exports.sav_c
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -31,7 +30,15 @@ from annotation.services.masklets import masklet_create, masklet_revision_create
 from dataplatform import storage
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job, Video
-from dataplatform.services.jobs import job_claim, job_create, job_fail, job_progress, job_succeed
+from dataplatform.services.jobs import (
+    job_cancel_requested,
+    job_claim,
+    job_create,
+    job_fail,
+    job_mark_cancelled,
+    job_progress,
+    job_succeed,
+)
 
 logger = logging.getLogger("masklet.imports")
 
@@ -224,7 +231,10 @@ def import_run(*, job_id: int, celery_task_id: str = "") -> Job | None:
             if sav_video is not None:
                 carried.append(sav_video)
             job_progress(job=job, done=position + 1, total=len(entries) + 1)
-        _save(job=job, video=video, imported=imported, carried=carried, status=status)
+        if job_cancel_requested(job=job):
+            job_mark_cancelled(job=job)
+        else:
+            _save(job=job, video=video, imported=imported, carried=carried, status=status)
     except (ApplicationError, FormatError) as error:
         job_fail(job=job, message=getattr(error, "message", str(error)))
     except Video.DoesNotExist:
@@ -263,7 +273,3 @@ def _save(*, job: Job, video: Video, imported: list[ImportedMasklet], carried: l
         job_succeed(job=job, result=result,
                     message=f"Imported {len(created)} masklet{'s' if len(created) != 1 else ''} into video {video.pk}.")
 
-
-def upload_from_bytes(name: str, data: bytes) -> tuple[str, IO[bytes]]:
-    """An (name, file object) upload pair from bytes, for callers that hold the file in memory."""
-    return name, io.BytesIO(data)
