@@ -53,7 +53,7 @@ class Command(BaseCommand):
             video, job = video_create_from_path(project=project, path=path, annotation_fps=fps, dispatch=False)
         except ApplicationError as error:
             return _line(None, path.name, "rejected", error.message)
-        with tqdm(desc=path.name[:30], unit="frame", disable=not show_progress, leave=False,
+        with tqdm(desc=path.name[:30], unit="frame", disable=not show_progress, leave=True,
                   file=getattr(self.stderr, "_out", sys.stderr)) as bar:
 
             def progress(done: int, total: int) -> None:
