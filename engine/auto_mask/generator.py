@@ -209,12 +209,12 @@ class AutoMaskGenerator:
             kept = torch.arange(len(scores))
         masks, stability, index = [], [], []
         for part in kept.split(_UPSCALE_CHUNK):
-            logits = (
-                self.predictor.upscale_logits(low_res[part.to(low_res.device)][:, None])[:, 0].float().cpu()
-            )
-            stab = stability_score(logits, self.mask_threshold, self.stability_score_offset)
+            # Scored and thresholded where the logits are (the GPU, on a GPU worker); only the
+            # binary masks of the survivors come back to the CPU.
+            logits = self.predictor.upscale_logits(low_res[part.to(low_res.device)][:, None])[:, 0].float()
+            stab = stability_score(logits, self.mask_threshold, self.stability_score_offset).cpu()
             ok = stab >= self.stability_score_thresh
-            binary = logits[ok] > self.mask_threshold
+            binary = (logits[ok.to(logits.device)] > self.mask_threshold).cpu()
             nonempty = binary.flatten(1).any(dim=1)
             masks.append(binary[nonempty])
             stability.append(stab[ok][nonempty])
