@@ -220,3 +220,34 @@ def test_export_refuses_bad_requests() -> None:
         export_start(format="sav")
     with pytest.raises(ApplicationError, match="kinds must list"):
         export_start(format="sav", video_ids=[video.pk], kinds=["robot"])
+
+
+def test_sav_png_export_imports_back_into_another_video() -> None:
+    source = make_sav_video()
+    run_import(source, upload(MANUAL))
+    _, archive = run_export(format="sav_png", video_ids=[source.pk])
+    pngs = io.BytesIO()
+    with zipfile.ZipFile(pngs, "w") as out:
+        for name in archive.namelist():
+            if name.endswith(".png"):
+                out.writestr(name, archive.read(name))
+    target = make_sav_video(name="copy", project=source.project)
+    job = run_import(target, ("pngs.zip", pngs))
+    assert job.status == Job.Status.SUCCEEDED, job.message
+    original = json.loads(MANUAL.read_bytes())["masklet"]
+    rows = list(Masklet.objects.filter(video=target).select_related("current_revision"))
+    assert [m.object_number for m in rows] == [0, 1, 2, 3, 4]
+    for o, row in enumerate(rows):
+        for f in (0, 50, 113, 120):
+            np.testing.assert_array_equal(rle_ops.decode(row.current_revision.masks[str(f)]),
+                                          rle_ops.decode(original[f][o]))
+
+
+def test_export_of_a_project_names_each_video_folder_once() -> None:
+    first = make_sav_video(name="same name")
+    make_sav_video(name="same name", project=first.project)
+    job, archive = run_export(format="coco", project=first.project, masklets="all")
+    manifest = json.loads(archive.read("manifest.json"))
+    folders = [v["folder"] for v in manifest["videos"]]
+    assert folders[0] == "same_name" and folders[1].startswith("same_name_") and len(set(folders)) == 2
+    assert (job.progress_done, job.progress_total) == (2, 2)
