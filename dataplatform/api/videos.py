@@ -63,7 +63,7 @@ class ProjectVideosApi(ListApiView):
         return self.paginate(request, video_list(project_id=project.pk, **filters), VideoSerializer)
 
     @extend_schema(operation_id="projects_videos_upload", request={"multipart/form-data": VideoUploadSerializer},
-                   responses={201: VideoWithJobSerializer, **ERRORS})
+                   responses={201: VideoWithJobSerializer, 503: ErrorSerializer, **ERRORS})
     def post(self, request: Request, project_id: int) -> Response:
         from dataplatform.services.ingest import video_create_from_upload
 
@@ -83,7 +83,7 @@ class ProjectVideoRegisterApi(ApiView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(operation_id="projects_videos_register", request=VideoRegisterSerializer,
-                   responses={201: VideoWithJobSerializer, **ERRORS})
+                   responses={201: VideoWithJobSerializer, 503: ErrorSerializer, **ERRORS})
     def post(self, request: Request, project_id: int) -> Response:
         from dataplatform.services.ingest import video_register_uri
 

@@ -39,16 +39,15 @@ def _delete_media(video_id: int) -> None:
 def video_delete(*, video: Video) -> None:
     """Delete a video, its rows (jobs, masklets, tasks) and, after commit, its stored files.
 
-    Refused (409) while a job is running on it: cancel the job first. Queued jobs go with the
-    row, and their task finds no job and returns quietly.
+    Its jobs go with the row: a queued job's task finds no job and returns quietly; a running
+    ingest notices the video is gone and removes the frames it wrote after this deletion.
     """
     video_id = video.pk
     with transaction.atomic():
         locked = Video.objects.select_for_update().filter(pk=video_id).first()
         if locked is None:
             return
-        if Job.objects.filter(video_id=video_id, status=Job.Status.RUNNING).exists():
-            raise ConflictError("A job is running on this video; cancel it (or wait for it) before deleting.")
+        Job.objects.filter(video_id=video_id, status=Job.Status.RUNNING).update(cancel_requested=True)
         try:
             locked.delete()
         except (ProtectedError, RestrictedError) as error:
