@@ -136,7 +136,7 @@ def test_mean_frame_iou_skips_frames_empty_on_both_sides():
 def test_engine_report_prints_the_table_with_the_papers_figures(engine_rows, capsys):
     call_command("engine_report")
     out = capsys.readouterr().out
-    assert "phase 1" in out and "phase 3" in out
+    assert "phase 1" in out and "phase 2" in out and "phase 3" in out and "7.4 s" in out
     assert "20.0" in out and "37.8" in out and "50.0 %" in out and "89.1 %" in out
     call_command("engine_report", "--project", "Other", "--group-by", "annotator")
     out = capsys.readouterr().out

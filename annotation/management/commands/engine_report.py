@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.selectors.metrics import GROUP_BYS, MetricsRow, engine_metrics
+from annotation.selectors.metrics import GROUP_BYS, PAPER_TABLE1, MetricsRow, engine_metrics
 from dataplatform.models import Project
 
 DASH = "–"
@@ -14,6 +14,12 @@ DASH = "–"
 
 def _num(value: float | None, digits: int, unit: str = "") -> str:
     return DASH if value is None else f"{value:.{digits}f}{unit}"
+
+
+def _empty_phase(phase: int) -> MetricsRow:
+    return MetricsRow(group_by="phase", key=phase, label=f"phase {phase}", tasks=0, masklets=0, frames=0,
+                      time_per_frame_s=None, edited_frames_percent=None, clicks_per_clicked_frame=None,
+                      alignment_percent=None, alignment_pairs=0, paper=PAPER_TABLE1[phase])
 
 
 def metrics_table(rows: list[MetricsRow]) -> list[str]:
@@ -57,6 +63,10 @@ class Command(BaseCommand):
             if selected is None:
                 raise CommandError(f"No project is named {project!r}.")
         rows = engine_metrics(group_by=group_by, project=selected)
+        if rows and group_by == "phase":  # every phase of the paper's table, ours empty where no work
+            present = {row.key for row in rows}
+            rows = sorted(rows + [_empty_phase(phase) for phase in PAPER_TABLE1 if phase not in present],
+                          key=lambda row: row.key)
         self.stdout.write(f"Data engine report: {selected.name if selected else 'all projects'}, "
                           f"by {group_by.replace('_', ' ')}")
         if not rows:
