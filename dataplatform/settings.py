@@ -285,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         "VideoStatusEnum": "dataplatform.models.Video.Status",
         "JobStatusEnum": "dataplatform.models.Job.Status",
         "JobKindEnum": "dataplatform.models.Job.Kind",
+        "MaskletKindEnum": "annotation.models.Masklet.Kind",
     },
 }
 
