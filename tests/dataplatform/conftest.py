@@ -29,6 +29,12 @@ def password_for(username: str) -> str:
     return f"pw-{username}"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """PBKDF2's million rounds cost a noticeable fraction of a second per user made or logged in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def user_factory(db) -> Callable:
     from django.contrib.auth import get_user_model
