@@ -46,7 +46,7 @@ def review_next_for(*, user, kind: str | None = None, project: Project | None = 
     now = timezone.now()
     expires = now + review_lease_duration()
     with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         held = (Masklet.objects.select_for_update(of=("self",))
                 .filter(review_assignee=user, review_lease_expires_at__gt=now, pk__in=review_queue().values("pk"))
                 .order_by("review_lease_expires_at", "id").first())

@@ -81,7 +81,7 @@ def tasks_create_for_video(*, video: Video, count: int = 1, priority: int = 0) -
 
 def _lock_user(user) -> None:
     # Serialises one person's queue calls: two "next" at once must not lease them two tasks.
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
 def _held_by(user, now: datetime):
