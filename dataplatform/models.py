@@ -82,6 +82,8 @@ class Video(models.Model):
                                         help_text="Source timestamp (s) of each annotated frame.")
     thumbnail_key = models.CharField(max_length=1024, blank=True)
     split = models.CharField(max_length=16, choices=Split.choices, default=Split.UNASSIGNED, db_index=True)
+    metadata = models.JSONField(default=dict, blank=True,
+                                help_text="Carried dataset fields, e.g. an imported SA-V video's id and environment.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -94,8 +96,11 @@ class Video(models.Model):
         constraints = [
             # A video is shown as ready only when everything ingest records is there.
             models.CheckConstraint(
-                condition=~Q(status="ready") | (Q(frame_count__gt=0) & Q(width__gt=0) & Q(height__gt=0)
-                                                & Q(source_fps__gt=0) & Q(ready_at__isnull=False)),
+                # NULL > 0 is not false in SQL, so the NULL checks are spelled out.
+                condition=~Q(status="ready") | (
+                    Q(frame_count__gt=0) & Q(width__isnull=False, width__gt=0)
+                    & Q(height__isnull=False, height__gt=0)
+                    & Q(source_fps__isnull=False, source_fps__gt=0) & Q(ready_at__isnull=False)),
                 name="video_ready_is_complete",
             ),
             models.CheckConstraint(condition=~Q(status="failed") | ~Q(status_message=""),

@@ -69,6 +69,9 @@ class MaskletRevision(models.Model):
     # object is an explicit all-zero RLE, as in SA-V files.
     masks = models.JSONField()
     edited_frames = models.JSONField(default=list, blank=True, help_text="Frame indices edited by hand.")
+    edited_frame_count = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Edited frames when only their number is known (imported SA-V files); else len(edited_frames).")
     stability_scores = models.JSONField(null=True, blank=True, help_text="Per frame, automatic masklets only.")
     source = models.CharField(max_length=32, blank=True, help_text="annotation, propagation, auto, import…")
     created_at = models.DateTimeField(auto_now_add=True)

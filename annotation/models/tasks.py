@@ -34,6 +34,9 @@ class AnnotationTask(models.Model):
     model_version = models.ForeignKey("annotation.ModelVersion", null=True, blank=True,
                                       on_delete=models.PROTECT, related_name="+",
                                       help_text="The model its session uses, fixed when the session opens.")
+    # The interactive session: which GPU worker holds its features (its direct queue's routing key).
+    session_worker = models.CharField(max_length=255, blank=True)
+    session_opened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
 

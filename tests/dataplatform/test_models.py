@@ -55,16 +55,13 @@ def test_a_complete_ready_video_is_accepted(project):
     Video.objects.create(project=project, name="v", source_uri="k", **ready_fields())
 
 
-# A CHECK passes when it evaluates to NULL, and ``NULL > 0`` is NULL: the constraint must also say
-# ``IS NOT NULL`` for width, height and source_fps. Reported; the xfails turn into failures once fixed.
-NULL_PASSES = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                                reason="video_ready_is_complete lets NULL through (NULL > 0 is not false)")
+# A CHECK passes when it evaluates to NULL, and ``NULL > 0`` is NULL: the constraint spells out
+# ``IS NOT NULL`` for width, height and source_fps, and these cases prove it.
 
 
 @pytest.mark.parametrize("missing", [
     {"frame_count": 0}, {"height": 0}, {"width": 0}, {"source_fps": 0}, {"ready_at": None},
-    pytest.param({"width": None}, marks=NULL_PASSES), pytest.param({"height": None}, marks=NULL_PASSES),
-    pytest.param({"source_fps": None}, marks=NULL_PASSES),
+    {"width": None}, {"height": None}, {"source_fps": None},
 ])
 def test_a_ready_video_must_be_complete(project, missing):
     with violates("video_ready_is_complete"):
