@@ -10,8 +10,11 @@ import av
 import numpy as np
 
 
-def frame_pattern(index: int, width: int, height: int) -> np.ndarray:
-    """A (height, width, 3) uint8 picture that moves with ``index``: gradients, a moving box, noise."""
+def frame_pattern(index: int, width: int, height: int, noise: int = 24) -> np.ndarray:
+    """A (height, width, 3) uint8 picture that moves with ``index``: gradients, a moving box, noise.
+
+    ``noise`` (0-255) is the amplitude of per-frame texture: more of it, more bits per frame.
+    """
     y = np.arange(height, dtype=np.uint16)[:, None]
     x = np.arange(width, dtype=np.uint16)[None, :]
     image = np.empty((height, width, 3), dtype=np.uint8)
@@ -22,8 +25,9 @@ def frame_pattern(index: int, width: int, height: int) -> np.ndarray:
     left = (index * 7) % max(1, width - size)
     top = (index * 5) % max(1, height - size)
     image[top : top + size, left : left + size] = (255, 255, 255)
-    rng = np.random.default_rng(index)
-    image ^= rng.integers(0, 24, size=image.shape, dtype=np.uint8)  # texture, so the encoder has work
+    if noise:
+        rng = np.random.default_rng(index)
+        image ^= rng.integers(0, noise, size=image.shape, dtype=np.uint8)  # texture: the encoder has work
     return image
 
 
@@ -39,6 +43,7 @@ def write_video(
     faststart: bool = False,
     audio: bool = False,
     options: dict[str, str] | None = None,
+    noise: int = 24,
 ) -> None:
     """Write ``frames`` frames at ``fps`` (or at ``times``, in seconds: variable frame rate).
 
@@ -59,7 +64,7 @@ def write_video(
         audio_stream = container.add_stream("aac", rate=48000) if audio else None
         count = len(times) if times is not None else frames
         for i in range(count):
-            frame = av.VideoFrame.from_ndarray(frame_pattern(i, width, height), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(frame_pattern(i, width, height, noise), format="rgb24")
             if times is not None:
                 frame.pts = int(Fraction(times[i]) * 90000)
                 frame.time_base = Fraction(1, 90000)
