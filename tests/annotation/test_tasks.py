@@ -211,3 +211,14 @@ def test_one_user_asking_many_times_at_once_holds_one_task(ready_video, annotato
         thread.join(timeout=60)
     assert len(results) == 8 and len(set(results)) == 1
     assert AnnotationTask.objects.filter(assignee=annotator, status="leased").count() == 1
+
+
+def test_the_periodic_task_requeues_expired_leases(ready_video, annotator):
+    from workers.queue import expire_task_leases
+
+    task = task_create(video=ready_video)
+    task_next_for(user=annotator)
+    assert expire_task_leases() == []
+    _expire(task)
+    assert expire_task_leases() == [task.pk]
+    assert AnnotationTask.objects.get(pk=task.pk).status == "queued"
