@@ -175,7 +175,8 @@ class ImagePredictor:
             ]
         mask_t = None
         if mask is not None:
-            mask_t = torch.as_tensor(mask, dtype=torch.float32, device=self.model.device)[None, None]
+            dtype = next(self.model.parameters()).dtype
+            mask_t = torch.as_tensor(mask, dtype=dtype, device=self.model.device)[None, None]
 
         low_res, iou = self._decode(coords, labels_t, mask_t, multimask)
         logits = self.upscale_logits(low_res)[0]  # (K, H, W), from the unclamped low-res logits

@@ -59,7 +59,9 @@ class FpnNeck(nn.Module):
                     align_corners=None if self.fpn_interp_mode == "nearest" else False,
                     antialias=False,
                 )
-                prev = lateral + top_down
+                # Interpolate in float32 (as the reference), add in the model's dtype: a no-op in
+                # float32, and a bfloat16 model then stays bfloat16 without autocast.
+                prev = lateral + top_down.to(lateral.dtype)
                 if self.fuse_type == "avg":
                     prev = prev / 2
             else:

@@ -72,6 +72,8 @@ class PositionEmbeddingRandom(nn.Module):
 
     def _pe_encoding(self, coords: torch.Tensor) -> torch.Tensor:
         """(..., 2) normalised coords -> (..., 2 * num_pos_feats)."""
+        # float32 normally; the model's dtype when it was cast (e.g. bfloat16 inference).
+        coords = coords.to(self.positional_encoding_gaussian_matrix.dtype)
         coords = (2 * coords - 1) @ self.positional_encoding_gaussian_matrix
         coords = 2 * math.pi * coords
         return torch.cat([torch.sin(coords), torch.cos(coords)], dim=-1)
@@ -90,4 +92,4 @@ class PositionEmbeddingRandom(nn.Module):
         coords = coords_input.clone()
         coords[:, :, 0] = coords[:, :, 0] / image_size[1]
         coords[:, :, 1] = coords[:, :, 1] / image_size[0]
-        return self._pe_encoding(coords.to(torch.float))
+        return self._pe_encoding(coords)

@@ -83,9 +83,6 @@ class PromptEncoder(nn.Module):
         embedding[:, 1, :] += self.point_embeddings[3].weight
         return embedding
 
-    def _device(self) -> torch.device:
-        return self.point_embeddings[0].weight.device
-
     def forward(
         self,
         points: tuple[torch.Tensor, torch.Tensor] | None,
@@ -100,7 +97,8 @@ class PromptEncoder(nn.Module):
             batch = masks.shape[0]
         else:
             batch = 1
-        sparse = torch.empty((batch, 0, self.embed_dim), device=self._device())
+        weight = self.point_embeddings[0].weight
+        sparse = torch.empty((batch, 0, self.embed_dim), device=weight.device, dtype=weight.dtype)
         if points is not None:
             sparse = torch.cat([sparse, self._embed_points(points[0], points[1], pad=boxes is None)], dim=1)
         if boxes is not None:
