@@ -161,3 +161,15 @@ def test_token_post_needs_no_csrf(admin_user, api_client_for):
     client = api_client_for(admin_user)
     client.handler.enforce_csrf_checks = True
     assert client.post("/api/projects/", {"name": "Token"}, format="json").status_code == 201
+
+
+def test_session_logout_needs_csrf(reviewer, session_client_for):
+    client = session_client_for(reviewer)
+    response = client.post("/api/auth/logout/")
+    assert response.status_code == 403
+    assert "CSRF" in error_of(response)["message"]
+    assert client.get("/api/auth/me/").status_code == 200  # still logged in
+
+
+def test_logout_without_being_logged_in_is_401(anon_client):
+    assert anon_client.post("/api/auth/logout/").status_code == 401
