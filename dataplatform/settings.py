@@ -246,6 +246,11 @@ JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
 # JOB_MAX_ATTEMPTS: how many times the reaper re-queues a Job before marking it failed. Default: 3
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 
+# TASK_LEASE_SECONDS: how long an annotation task stays leased without a heartbeat. Default: 900
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
+# REVIEW_LEASE_SECONDS: how long a reviewer holds a masklet from the verification queue. Default: 600
+REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 600)
+
 # ---- Engine -----------------------------------------------------------------------------------
 # ENGINE_DEVICE: "cpu", "cuda" or "auto" (CUDA when present). Default: auto
 ENGINE_DEVICE = env("ENGINE_DEVICE", "auto")

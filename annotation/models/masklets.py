@@ -39,6 +39,11 @@ class Masklet(models.Model):
 
     class Meta:
         ordering = ["video_id", "object_number"]
+        indexes = [
+            # The verification queue's scan.
+            models.Index(fields=["updated_at", "id"], condition=Q(status__in=["submitted", "draft"]),
+                         name="masklet_review_queue"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["video", "object_number"], name="masklet_unique_object_per_video"),
             models.CheckConstraint(

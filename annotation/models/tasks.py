@@ -42,7 +42,13 @@ class AnnotationTask(models.Model):
 
     class Meta:
         ordering = ["-priority", "created_at", "id"]
-        indexes = [models.Index(fields=["status", "phase", "priority", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "phase", "priority", "created_at"]),
+            # The queue's pick and the lease expiry scan read only these rows.
+            models.Index(fields=["-priority", "created_at", "id"], condition=Q(status="queued"),
+                         name="task_queue_pick"),
+            models.Index(fields=["lease_expires_at"], condition=Q(status="leased"), name="task_lease_expiry"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(phase__in=[1, 2, 3]), name="task_phase_valid"),
             # A leased task has a holder and an expiry; a queued one has neither.
