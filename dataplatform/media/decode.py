@@ -9,6 +9,7 @@ from fractions import Fraction
 import av
 import av.error
 
+from .encode import display_size
 from .errors import MediaError
 from .limits import MediaLimits, frame_size_problem
 from .probe import Source, open_container
@@ -35,7 +36,7 @@ class DecodeSummary:
     dropped_frames: int = 0  # frames whose timestamp did not increase
     bad_packets: int = 0  # damaged packets skipped (up to MAX_BAD_PACKETS)
     duration: float = 0.0  # first frame's time to the end of the last frame, seconds
-    width: int = 0
+    width: int = 0  # as shown (after the display rotation), like the JPEGs
     height: int = 0
     timestamps: list[float] = field(default_factory=list)  # of the annotated frames
 
@@ -103,7 +104,7 @@ class SampledFrames:
                         continue
                     if first is None:
                         first = time
-                        summary.width, summary.height = frame.width, frame.height
+                        summary.width, summary.height = display_size(frame)
                     self._check_running_limits(time - first, frame)
                     last_duration = (
                         frame.duration * time_base

@@ -44,6 +44,7 @@ def write_video(
     audio: bool = False,
     options: dict[str, str] | None = None,
     noise: int = 24,
+    rotation: int = 0,
 ) -> None:
     """Write ``frames`` frames at ``fps`` (or at ``times``, in seconds: variable frame rate).
 
@@ -59,6 +60,8 @@ def write_video(
         stream.options = (
             {"preset": "ultrafast", **(options or {})} if codec == "libx264" else dict(options or {})
         )
+        if rotation:
+            stream.set_display_rotation(rotation)  # counter-clockwise degrees, as phones record portrait
         if times is not None:
             stream.codec_context.time_base = Fraction(1, 90000)
         audio_stream = container.add_stream("aac", rate=48000) if audio else None

@@ -190,6 +190,21 @@ def test_jpegs_and_thumbnail_are_real_jpegs_of_the_right_size(tmp_path: Path) ->
     assert (thumb.format, thumb.size) == ("JPEG", (320, 180))
 
 
+@pytest.mark.parametrize(("rotation", "turns"), [(-90, -1), (90, 1), (180, 2)])
+def test_frames_of_a_rotated_phone_video_are_stored_upright(tmp_path: Path, rotation: int, turns: int) -> None:
+    path = tmp_path / "portrait.mp4"
+    write_video(path, fps=30, frames=6, width=320, height=240, rotation=rotation, options={"crf": "12"})
+    result, written = run_extract(path)
+    picture = np.asarray(Image.open(io.BytesIO(written[0])).convert("RGB"), dtype=np.int16)
+    expected = np.rot90(frame_pattern(0, 320, 240), turns)  # what a player shows
+    upside_down = np.rot90(expected, 2)
+    assert picture.shape == expected.shape
+    assert np.abs(picture - expected).mean() * 3 < np.abs(picture - upside_down).mean()
+    assert (result.width, result.height) == (expected.shape[1], expected.shape[0])
+    height, width = expected.shape[:2]
+    assert Image.open(io.BytesIO(result.thumbnail)).size == (min(320, width), min(320, width) * height // width)
+
+
 def test_a_failing_writer_stops_the_extraction(tmp_path: Path) -> None:
     path = tmp_path / "clip.mp4"
     write_video(path, fps=30, frames=60)
