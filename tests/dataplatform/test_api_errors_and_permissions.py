@@ -116,3 +116,33 @@ def test_each_error_class_in_one_shape(admin_user, annotator, api_client_for, an
         assert error_of(response)["code"] == code
     fields = error_of(cases[0][0])["fields"]
     assert set(fields) == {"name", "phase"}
+
+
+@pytest.mark.parametrize("method, url, body", [
+    ("get", "/api/videos/?search=a%00b", None),
+    ("get", "/api/videos/?project=1e3", None),
+    ("get", "/api/videos/?status=READY", None),
+    ("get", "/api/jobs/?video=%F0%9F%8E%A5", None),
+    ("get", "/api/jobs/?project=9223372036854775808", None),
+    ("post", "/api/projects/", {"name": "a\x00b"}),
+    ("post", "/api/projects/", {"name": "P", "annotation_fps": "Infinity"}),
+    ("post", "/api/projects/", {"name": "P", "phase": None}),
+    ("post", "/api/projects/", {"name": {"nested": "object"}}),
+    ("patch", "/api/projects/{p}/", {"annotation_fps": "NaN"}),
+    ("patch", "/api/videos/{v}/", {"split": ["train"]}),
+    ("post", "/api/projects/{p}/videos/register/", {"uri": "a\x00b.mp4"}),
+    ("post", "/api/projects/{p}/videos/register/", {"uri": 42}),
+])
+def test_nasty_inputs_are_400_not_500(method, url, body, admin_user, api_client_for, project, video_factory):
+    video = video_factory()
+    url = url.format(p=project.pk, v=video.pk)
+    client = api_client_for(admin_user)
+    response = getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
+    assert response.status_code == 400, response.content
+    assert error_of(response)["code"] == "invalid"
+
+
+def test_json_nan_is_a_parse_error(admin_user, api_client_for, project):
+    response = api_client_for(admin_user).patch(f"/api/projects/{project.pk}/", '{"annotation_fps": NaN}',
+                                                content_type="application/json")
+    assert response.status_code == 400 and error_of(response)["code"] == "parse_error"
