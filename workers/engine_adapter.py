@@ -1,0 +1,361 @@
+"""The engine adapter of a GPU worker process: it owns the models and the open video sessions.
+
+One ``EngineAdapter`` per worker process (``adapter()``). Tasks call it with typed requests; it
+never sees HTTP or Django: frames and checkpoints come through the two callables it is built with.
+
+- Models are loaded once per model version (``ModelSpec.key``), on the device and in the precision
+  chosen in one place (``choose_device`` / ``ENGINE_DEVICE``, ``ENGINE_DTYPE``).
+- Open sessions live in an LRU keyed by task id, bounded by a count and a memory estimate.
+- A session is always brought to "the replay of the task's effective prompts up to one
+  interaction" (``SessionRequest.events``): when the cached session has applied exactly the
+  events before the last one, only the last one is applied; when it has applied them all (a
+  redelivered message), nothing is applied; otherwise (lost, evicted, undo, another worker held
+  it) the session is rebuilt by replaying every event. A message delivered twice never
+  double-applies, and a rebuilt session gives the same masks as the one that was lost.
+
+Phases (what an event does):
+- 1: SAM on each frame on its own: clicks and boxes on a frame that is never propagated.
+- 2: clicks and boxes go to SAM on their frame; the resulting mask (or a brush mask) is the
+  object's mask prompt for a mask-only tracking session, which propagates.
+- 3: full SAM 2: every prompt goes to the tracking session, whose memory refines it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from engine.frames import CallableFrames, FrameSource
+
+PromptKind = Literal["click", "box", "mask"]
+EventKind = Literal["click", "box", "mask", "propagate"]
+Direction = Literal["forward", "backward", "both"]
+
+
+# ---- Requests and responses --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which weights: ``key`` names the model version (loaded once per key)."""
+
+    key: str
+    config_name: str
+    checkpoint_key: str = ""  # empty: the shipped weights of the config
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    video_id: int
+    frame_count: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """One effective interaction of a task, in the engine's terms."""
+
+    interaction_id: int
+    kind: EventKind
+    frame_index: int
+    object_number: int | None = None
+    points: tuple[tuple[float, float], ...] = ()
+    labels: tuple[int, ...] = ()
+    box: tuple[float, float, float, float] | None = None
+    mask: np.ndarray | None = field(default=None, compare=False)  # (H, W) bool, kind "mask"
+    direction: Direction = "forward"
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """Bring task ``task_id``'s session to the state after ``events`` (oldest first)."""
+
+    task_id: int
+    phase: int
+    model: ModelSpec
+    video: VideoSpec
+    events: tuple[SessionEvent, ...]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    replayed: bool  # the session was rebuilt from the events
+    applied: int  # events applied by this call
+    latency_ms: float  # engine time of this call
+
+
+@dataclass(frozen=True)
+class MaskResponse:
+    frame_index: int
+    object_number: int
+    mask: np.ndarray  # (H, W) bool
+    latency_ms: float  # engine time: applying the prompt (and any replay)
+    replayed: bool
+
+
+# ---- Device, precision, frames -----------------------------------------------------------------
+
+
+def choose_device(setting: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else the CPU; else the device named."""
+    if setting in ("", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def choose_dtype(setting: str = "float32") -> torch.dtype | None:
+    """None keeps the weights in float32 (the only precision used on the CPU)."""
+    if setting in ("", "float32", "fp32"):
+        return None
+    if setting in ("bfloat16", "bf16"):
+        return torch.bfloat16
+    if setting in ("float16", "fp16"):
+        return torch.float16
+    raise ValueError(f"ENGINE_DTYPE must be float32, bfloat16 or float16, got {setting!r}")
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """JPEG bytes -> (H, W, 3) uint8 RGB."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def stored_frames(read_frame: Callable[[int], bytes], frame_count: int) -> FrameSource:
+    """A lazy frame source: frame ``i`` is read (``read_frame(i)`` -> JPEG bytes) and decoded on use."""
+    return CallableFrames(lambda index: decode_jpeg(read_frame(index)), frame_count)
+
+
+def tensor_nbytes(value: Any, _seen: set[int] | None = None) -> int:
+    """Bytes of every tensor reachable from ``value`` (dataclasses, dicts, lists), each counted once."""
+    seen = set() if _seen is None else _seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(tensor_nbytes(getattr(value, f.name), seen) for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return sum(tensor_nbytes(v, seen) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(tensor_nbytes(v, seen) for v in value)
+    return 0
+
+
+# ---- One task's session ------------------------------------------------------------------------
+
+
+class TaskSession:
+    """The engine state of one task: the sessions of its phase and the events applied to them."""
+
+    def __init__(self, request: SessionRequest, model: Any, frames: FrameSource) -> None:
+        from engine.video_session import VideoSession
+
+        self.task_id = request.task_id
+        self.phase = request.phase
+        self.model_key = request.model.key
+        self.video = request.video
+        # Phase 1 and 3: the one session of every prompt. Phase 2: the mask-only tracking session.
+        self.tracker = VideoSession(model, frames)
+        # Phase 2: SAM on a frame; its masks become the tracker's mask prompts. Never propagated.
+        self.sam = VideoSession(model, frames) if request.phase == 2 else None
+        if self.sam is not None:
+            self.sam._features = self.tracker._features  # one feature cache for both (same model, frames)
+        self.applied: list[int] = []
+
+    def matches(self, request: SessionRequest) -> bool:
+        return (request.phase, request.model.key, request.video) == (self.phase, self.model_key, self.video)
+
+    def nbytes(self) -> int:
+        seen: set[int] = set()
+        total = tensor_nbytes(self.tracker._features, seen) + tensor_nbytes(self.tracker.state, seen)
+        if self.sam is not None:
+            total += tensor_nbytes(self.sam.state, seen)
+        return total
+
+    def apply(self, event: SessionEvent) -> None:
+        if event.kind == "propagate":
+            for _ in self.propagate(event):
+                pass
+            return
+        obj = int(event.object_number)
+        points = np.asarray(event.points, dtype=np.float32).reshape(-1, 2) if event.points else None
+        labels = np.asarray(event.labels, dtype=np.int32) if event.points else None
+        if event.kind == "mask":
+            self.tracker.add_mask(event.frame_index, obj, np.asarray(event.mask, dtype=bool))
+            return
+        target = self.sam if self.sam is not None else self.tracker
+        if event.kind == "box":
+            logits = target.add_points(event.frame_index, obj, points, labels, box=event.box, clear=True)
+        else:  # a click adds to the frame's earlier clicks of that object
+            logits = target.add_points(event.frame_index, obj, points, labels, clear=False)
+        if self.sam is not None:
+            self.tracker.add_mask(event.frame_index, obj, logits[obj] > 0)
+
+    def propagate(self, event: SessionEvent) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        """Track every object from the event's frame; yields (frame, {object: (H, W) bool})."""
+        if not self.tracker.obj_ids:
+            return
+        passes = {"forward": (False,), "backward": (True,), "both": (False, True)}[event.direction]
+        for reverse in passes:
+            for frame_idx, logits in self.tracker.propagate(event.frame_index, reverse=reverse):
+                yield frame_idx, {obj: lg > 0 for obj, lg in logits.items()}
+
+    def mask_on(self, frame_index: int, object_number: int) -> np.ndarray:
+        """The object's current mask on a frame (empty when the session has no such object)."""
+        logits = self.tracker._logits_on(frame_index)  # noqa: SLF001 - the session's latest outputs
+        if object_number not in logits:
+            return np.zeros((self.video.height, self.video.width), dtype=bool)
+        return logits[object_number] > 0
+
+
+# ---- The adapter -------------------------------------------------------------------------------
+
+
+class EngineAdapter:
+    """Owns the models and sessions of one worker process (see the module docstring)."""
+
+    def __init__(self, *, frames_for: Callable[[VideoSpec], FrameSource],
+                 checkpoint_path: Callable[[str], str] | None = None, device: str = "auto",
+                 dtype: str = "float32", max_sessions: int = 4, max_session_mb: float = 4096.0,
+                 cpu_threads: int = 0) -> None:
+        self.device = choose_device(device)
+        self.dtype = choose_dtype(dtype)
+        self.frames_for = frames_for
+        self.checkpoint_path = checkpoint_path
+        self.max_sessions = max(1, int(max_sessions))
+        self.max_session_bytes = float(max_session_mb) * 2**20
+        if cpu_threads > 0:
+            torch.set_num_threads(cpu_threads)
+        self._models: dict[str, Any] = {}
+        self._sessions: OrderedDict[int, TaskSession] = OrderedDict()
+        self.stats = {"models_loaded": 0, "replays": 0, "evictions": 0}
+
+    # -- models ------------------------------------------------------------------------------------
+
+    def model(self, spec: ModelSpec) -> Any:
+        """The model of a version, loaded on first use and kept for the life of the process."""
+        model = self._models.get(spec.key)
+        if model is None:
+            import engine
+
+            checkpoint = None
+            if spec.checkpoint_key:
+                if self.checkpoint_path is None:
+                    raise ValueError(f"model {spec.key} needs checkpoint {spec.checkpoint_key}, "
+                                     "and this adapter cannot fetch checkpoints")
+                checkpoint = self.checkpoint_path(spec.checkpoint_key)
+            model = engine.load_model(spec.config_name, checkpoint=checkpoint, device=self.device,
+                                      dtype=self.dtype)
+            self._models[spec.key] = model
+            self.stats["models_loaded"] += 1
+        return model
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    @property
+    def open_tasks(self) -> list[int]:
+        """Task ids of the cached sessions, least recently used first."""
+        return list(self._sessions)
+
+    def session(self, task_id: int) -> TaskSession | None:
+        return self._sessions.get(task_id)
+
+    def close(self, task_id: int) -> None:
+        self._sessions.pop(task_id, None)
+
+    def sync(self, request: SessionRequest) -> tuple[TaskSession, SyncResult]:
+        """Bring the task's session to the state after ``request.events``."""
+        start = time.perf_counter()
+        wanted = [e.interaction_id for e in request.events]
+        session = self._sessions.get(request.task_id)
+        replayed = False
+        if session is not None and session.matches(request) and session.applied == wanted:
+            todo: Sequence[SessionEvent] = ()
+        elif session is not None and session.matches(request) and session.applied == wanted[:-1]:
+            todo = request.events[-1:]
+        else:
+            self._sessions.pop(request.task_id, None)
+            session = TaskSession(request, self.model(request.model), self.frames_for(request.video))
+            todo, replayed = request.events, bool(request.events)
+            self.stats["replays"] += int(replayed)
+        self._sessions[request.task_id] = session
+        self._sessions.move_to_end(request.task_id)
+        try:
+            for event in todo:
+                session.apply(event)
+                session.applied.append(event.interaction_id)
+        except BaseException:
+            self._sessions.pop(request.task_id, None)  # half-applied: never reuse it
+            raise
+        self._evict(keep=request.task_id)
+        return session, SyncResult(replayed, len(todo), (time.perf_counter() - start) * 1000)
+
+    def mask(self, request: SessionRequest, frame_index: int, object_number: int) -> MaskResponse:
+        """Sync, then the object's mask on the frame: the answer to a prompt or an undo."""
+        session, result = self.sync(request)
+        start = time.perf_counter()
+        mask = session.mask_on(frame_index, object_number)
+        latency = result.latency_ms + (time.perf_counter() - start) * 1000
+        return MaskResponse(frame_index, object_number, mask, latency, result.replayed)
+
+    def propagate(self, request: SessionRequest, event: SessionEvent
+                  ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+        """Sync to ``request.events`` (which end before ``event``), then propagate frame by frame.
+
+        Yields (frame, {object: (H, W) bool}). Only a propagation that ran to its end counts as
+        applied; one stopped early (cancelled) leaves no session behind, so the next request
+        rebuilds it from the events.
+        """
+        session, _ = self.sync(request)
+        finished = False
+        try:
+            yield from session.propagate(event)
+            finished = True
+        finally:
+            if finished:
+                session.applied.append(event.interaction_id)
+            else:
+                self._sessions.pop(request.task_id, None)
+
+    def _evict(self, keep: int) -> None:
+        """Drop least recently used sessions past the count or the memory cap (never ``keep``)."""
+        while len(self._sessions) > self.max_sessions:
+            self._drop_oldest(keep)
+        total = sum(s.nbytes() for s in self._sessions.values())
+        while total > self.max_session_bytes and len(self._sessions) > 1:
+            total -= self._drop_oldest(keep)
+
+    def _drop_oldest(self, keep: int) -> int:
+        for task_id, session in self._sessions.items():
+            if task_id != keep:
+                nbytes = session.nbytes()
+                del self._sessions[task_id]
+                self.stats["evictions"] += 1
+                return nbytes
+        return 0
+
+
+_ADAPTER: EngineAdapter | None = None
+
+
+def set_adapter(adapter: EngineAdapter | None) -> None:
+    global _ADAPTER
+    _ADAPTER = adapter
+
+
+def current_adapter() -> EngineAdapter | None:
+    return _ADAPTER
