@@ -339,3 +339,85 @@ def test_sav_recipe_prompts_32x32_then_16x16_on_4_crops_then_4x4_on_16_crops() -
     assert predictor.calls == 4 + 4 * 1 + 16 * 1  # batches of 256 points on 1 + 4 + 16 crops
     with pytest.raises(ValueError, match="one grid side per layer"):
         AutoMaskGenerator(predictor, crop_n_layers=1, points_per_layer=(8,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parity with the reference SAM2AutomaticMaskGenerator on the same weights
+
+
+def _reference_batched_nms(
+    boxes: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, iou_threshold: float
+) -> torch.Tensor:
+    """torchvision.ops.batched_nms, the slow obvious way (torchvision does not load here)."""
+
+    def iou(a: torch.Tensor, b: torch.Tensor) -> float:
+        w = (torch.minimum(a[2], b[2]) - torch.maximum(a[0], b[0])).clamp(min=0)
+        h = (torch.minimum(a[3], b[3]) - torch.maximum(a[1], b[1])).clamp(min=0)
+        inter = float(w * h)
+        union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
+        return inter / union if union > 0 else 0.0
+
+    keep: list[int] = []
+    for i in torch.argsort(scores, descending=True).tolist():
+        if all(idxs[i] != idxs[j] or iou(boxes[i], boxes[j]) <= iou_threshold for j in keep):
+            keep.append(i)
+    return torch.as_tensor(keep, dtype=torch.long)
+
+
+@pytest.fixture(scope="module")
+def reference_amg_class(reference_image_predictor: object) -> type:
+    """The reference generator class, importable once torchvision.ops has a stand-in too
+    (``reference_image_predictor`` installs the stand-in for torchvision's transforms)."""
+    import sys
+    import types
+
+    if "torchvision.ops.boxes" not in sys.modules:
+        ops, boxes = types.ModuleType("torchvision.ops"), types.ModuleType("torchvision.ops.boxes")
+        boxes.batched_nms = _reference_batched_nms  # type: ignore[attr-defined]
+        boxes.box_area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # type: ignore[attr-defined]
+        ops.boxes = boxes  # type: ignore[attr-defined]
+        sys.modules["torchvision.ops"], sys.modules["torchvision.ops.boxes"] = ops, boxes
+    from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+    return SAM2AutomaticMaskGenerator
+
+
+@pytest.mark.reference
+@pytest.mark.slow
+def test_same_records_as_the_reference_generator(
+    reference_amg_class: type, reference_video_predictor: torch.nn.Module, engine_model: torch.nn.Module
+) -> None:
+    from engine import synthetic
+
+    image = synthetic.make_video(4, num_frames=1, height=192, width=256, num_objects=3).frames[0]
+    settings = {
+        "points_per_side": 4,
+        "pred_iou_thresh": 0.0,
+        "stability_score_thresh": 0.0,
+        "box_nms_thresh": 1.0,
+    }
+    reference = reference_amg_class(reference_video_predictor, output_mode="coco_rle", **settings).generate(
+        image
+    )
+    ours = AutoMaskGenerator(engine_model, **settings).generate(image)
+    reference = [r for r in reference if r["area"] > 0]  # the reference keeps empty masks; we drop them
+    assert len(ours) == len(reference) > 10
+
+    def key(record: dict) -> tuple[float, float, float]:
+        ((x, y),) = record["point_coords"]
+        return (round(x, 3), round(y, 3), round(record["predicted_iou"], 3))
+
+    by_key = {key(r): r for r in reference}
+    exact = 0
+    for record in ours:
+        theirs = by_key[key(record)]
+        assert record["predicted_iou"] == pytest.approx(theirs["predicted_iou"], abs=1e-4)
+        assert record["stability_score"] == pytest.approx(theirs["stability_score"], abs=1e-2)
+        mask, ref_mask = rle.decode(record["segmentation"]), rle.decode(theirs["segmentation"])
+        assert (mask != ref_mask).sum() <= max(5, 0.005 * ref_mask.sum())
+        assert record["crop_box"] == theirs["crop_box"]
+        if np.array_equal(mask, ref_mask):
+            exact += 1
+            x, y, w, h = theirs["bbox"]
+            assert record["bbox"] == [x, y, w + 1, h + 1]  # theirs spans max - min, ours counts pixels
+    assert exact >= len(ours) // 2  # float noise may flip a few pixels at 0, not most masks
