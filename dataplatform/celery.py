@@ -2,9 +2,12 @@
 
 Queues:
 - ``cpu``: ingest, export and import, the job reaper.
-- ``gpu``: propagation, automatic masklets, retraining; GPU workers also consume their own
-  direct queue (``gpu.<hostname>``) so that an interactive session's prompts reach the worker
-  that holds its features.
+- ``gpu``: session opening, propagation, automatic masklets, retraining; every worker also
+  consumes its own direct queue (``<hostname>.dq2``, Celery's ``worker_direct``) so that an
+  interactive session's prompts reach the worker that holds its features.
+
+GPU workers run with concurrency 1 (``-c 1``) and prefetch 1; their tasks' time limits are in
+``GPU_TASK_LIMITS``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,18 @@ TASK_ROUTES = {
     "session.*": {"queue": GPU_QUEUE},
 }
 
+# GPU work: soft limit (the task stops and fails its Job with a message), then the hard limit.
+GPU_TASK_LIMITS = {
+    "session": {"soft_time_limit": 300, "time_limit": 360},  # open (model load + replay) or one prompt
+    "propagation": {"soft_time_limit": 3600, "time_limit": 3660},
+    "automasklets": {"soft_time_limit": 7200, "time_limit": 7260},
+}
+
 app.conf.update(
     task_routes=TASK_ROUTES,
+    # Every worker also consumes its own direct queue "<hostname>.dq2": an interactive session's
+    # prompts go to the worker that holds its features.
+    worker_direct=True,
     task_queues=[Queue(CPU_QUEUE), Queue(GPU_QUEUE)],
     task_default_queue=CPU_QUEUE,
     task_serializer="json",

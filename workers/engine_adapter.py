@@ -102,6 +102,25 @@ class MaskResponse:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class AutoMaskletsRequest:
+    """Candidate masklets of a video: automatic masks on its first frame, propagated together."""
+
+    model: ModelSpec
+    video: VideoSpec
+    generator: dict[str, Any]  # AutoMaskGenerator keyword arguments (points_per_side, thresholds...)
+    max_masklets: int = 100
+
+
+@dataclass
+class AutoMaskletsRun:
+    """``candidates``: the first frame's records (best first); ``frames()``: per frame, for each
+    candidate (object number 1..N), its mask and stability score."""
+
+    candidates: list[dict[str, Any]]
+    frames: Callable[[], Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]]
+
+
 # ---- Device, precision, frames -----------------------------------------------------------------
 
 
@@ -134,6 +153,12 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 def stored_frames(read_frame: Callable[[int], bytes], frame_count: int) -> FrameSource:
     """A lazy frame source: frame ``i`` is read (``read_frame(i)`` -> JPEG bytes) and decoded on use."""
     return CallableFrames(lambda index: decode_jpeg(read_frame(index)), frame_count)
+
+
+def stability_score(logits: np.ndarray, offset: float = 1.0) -> float:
+    """SAM's stability: IoU of the mask thresholded at +offset and at -offset (1.0 when both empty)."""
+    outer = int((logits > -offset).sum())
+    return 1.0 if outer == 0 else float((logits > offset).sum()) / outer
 
 
 def tensor_nbytes(value: Any, _seen: set[int] | None = None) -> int:
@@ -330,6 +355,27 @@ class EngineAdapter:
                 session.applied.append(event.interaction_id)
             else:
                 self._sessions.pop(request.task_id, None)
+
+    def auto_masklets(self, request: AutoMaskletsRequest) -> AutoMaskletsRun:
+        """Automatic masks on frame 0 (SAM's grid), then one session propagating them all."""
+        from engine.auto_mask import AutoMaskGenerator
+        from engine.rle import decode
+        from engine.video_session import VideoSession
+
+        model = self.model(request.model)
+        frames = self.frames_for(request.video)
+        records = AutoMaskGenerator(model, **request.generator).generate(frames[0])[: request.max_masklets]
+
+        def run() -> Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]:
+            if not records:
+                return
+            session = VideoSession(model, frames)
+            for number, record in enumerate(records, start=1):
+                session.add_mask(0, number, decode(record["segmentation"]))
+            for frame_idx, logits in session.propagate(0):
+                yield frame_idx, {obj: (lg > 0, stability_score(lg)) for obj, lg in logits.items()}
+
+        return AutoMaskletsRun(records, run)
 
     def _evict(self, keep: int) -> None:
         """Drop least recently used sessions past the count or the memory cap (never ``keep``)."""

@@ -1,0 +1,461 @@
+"""Interactive sessions: an annotator's prompts reach the GPU worker that holds the task's session
+and come back as masks in one round trip; every prompt is an Interaction first.
+
+Replay makes loss harmless. The worker's session for a task is always brought to "the replay of
+the task's effective interactions up to one interaction" (``session_events``): prompts that were
+not undone, of objects that still exist, and propagations that did not fail. A worker that holds
+the session at the previous state applies one prompt; one that lost it (restart, eviction, a
+different worker) replays them all. A message delivered twice never applies twice.
+
+Routing. ``session.open`` goes to the ``gpu`` queue (or to the recorded worker while it answers);
+the worker that takes it records itself in ``task.session_worker``. Prompts go to that worker's
+direct queue (Celery's ``worker_direct``). When it does not answer within
+``ENGINE_SESSION_REPLY_TIMEOUT`` and does not answer a ping either, it is taken for dead: the
+session is reopened on another worker and the prompt sent again; the client sees the same mask.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.utils.nodenames import worker_direct
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
+from annotation.services.masklets import masklet_create
+from annotation.services.modelversions import model_version_ensure_default
+from annotation.services.phases import phase_check_tool
+from annotation.services.tasks import _lock_own_task
+from dataplatform.celery import GPU_QUEUE, app
+from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
+from dataplatform.models import Job, Video
+from dataplatform.selectors.videos import video_frame_urls
+from engine import rle as rle_ops
+
+PROMPT_KINDS = (Interaction.Kind.CLICK_POSITIVE, Interaction.Kind.CLICK_NEGATIVE, Interaction.Kind.BOX,
+                Interaction.Kind.MASK)
+EVENT_KINDS = (*PROMPT_KINDS, Interaction.Kind.PROPAGATE)
+REMOVE_OBJECT = "remove_object"  # the payload action of an object's removal (an undo-kind row)
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def reply_timeout() -> float:
+    """Seconds to wait for a prompt's answer before checking that the worker is alive."""
+    return _setting("ENGINE_SESSION_REPLY_TIMEOUT", 5.0)
+
+
+def open_timeout() -> float:
+    """Seconds a session.open may wait for a GPU worker (model load and replay included)."""
+    return _setting("ENGINE_SESSION_OPEN_TIMEOUT", 120.0)
+
+
+def max_wait() -> float:
+    """Seconds a prompt may wait on a live but busy worker (e.g. behind a propagation)."""
+    return _setting("ENGINE_SESSION_MAX_WAIT", 300.0)
+
+
+class WorkerUnavailable(Exception):
+    """The session's worker did not answer a prompt nor a ping."""
+
+
+# ---- The task's objects and effective events ---------------------------------------------------
+
+
+def task_objects(*, task: AnnotationTask) -> list[Masklet]:
+    """The masklets a task works on: a refinement task's masklet, else the draft manual masklets
+    of its video that have no masks yet or whose masks its annotator wrote."""
+    if task.masklet_id is not None:
+        return list(Masklet.objects.filter(pk=task.masklet_id))
+    mine = Q(current_revision__isnull=True)
+    if task.assignee_id is not None:
+        mine |= Q(current_revision__author_id=task.assignee_id)
+    return list(Masklet.objects.filter(mine, video_id=task.video_id, kind=Masklet.Kind.MANUAL,
+                                       status=Masklet.Status.DRAFT).order_by("object_number"))
+
+
+@dataclass(frozen=True)
+class SessionEventRecord:
+    """One effective interaction, as plain data for the worker (RLE masks, pixel coordinates)."""
+
+    interaction_id: int
+    kind: str  # click | box | mask | propagate
+    frame_index: int
+    object_number: int | None = None
+    points: list[list[float]] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    box: list[float] | None = None
+    mask: dict | None = None
+    direction: str = "forward"
+
+
+def _event_of(row: Interaction) -> SessionEventRecord:
+    p = row.payload
+    if row.kind == Interaction.Kind.PROPAGATE:
+        return SessionEventRecord(row.pk, "propagate", int(p["frame_index"]), direction=p["direction"])
+    kind = {Interaction.Kind.BOX: "box", Interaction.Kind.MASK: "mask"}.get(row.kind, "click")
+    return SessionEventRecord(row.pk, kind, row.frame_index, row.object_number, points=p.get("points") or [],
+                              labels=p.get("labels") or [], box=p.get("box"), mask=p.get("mask"))
+
+
+def _effective_rows(*, task: AnnotationTask, upto: int | None = None) -> list[Interaction]:
+    """The task's prompt and propagation rows that count, oldest first, up to ``upto`` inclusive."""
+    rows = Interaction.objects.filter(task_id=task.pk, kind__in=[*EVENT_KINDS, Interaction.Kind.UNDO])
+    if upto is not None:
+        rows = rows.filter(pk__lte=upto)
+    rows = list(rows.order_by("pk"))
+    undone = {int(r.payload["undoes"]) for r in rows if r.kind == Interaction.Kind.UNDO and "undoes" in r.payload}
+    born = {m.object_number: m.created_at for m in task_objects(task=task)}
+    dropped_jobs = set(Job.objects.filter(
+        pk__in=[r.payload.get("job") for r in rows if r.kind == Interaction.Kind.PROPAGATE],
+        status__in=[Job.Status.FAILED, Job.Status.CANCELLED]).values_list("pk", flat=True))
+    kept = []
+    for row in rows:
+        if row.kind == Interaction.Kind.UNDO or row.pk in undone:
+            continue
+        if row.kind == Interaction.Kind.PROPAGATE:
+            if row.payload.get("job") not in dropped_jobs:
+                kept.append(row)
+            continue
+        # An object's prompts count from its masklet's creation: a removed object's number may
+        # be given again to a new object, which starts empty.
+        if row.object_number in born and row.server_timestamp >= born[row.object_number]:
+            kept.append(row)
+    return kept
+
+
+def session_events(*, task: AnnotationTask, upto: int | None = None) -> list[SessionEventRecord]:
+    return [_event_of(row) for row in _effective_rows(task=task, upto=upto)]
+
+
+def session_model_version(*, task: AnnotationTask) -> ModelVersion:
+    """The task's model version, fixed when its session first opens (the project's or the active one)."""
+    if task.model_version_id is None:
+        project = task.video.project
+        version = project.model_version or model_version_ensure_default()
+        AnnotationTask.objects.filter(pk=task.pk, model_version__isnull=True).update(model_version=version)
+        task.refresh_from_db(fields=["model_version"])
+    return ModelVersion.objects.get(pk=task.model_version_id)
+
+
+@dataclass(frozen=True)
+class SessionSpecRecord:
+    """What a worker needs to bring a task's session to a state."""
+
+    task_id: int
+    phase: int
+    model_version_id: int
+    config_name: str
+    checkpoint_key: str
+    video_id: int
+    frame_count: int
+    height: int
+    width: int
+    events: list[SessionEventRecord]
+
+
+def session_spec(*, task_id: int, upto: int | None = None) -> SessionSpecRecord:
+    task = AnnotationTask.objects.select_related("video__project").filter(pk=task_id).first()
+    if task is None:
+        raise NotFoundError(f"Task {task_id} does not exist.")
+    version = session_model_version(task=task)
+    video = task.video
+    return SessionSpecRecord(task.pk, task.phase, version.pk, version.config_name, version.checkpoint_key,
+                             video.pk, video.frame_count, video.height, video.width,
+                             session_events(task=task, upto=upto))
+
+
+def session_worker_record(*, task_id: int, hostname: str) -> None:
+    """The worker that took ``session.open`` holds the session from now on."""
+    AnnotationTask.objects.filter(pk=task_id).update(session_worker=hostname, session_opened_at=timezone.now())
+
+
+# ---- Round trips to the worker -----------------------------------------------------------------
+
+
+def worker_alive(hostname: str, *, timeout: float = 1.0) -> bool:
+    replies = app.control.ping(destination=[hostname], timeout=timeout)
+    return any(hostname in reply for reply in replies)
+
+
+def _wait(result, *, timeout: float, hostname: str | None) -> Any:
+    """The task's return value. Waits past ``timeout`` only while ``hostname`` answers pings."""
+    deadline = time.monotonic() + max_wait()
+    while True:
+        try:
+            value = result.get(timeout=timeout, propagate=False, interval=0.005)
+            break
+        except CeleryTimeoutError:
+            if hostname is None:
+                raise WorkerUnavailable from None
+            if not worker_alive(hostname):
+                raise WorkerUnavailable from None
+            if time.monotonic() > deadline:
+                raise ApplicationError("The GPU worker holding your session is busy; try again in a moment.",
+                                       status_code=503, code="engine_busy") from None
+    if result.failed():
+        raise ApplicationError(f"The model could not answer: {value}", status_code=502, code="engine_error")
+    result.forget()
+    return value
+
+
+def _open_on(task: AnnotationTask, hostname: str | None) -> str:
+    queue = worker_direct(hostname) if hostname else GPU_QUEUE
+    result = app.send_task("session.open", args=[task.pk], queue=queue, expires=open_timeout())
+    try:
+        reply = _wait(result, timeout=open_timeout() if hostname is None else reply_timeout(), hostname=hostname)
+    except WorkerUnavailable:
+        if hostname is None:
+            raise ApplicationError("No GPU worker is available to open the session; try again later.",
+                                   status_code=503, code="engine_unavailable") from None
+        raise
+    task.session_worker = reply["worker"]
+    return reply["worker"]
+
+
+def _call(*, task: AnnotationTask, name: str, args: list) -> dict:
+    """Send ``name`` to the session's worker and return its answer; reopen elsewhere if it died."""
+    for _ in range(3):
+        worker = task.session_worker or _open_on(task, None)
+        result = app.send_task(name, args=args, queue=worker_direct(worker), expires=max_wait())
+        try:
+            return _wait(result, timeout=reply_timeout(), hostname=worker)
+        except WorkerUnavailable:
+            AnnotationTask.objects.filter(pk=task.pk, session_worker=worker).update(session_worker="")
+            task.session_worker = ""
+    raise ApplicationError("No GPU worker kept your session; try again later.", status_code=503,
+                           code="engine_unavailable")
+
+
+# ---- Opening a session -------------------------------------------------------------------------
+
+
+def _video_state(video: Video) -> dict:
+    return {"id": video.pk, "frame_count": video.frame_count, "width": video.width, "height": video.height,
+            "frames": video_frame_urls(video=video)}
+
+
+def session_state(*, task: AnnotationTask) -> dict:
+    return {
+        "task": task.pk,
+        "video": _video_state(task.video),
+        "objects": [{"object_number": m.object_number, "masklet_id": m.pk} for m in task_objects(task=task)],
+        "phase": task.phase,
+        "model_version": task.model_version_id,
+        "worker": task.session_worker,
+    }
+
+
+def session_open(*, task: AnnotationTask, user) -> dict:
+    """Open (or reopen) the task's engine session on a GPU worker; the session's state."""
+    with transaction.atomic():
+        locked = _lock_own_task(task=task, user=user)
+    locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
+    session_model_version(task=locked)
+    current = locked.session_worker
+    try:
+        _open_on(locked, current if current and worker_alive(current) else None)
+    except WorkerUnavailable:
+        _open_on(locked, None)
+    locked.refresh_from_db()
+    return session_state(task=locked)
+
+
+# ---- Prompts -----------------------------------------------------------------------------------
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApplicationError(f"{what} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def _check_points(points: Any, labels: Any, width: int, height: int) -> tuple[list, list]:
+    points = points or []
+    labels = labels or []
+    if not isinstance(points, list) or not isinstance(labels, list) or len(points) != len(labels):
+        raise ApplicationError("points and labels must be lists of the same length: one label per point.")
+    checked = []
+    for point in points:
+        if not isinstance(point, list | tuple) or len(point) != 2:
+            raise ApplicationError(f"A point is [x, y] in pixels, got {point!r}.")
+        x, y = _number(point[0], "A point's x"), _number(point[1], "A point's y")
+        if not (0 <= x <= width and 0 <= y <= height):
+            raise ApplicationError(f"Point ({x:g}, {y:g}) is outside the frame ({width}×{height}).")
+        checked.append([x, y])
+    for label in labels:
+        if label not in (0, 1) or isinstance(label, bool):
+            raise ApplicationError(f"A label is 1 (positive) or 0 (negative), got {label!r}.")
+    return checked, [int(v) for v in labels]
+
+
+def _check_box(box: Any, width: int, height: int) -> list[float]:
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        raise ApplicationError("box must be [x0, y0, x1, y1] in pixels.")
+    x0, y0, x1, y1 = (_number(v, "A box coordinate") for v in box)
+    if not (x0 < x1 and y0 < y1):
+        raise ApplicationError(f"box must have x0 < x1 and y0 < y1, got {[x0, y0, x1, y1]}.")
+    if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+        raise ApplicationError(f"box {[x0, y0, x1, y1]} is outside the frame ({width}×{height}).")
+    return [x0, y0, x1, y1]
+
+
+def _prompt_payload(*, kind: str, data: dict, video: Video) -> tuple[str, dict]:
+    """The Interaction kind and payload of a checked prompt."""
+    w, h = video.width, video.height
+    if kind == "click":
+        points, labels = _check_points(data.get("points"), data.get("labels"), w, h)
+        if not points:
+            raise ApplicationError("A click needs at least one point with its label.")
+        interaction_kind = Interaction.Kind.CLICK_POSITIVE if labels[-1] == 1 else Interaction.Kind.CLICK_NEGATIVE
+        return interaction_kind, {"points": points, "labels": labels}
+    if kind == "box":
+        if data.get("box") is None:
+            raise ApplicationError("A box prompt needs box: [x0, y0, x1, y1].")
+        box = _check_box(data.get("box"), w, h)
+        points, labels = _check_points(data.get("points"), data.get("labels"), w, h)
+        return Interaction.Kind.BOX, {"box": box, "points": points, "labels": labels}
+    if kind == "mask":
+        try:
+            mask = rle_ops.validate(data.get("mask"))
+        except ValueError as error:
+            raise ApplicationError(f"mask is not a valid COCO RLE: {error}", {"field": "mask"}) from None
+        if list(mask["size"]) != [h, w]:
+            raise ApplicationError(f"mask is {mask['size'][1]}×{mask['size'][0]}; the frames are {w}×{h}.",
+                                   {"field": "mask"})
+        return Interaction.Kind.MASK, {"mask": mask}
+    raise ApplicationError(f"kind must be click, box or mask, got {kind!r}.")
+
+
+def _check_object(task: AnnotationTask, object_number: int) -> Masklet:
+    objects = {m.object_number: m for m in task_objects(task=task)}
+    if object_number not in objects:
+        raise ApplicationError(f"Object {object_number} is not an object of this task; add it first "
+                               f"(objects: {sorted(objects)}).", {"field": "object_number"})
+    return objects[object_number]
+
+
+def _check_frame(video: Video, frame_index: int) -> None:
+    if not 0 <= frame_index < video.frame_count:
+        raise ApplicationError(f"Frame {frame_index} is outside the video (0–{video.frame_count - 1}).",
+                               {"field": "frame_index"})
+
+
+def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index: int, object_number: int) -> dict:
+    """Ask the worker for the mask after ``interaction``; recorded on the row, then returned."""
+    started = time.perf_counter()
+    reply = _call(task=task, name="session.prompt", args=[task.pk, interaction.pk, frame_index, object_number])
+    round_trip = (time.perf_counter() - started) * 1000
+    payload = {**interaction.payload, "result": reply["mask"], "round_trip_ms": round_trip,
+               "replayed": reply["replayed"]}
+    Interaction.objects.filter(pk=interaction.pk).update(model_latency_ms=reply["latency_ms"], payload=payload)
+    return {"interaction": interaction.pk, "frame_index": frame_index, "object_number": object_number,
+            "mask": reply["mask"], "latency_ms": reply["latency_ms"], "round_trip_ms": round_trip}
+
+
+def session_prompt(*, task: AnnotationTask, user, kind: str, frame_index: int, object_number: int,
+                   data: dict, client_timestamp: datetime | None = None) -> dict:
+    """Record a prompt as an Interaction, then get its mask from the session's worker."""
+    with transaction.atomic():
+        locked = _lock_own_task(task=task, user=user)
+        locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
+        phase_check_tool(phase=locked.phase, tool=kind)
+        _check_frame(locked.video, frame_index)
+        _check_object(locked, object_number)
+        interaction_kind, payload = _prompt_payload(kind=kind, data=data, video=locked.video)
+        session_model_version(task=locked)
+        interaction = Interaction.objects.create(
+            task=locked, user=user, kind=interaction_kind, frame_index=frame_index, object_number=object_number,
+            payload=payload, client_timestamp=client_timestamp, phase=locked.phase,
+            model_version_id=locked.model_version_id)
+    return _mask_answer(task=locked, interaction=interaction, frame_index=frame_index, object_number=object_number)
+
+
+def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
+    """Undo the latest prompt that still counts; the mask of its object on its frame after the undo."""
+    with transaction.atomic():
+        locked = _lock_own_task(task=task, user=user)
+        prompts = [r for r in _effective_rows(task=locked) if r.kind in PROMPT_KINDS]
+        if not prompts:
+            raise ConflictError("Nothing to undo: this task has no prompt left.")
+        target = prompts[-1]
+        interaction = Interaction.objects.create(
+            task=locked, user=user, kind=Interaction.Kind.UNDO, frame_index=target.frame_index,
+            object_number=target.object_number, payload={"undoes": target.pk},
+            client_timestamp=client_timestamp, phase=locked.phase, model_version_id=locked.model_version_id)
+    return _mask_answer(task=locked, interaction=interaction, frame_index=target.frame_index,
+                        object_number=target.object_number)
+
+
+# ---- Objects -----------------------------------------------------------------------------------
+
+
+def session_object_create(*, task: AnnotationTask, user) -> Masklet:
+    """A new object (a draft masklet) in the task's video."""
+    with transaction.atomic():
+        locked = _lock_own_task(task=task, user=user)
+        if locked.kind == AnnotationTask.Kind.REFINE:
+            raise ApplicationError("A refinement task works on its one masklet; it cannot add objects.")
+        return masklet_create(video=locked.video)
+
+
+def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> None:
+    """Remove a draft object of the task; its prompts stop counting (telemetry rows stay)."""
+    with transaction.atomic():
+        locked = _lock_own_task(task=task, user=user)
+        masklet = _check_object(locked, object_number)
+        if locked.masklet_id == masklet.pk:
+            raise ConflictError("The masklet of a refinement task cannot be removed.")
+        masklet = Masklet.objects.select_for_update().get(pk=masklet.pk)
+        if masklet.status != Masklet.Status.DRAFT:
+            raise ConflictError(f"Object {object_number} was already submitted; it cannot be removed.")
+        Masklet.objects.filter(pk=masklet.pk).update(current_revision=None)
+        masklet.revisions.all().delete()
+        masklet.delete()
+
+
+# ---- Masks -------------------------------------------------------------------------------------
+
+
+def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None, start: int = 0,
+                      end: int | None = None) -> list[dict]:
+    """Per object, the latest mask of each frame in [start, end]: the newest prompt answers of the
+    task after the masklet's current revision, else that revision's masks (else empty)."""
+    video = task.video
+    end = video.frame_count - 1 if end is None else min(end, video.frame_count - 1)
+    if start < 0 or start > end:
+        raise ApplicationError(f"The frame range {start}–{end} is not within the video (0–{video.frame_count - 1}).")
+    objects = task_objects(task=task)
+    if object_number is not None:
+        objects = [m for m in objects if m.object_number == object_number]
+        if not objects:
+            raise ApplicationError(f"Object {object_number} is not an object of this task.")
+    # Prompt answers that still count, and the answers of undos (the mask after the undo).
+    rows = sorted([*_effective_rows(task=task),
+                   *Interaction.objects.filter(task_id=task.pk, kind=Interaction.Kind.UNDO,
+                                               payload__has_key="result")], key=lambda r: r.pk)
+    empty = rle_ops.empty(video.height, video.width)
+    out = []
+    for masklet in objects:
+        revision = masklet.current_revision
+        masks = {i: (revision.masks.get(str(i), empty) if revision else empty) for i in range(start, end + 1)}
+        since = revision.created_at if revision else None
+        for row in rows:
+            if (row.object_number == masklet.object_number and "result" in row.payload
+                    and row.server_timestamp >= masklet.created_at
+                    and start <= row.frame_index <= end and (since is None or row.server_timestamp > since)):
+                masks[row.frame_index] = row.payload["result"]
+        out.append({"object_number": masklet.object_number, "masklet_id": masklet.pk,
+                    "revision": revision.pk if revision else None,
+                    "masks": {str(i): m for i, m in masks.items()}})
+    return out

@@ -1,0 +1,109 @@
+"""Interactive session tasks on GPU workers: open a task's session, answer its prompts.
+
+``session.open`` is taken from the ``gpu`` queue by any GPU worker, which records itself as the
+session's worker; ``session.prompt`` then reaches that worker through its direct queue. Both
+bring the session to a state named by interaction ids (see ``workers.engine_adapter``), so a
+redelivered or repeated message is harmless. The adapter of this process is built on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+
+from annotation.services.sessions import (
+    SessionEventRecord,
+    SessionSpecRecord,
+    session_spec,
+    session_worker_record,
+)
+from dataplatform import storage
+from dataplatform.celery import GPU_TASK_LIMITS
+from engine import rle as rle_ops
+from engine.frames import FrameSource
+from workers.engine_adapter import (
+    EngineAdapter,
+    ModelSpec,
+    SessionEvent,
+    SessionRequest,
+    VideoSpec,
+    current_adapter,
+    set_adapter,
+    stored_frames,
+)
+
+
+def _frames_for(video: VideoSpec) -> FrameSource:
+    return stored_frames(lambda index: storage.read_bytes(storage.frame_key(video.video_id, index)),
+                         video.frame_count)
+
+
+def _checkpoint_path(key: str) -> str:
+    """A local copy of a checkpoint in storage (downloaded once per process)."""
+    folder = Path(tempfile.gettempdir()) / "masklet-checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (hashlib.sha256(key.encode()).hexdigest()[:16] + Path(key).suffix)
+    if not path.exists():
+        partial = path.with_suffix(path.suffix + ".part")
+        partial.write_bytes(storage.read_bytes(key))
+        partial.replace(path)
+    return str(path)
+
+
+def adapter() -> EngineAdapter:
+    """This worker process's adapter, made on first use from the settings."""
+    current = current_adapter()
+    if current is None:
+        current = EngineAdapter(
+            frames_for=_frames_for, checkpoint_path=_checkpoint_path,
+            device=getattr(settings, "ENGINE_DEVICE", "auto"),
+            dtype=getattr(settings, "ENGINE_DTYPE", "float32"),
+            max_sessions=getattr(settings, "ENGINE_SESSION_CACHE", 4),
+            max_session_mb=getattr(settings, "ENGINE_SESSION_CACHE_MB", 4096),
+            cpu_threads=getattr(settings, "ENGINE_CPU_THREADS", 0),
+        )
+        set_adapter(current)
+    return current
+
+
+def model_spec(*, version_id: int, config_name: str, checkpoint_key: str) -> ModelSpec:
+    return ModelSpec(f"modelversion:{version_id}", config_name, checkpoint_key)
+
+
+def _event(record: SessionEventRecord) -> SessionEvent:
+    return SessionEvent(
+        interaction_id=record.interaction_id, kind=record.kind, frame_index=record.frame_index,
+        object_number=record.object_number, points=tuple(tuple(p) for p in record.points),
+        labels=tuple(record.labels), box=None if record.box is None else tuple(record.box),
+        mask=None if record.mask is None else rle_ops.decode(record.mask), direction=record.direction)
+
+
+def session_request(spec: SessionSpecRecord) -> SessionRequest:
+    return SessionRequest(
+        task_id=spec.task_id, phase=spec.phase,
+        model=model_spec(version_id=spec.model_version_id, config_name=spec.config_name,
+                         checkpoint_key=spec.checkpoint_key),
+        video=VideoSpec(spec.video_id, spec.frame_count, spec.height, spec.width),
+        events=tuple(_event(e) for e in spec.events))
+
+
+@shared_task(bind=True, name="session.open", **GPU_TASK_LIMITS["session"])
+def open_session(self, task_id: int) -> dict:
+    """Hold the task's session on this worker, replayed to its latest state."""
+    hostname = self.request.hostname or ""
+    session_worker_record(task_id=task_id, hostname=hostname)
+    _, result = adapter().sync(session_request(session_spec(task_id=task_id)))
+    return {"worker": hostname, "replayed": result.replayed, "latency_ms": result.latency_ms}
+
+
+@shared_task(bind=True, name="session.prompt", **GPU_TASK_LIMITS["session"])
+def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_number: int) -> dict:
+    """The object's mask on the frame once the session replays the task up to ``interaction_id``."""
+    answer = adapter().mask(session_request(session_spec(task_id=task_id, upto=interaction_id)),
+                            frame_index, object_number)
+    return {"mask": rle_ops.encode(answer.mask), "latency_ms": answer.latency_ms, "replayed": answer.replayed,
+            "worker": self.request.hostname or ""}
