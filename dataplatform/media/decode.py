@@ -12,6 +12,7 @@ import av.error
 from .encode import display_size
 from .errors import MediaError
 from .limits import MediaLimits, frame_size_problem
+from .plan import DecodePlan, make_plan
 from .probe import Source, open_container
 from .sampling import Pick, TimestampSampler
 
@@ -32,7 +33,8 @@ class SampledFrame:
 class DecodeSummary:
     """Filled in while iterating; complete once the iterator is exhausted."""
 
-    source_frames: int = 0  # frames decoded with a usable timestamp
+    source_frames: int = 0  # frames with a usable timestamp (decoded, or skipped as not needed)
+    skipped_frames: int = 0  # frames not decoded: nothing refers to them and they are not kept
     dropped_frames: int = 0  # frames whose timestamp did not increase
     bad_packets: int = 0  # damaged packets skipped (up to MAX_BAD_PACKETS)
     duration: float = 0.0  # first frame's time to the end of the last frame, seconds
@@ -44,7 +46,8 @@ class DecodeSummary:
 class SampledFrames:
     """Iterate over ``SampledFrame`` of ``source`` at ``fps`` annotated frames a second.
 
-    Only the kept frames are ever converted from the decoder's YUV; decoding is multi-threaded.
+    Only the kept frames are ever converted from the decoder's YUV; decoding is multi-threaded;
+    with ``skip_unneeded``, frames that are neither kept nor referred to are not decoded (plan.py).
     Raises MediaError on a stream that is not decodable, is corrupt, breaks ``limits`` while
     decoding (the header lied) or ends before its header said it would (a truncated file).
     """
@@ -56,14 +59,17 @@ class SampledFrames:
         fps: float,
         limits: MediaLimits | None = None,
         on_progress: ProgressCallback | None = None,
+        skip_unneeded: bool = True,
     ) -> None:
         self.source = source
+        self.skip_unneeded = skip_unneeded
         self.fps = fps
         self.limits = limits or MediaLimits()
         self.on_progress = on_progress
         self.summary = DecodeSummary()
 
     def __iter__(self) -> Iterator[SampledFrame]:
+        plan = make_plan(self.source, self.fps) if self.skip_unneeded else None
         with open_container(self.source) as container:
             if not container.streams.video:
                 raise MediaError("This file has no video stream: there is no picture to annotate.")
@@ -73,10 +79,13 @@ class SampledFrames:
                     "The video codec is not one we can decode. Re-encode the video as H.264 (MP4)."
                 )
             stream.thread_type = "AUTO"
-            yield from self._decode(container, stream)
+            yield from self._decode(container, stream, plan)
 
     def _decode(
-        self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+        self,
+        container: av.container.InputContainer,
+        stream: av.video.stream.VideoStream,
+        plan: DecodePlan | None,
     ) -> Iterator[SampledFrame]:
         summary = self.summary
         sampler: TimestampSampler[av.VideoFrame] = TimestampSampler(self.fps)
@@ -87,7 +96,15 @@ class SampledFrames:
         last_duration: Fraction | None = None
         bad_packets = 0
         try:
+            reported = 0
             for packet in container.demux(stream):
+                if self.on_progress and summary.source_frames - reported >= PROGRESS_EVERY:
+                    reported = summary.source_frames
+                    self.on_progress(reported)
+                if plan is not None and packet.pts in plan.disposable and packet.pts not in plan.keep:
+                    summary.source_frames += 1
+                    summary.skipped_frames += 1
+                    continue
                 try:
                     decoded = packet.decode()
                 except av.error.InvalidDataError:
@@ -113,10 +130,9 @@ class SampledFrames:
                     )
                     last = time
                     summary.source_frames += 1
-                    for pick in sampler.push(time, frame):
+                    index = plan.index_of.get(frame.pts) if plan is not None else None
+                    for pick in sampler.push(time, frame, index):
                         yield self._sampled(pick)
-                    if self.on_progress and summary.source_frames % PROGRESS_EVERY == 0:
-                        self.on_progress(summary.source_frames)
         except av.error.FFmpegError as exc:
             at = f" about {float(last - first):.1f} s in" if first is not None and last is not None else ""
             raise MediaError(
@@ -135,6 +151,8 @@ class SampledFrames:
                 "Check that the file plays, then upload it again."
             )
         end = last + (last_duration or (1 / Fraction(rate) if rate else sampler.step))
+        if plan is not None:
+            end = max(end, plan.end)  # the last frame may have been skipped
         for pick in sampler.finish(end):
             yield self._sampled(pick)
         summary.duration = float(end - first)

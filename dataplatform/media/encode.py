@@ -56,8 +56,12 @@ def encode_thumbnail(frame: av.VideoFrame, *, width: int = THUMBNAIL_WIDTH, qual
     width = min(width, shown_w)
     height = max(2, round(shown_h * width / shown_w / 2) * 2)
     turned = (shown_w, shown_h) != (frame.width, frame.height)
-    small = frame.reformat(width=height if turned else width, height=width if turned else height,
-                           format="rgb24", interpolation="AREA")
+    small = frame.reformat(
+        width=height if turned else width,
+        height=width if turned else height,
+        format="rgb24",
+        interpolation="AREA",
+    )
     buffer = io.BytesIO()
     _upright(small.to_image(), frame).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()

@@ -65,9 +65,13 @@ class TimestampSampler(Generic[T]):
     def target(self, k: int) -> Fraction:
         return k * self.step
 
-    def push(self, time: Fraction, item: T) -> list[Pick[T]]:
-        """Add the next source frame (``time`` in seconds, strictly increasing)."""
-        index = self._count
+    def push(self, time: Fraction, item: T, index: int | None = None) -> list[Pick[T]]:
+        """Add the next source frame (``time`` in seconds, strictly increasing).
+
+        ``index`` is its position among the source frames, when frames were skipped before this
+        one (default: how many were pushed before).
+        """
+        index = self._count if index is None else index
         self._count += 1
         if self._t0 is None:
             self._t0 = time

@@ -23,6 +23,8 @@ from PIL import Image
 from dataplatform.media import (
     MediaError,
     MediaLimits,
+    SampledFrames,
+    encode_jpeg,
     extract_frames,
     probe,
     sample_timestamps,
@@ -149,6 +151,27 @@ def test_variable_frame_rate_picks_the_nearest_frame_to_each_target(tmp_path: Pa
     # Irregular: some targets share a frame, so fewer frames than targets, and the gaps vary.
     assert len(expected) < math.ceil(end * 6)
     assert len({round(b - a, 3) for a, b in zip(result.timestamps, result.timestamps[1:], strict=False)}) > 3
+
+
+@pytest.mark.parametrize("rate", [Fraction(24), Fraction(30000, 1001), Fraction(60), None], ids=str)
+def test_skipping_unneeded_frames_changes_nothing_but_the_work(tmp_path: Path, rate: Fraction | None) -> None:
+    path = tmp_path / "bframes.mp4"
+    vfr = [Fraction(i * i % 7 + 12 * i, 300) for i in range(90)] if rate is None else None
+    write_video(path, fps=rate or 30, frames=90, times=vfr, options={"preset": "veryfast", "bf": "3"})
+
+    outputs = {}
+    for skip in (True, False):
+        written: dict[int, bytes] = {}
+        frames = SampledFrames(path, fps=6, skip_unneeded=skip)
+        for sampled in frames:
+            written[sampled.index] = encode_jpeg(sampled.frame)
+        outputs[skip] = (frames.summary, written, list(frames.summary.timestamps))
+
+    fast, slow = outputs[True], outputs[False]
+    assert fast[0].skipped_frames > 10 and slow[0].skipped_frames == 0  # B-frames nobody refers to
+    assert fast[0].source_frames == slow[0].source_frames == 90
+    assert fast[2] == slow[2] and fast[0].duration == slow[0].duration
+    assert fast[1] == slow[1]  # byte-identical JPEGs
 
 
 def test_annotation_rate_is_a_parameter(tmp_path: Path) -> None:
