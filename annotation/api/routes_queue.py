@@ -4,7 +4,7 @@ converter (a bad id is a JSON 404)."""
 from django.urls import path, register_converter
 from django.urls.converters import get_converters
 
-from annotation.api import metrics, reviews, tasks
+from annotation.api import metrics, reviews, sessions, tasks
 from dataplatform.api.base import ObjectIdConverter
 
 if "oid" not in get_converters():  # registered by the platform's routes when they load first
@@ -24,4 +24,17 @@ urlpatterns = [
     path("masklets/<oid:masklet_id>/review-release/", reviews.MaskletReviewReleaseApi.as_view(),
          name="masklet-review-release"),
     path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),
+]
+# Interactive sessions (a task's engine session on a GPU worker) and automatic masklets.
+urlpatterns += [
+    path("tasks/<oid:task_id>/session/", sessions.TaskSessionApi.as_view(), name="task-session"),
+    path("tasks/<oid:task_id>/prompts/", sessions.TaskPromptApi.as_view(), name="task-prompts"),
+    path("tasks/<oid:task_id>/objects/", sessions.TaskObjectListApi.as_view(), name="task-objects"),
+    path("tasks/<oid:task_id>/objects/<str:object_number>/", sessions.TaskObjectDetailApi.as_view(),
+         name="task-object-detail"),
+    path("tasks/<oid:task_id>/undo/", sessions.TaskUndoApi.as_view(), name="task-undo"),
+    path("tasks/<oid:task_id>/propagate/", sessions.TaskPropagateApi.as_view(), name="task-propagate"),
+    path("tasks/<oid:task_id>/masks/", sessions.TaskMasksApi.as_view(), name="task-masks"),
+    path("videos/<oid:video_id>/auto-masklets/", sessions.VideoAutoMaskletsApi.as_view(),
+         name="video-auto-masklets"),
 ]
