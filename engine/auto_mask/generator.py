@@ -207,34 +207,32 @@ class AutoMaskGenerator:
             kept = torch.nonzero(scores > self.pred_iou_thresh).flatten()
         else:
             kept = torch.arange(len(scores))
-        masks, stability, index = [], [], []
+        offset = torch.as_tensor([crop_box[0], crop_box[1], crop_box[0], crop_box[1]], dtype=torch.float32)
+        image_box = [0, 0, image_shape[1], image_shape[0]]
+        found = _Candidates.empty()
         for part in kept.split(_UPSCALE_CHUNK):
             # Scored and thresholded where the logits are (the GPU, on a GPU worker); only the
-            # binary masks of the survivors come back to the CPU.
+            # binary masks of the survivors come back, and leave this loop as RLE: peak memory is
+            # one chunk of full-resolution masks whatever the batch size.
             logits = self.predictor.upscale_logits(low_res[part.to(low_res.device)][:, None])[:, 0].float()
             stab = stability_score(logits, self.mask_threshold, self.stability_score_offset).cpu()
             ok = stab >= self.stability_score_thresh
             binary = (logits[ok.to(logits.device)] > self.mask_threshold).cpu()
-            nonempty = binary.flatten(1).any(dim=1)
-            masks.append(binary[nonempty])
-            stability.append(stab[ok][nonempty])
-            index.append(part[ok][nonempty])
-        if not index or sum(len(i) for i in index) == 0:
-            return _Candidates.empty()
-        binary = torch.cat(masks)
-        index = torch.cat(index)
-        offset = torch.as_tensor([crop_box[0], crop_box[1], crop_box[0], crop_box[1]], dtype=torch.float32)
-        boxes = masks_to_boxes(binary) + offset
-        cut = near_crop_edge(boxes, crop_box, [0, 0, image_shape[1], image_shape[0]])
-        keep = ~cut
-        return _Candidates(
-            rles=rle.encode_batch(binary[keep].numpy()),
-            boxes=boxes[keep],
-            iou=scores[index][keep],
-            stability=torch.cat(stability)[keep],
-            points=point_xy[index][keep] + offset[:2],
-            crop=[crop_box] * int(keep.sum()),
-        )
+            stab, part = stab[ok], part[ok]
+            boxes = masks_to_boxes(binary) + offset
+            # Drop empty masks, and masks cut by the crop (a larger crop sees the whole object).
+            keep = binary.flatten(1).any(dim=1) & ~near_crop_edge(boxes, crop_box, image_box)
+            found = found.extend(
+                _Candidates(
+                    rles=rle.encode_batch(binary[keep].numpy()),
+                    boxes=boxes[keep],
+                    iou=scores[part[keep]],
+                    stability=stab[keep],
+                    points=point_xy[part[keep]] + offset[:2],
+                    crop=[crop_box] * int(keep.sum()),
+                )
+            )
+        return found
 
     @staticmethod
     def _uncrop(encoded: rle.RLE, crop_box: list[int], h: int, w: int) -> rle.RLE:
