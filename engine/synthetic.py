@@ -136,10 +136,12 @@ def _make_object(
         params = {"a": radius, "b": radius * float(rng.uniform(0.45, 0.9))}
     elif kind == "polygon":
         m = int(rng.integers(3, 9))
-        # Evenly spaced angles, jittered by under half a step: every gap stays below pi, so the
-        # polygon is star-shaped around its centre (hence simple, and the centre is inside).
+        # Evenly spaced angles, jittered so that every gap stays below pi (a gap is at most
+        # (1 + 2 * jitter) steps): the polygon is star-shaped around its centre, hence simple,
+        # and the centre is inside.
         step = 2 * np.pi / m
-        angles = rng.uniform(0, 2 * np.pi) + step * (np.arange(m) + rng.uniform(-0.35, 0.35, m))
+        jitter = 0.2 if m == 3 else 0.35
+        angles = rng.uniform(0, 2 * np.pi) + step * (np.arange(m) + rng.uniform(-jitter, jitter, m))
         radii = radius * rng.uniform(0.55, 1.0, m)
         radii[int(np.argmax(radii))] = radius
         params = {"xs": radii * np.cos(angles), "ys": radii * np.sin(angles)}
