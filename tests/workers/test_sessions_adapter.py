@@ -1,0 +1,138 @@
+"""The GPU worker's engine adapter on its own (no Django, no broker): models loaded once per
+version, the session LRU under its count and memory caps, and replay: a session rebuilt from its
+events gives exactly the masks of the session that applied them one by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import engine
+from engine import synthetic
+from workers.engine_adapter import EngineAdapter, ModelSpec, SessionEvent, SessionRequest, VideoSpec
+
+H, W, T = 48, 64, 6
+
+
+@pytest.fixture(scope="module")
+def video() -> synthetic.SyntheticVideo:
+    return synthetic.make_video(3, num_frames=T, height=H, width=W, num_objects=2, leaving=0)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """Micro weights whose object-score head calls objects present, so masks are not all empty."""
+    torch.manual_seed(0)
+    model = engine.load_model("micro")
+    with torch.no_grad():
+        model.sam_mask_decoder.pred_obj_score_head.layers[2].bias.fill_(10.0)
+    return engine.save_model(model, tmp_path_factory.mktemp("ckpt") / "micro.safetensors")
+
+
+def make_adapter(video, checkpoint, **kwargs) -> EngineAdapter:
+    return EngineAdapter(frames_for=lambda spec: list(video.frames), checkpoint_path=lambda key: str(checkpoint),
+                         device="cpu", cpu_threads=1, **kwargs)
+
+
+MODEL = ModelSpec("modelversion:1", "micro", "models/test/model.safetensors")
+VIDEO = VideoSpec(1, T, H, W)
+
+
+def request(task_id: int, events, phase: int = 3) -> SessionRequest:
+    return SessionRequest(task_id, phase, MODEL, VIDEO, tuple(events))
+
+
+def click(i: int, frame: int, obj: int, x: float, y: float, label: int = 1) -> SessionEvent:
+    return SessionEvent(i, "click", frame, obj, points=((x, y),), labels=(label,))
+
+
+def events_for(video) -> list[SessionEvent]:
+    ys, xs = np.nonzero(video.masks[1][0])
+    cy, cx = float(ys.mean()), float(xs.mean())
+    brush = np.zeros((H, W), dtype=bool)
+    brush[10:30, 20:40] = True
+    return [
+        click(1, 0, 1, cx, cy),
+        click(2, 0, 1, 2.0, 2.0, label=0),
+        SessionEvent(3, "box", 0, 2, box=(30.0, 5.0, 60.0, 40.0)),
+        SessionEvent(4, "propagate", 0, direction="forward"),
+        SessionEvent(5, "mask", 3, 1, mask=brush),
+        SessionEvent(6, "propagate", 3, direction="both"),
+    ]
+
+
+def all_masks(adapter: EngineAdapter, req: SessionRequest) -> np.ndarray:
+    return np.stack([adapter.mask(req, f, obj).mask for f in range(T) for obj in (1, 2)])
+
+
+@pytest.mark.parametrize("phase", [2, 3])
+def test_a_rebuilt_session_gives_identical_masks(video, checkpoint, phase: int) -> None:
+    events = events_for(video)
+    live = make_adapter(video, checkpoint)
+    for n in range(1, len(events) + 1):
+        _, result = live.sync(request(7, events[:n], phase))
+        assert (result.applied, result.replayed) == (1, n == 1)
+    rebuilt = make_adapter(video, checkpoint)
+    _, result = rebuilt.sync(request(7, events, phase))
+    assert (result.applied, result.replayed) == (len(events), True)
+    expected = all_masks(live, request(7, events, phase))
+    assert expected.any() and not expected.all()  # a comparison of empty masks would prove nothing
+    assert np.array_equal(all_masks(rebuilt, request(7, events, phase)), expected)
+
+
+def test_phase_1_segments_each_frame_on_its_own(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint)
+    alone = adapter.mask(request(1, [click(1, 2, 1, 30.0, 20.0)], phase=1), 2, 1).mask
+    after = adapter.mask(request(2, [click(1, 0, 1, 10.0, 10.0), click(2, 2, 1, 30.0, 20.0)], phase=1), 2, 1).mask
+    assert np.array_equal(alone, after)  # a prompt on another frame does not change this one
+
+
+def test_a_repeated_message_applies_nothing(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint)
+    events = events_for(video)[:2]
+    first = adapter.mask(request(1, events), 0, 1)
+    again = adapter.mask(request(1, events), 0, 1)
+    assert not again.replayed and adapter.session(1).applied == [1, 2]
+    assert np.array_equal(first.mask, again.mask)
+
+
+def test_undo_rebuilds_without_the_undone_prompt(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint)
+    events = events_for(video)
+    before = adapter.mask(request(1, events[:1]), 0, 1).mask
+    adapter.mask(request(1, events[:2]), 0, 1)
+    undone = adapter.mask(request(1, events[:1]), 0, 1)
+    assert undone.replayed and np.array_equal(undone.mask, before)
+
+
+def test_the_lru_evicts_the_least_recently_used_session(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint, max_sessions=2)
+    for task_id in (1, 2, 3):
+        adapter.sync(request(task_id, [click(1, 0, 1, 30.0, 20.0)]))
+    assert adapter.open_tasks == [2, 3] and adapter.stats["evictions"] == 1
+    adapter.sync(request(2, [click(1, 0, 1, 30.0, 20.0)]))  # touched: now the most recent
+    _, result = adapter.sync(request(1, [click(1, 0, 1, 30.0, 20.0)]))
+    assert result.replayed and adapter.open_tasks == [2, 1]
+    assert adapter.stats["models_loaded"] == 1  # one model version, loaded once
+
+
+def test_the_memory_cap_keeps_only_what_fits(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint, max_sessions=10, max_session_mb=0.001)
+    for task_id in (1, 2):
+        adapter.sync(request(task_id, [click(1, 0, 1, 30.0, 20.0)]))
+    assert adapter.open_tasks == [2]  # never the one just used
+    assert adapter.session(2).nbytes() > 0.001 * 2**20
+
+
+def test_a_cancelled_propagation_leaves_no_session(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint)
+    events = events_for(video)[:3]
+    frames = adapter.propagate(request(1, events), SessionEvent(4, "propagate", 0))
+    next(frames)
+    frames.close()
+    assert adapter.session(1) is None
+    done = list(adapter.propagate(request(1, events), SessionEvent(4, "propagate", 0)))
+    assert [f for f, _ in done] == list(range(T)) and adapter.session(1).applied == [1, 2, 3, 4]
