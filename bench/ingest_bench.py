@@ -7,6 +7,7 @@ clip), then times, best of ``--repeat`` runs (the machine may be shared):
 
 - ``masklet ingest``: ``dataplatform.media.extract_frames`` as the worker runs it (threaded decode,
   timestamp sampling, only kept frames converted, JPEG q90 written to a folder on 2 threads);
+- ``masklet, every frame decoded``: the same without skipping the unneeded frames (plan.py);
 - ``reference: naive``: single-threaded decode, every frame converted to RGB, JPEG of the kept ones
   (same sampling rule, so both write the same frames);
 - ``reference: decode only``: PyAV's threaded decode of every frame, nothing else (the floor).
@@ -61,6 +62,14 @@ def masklet_ingest(path: Path, out: Path) -> tuple[int, int, float]:
         (out / f"{index:05d}.jpg").write_bytes(data)
 
     result = extract_frames(path, fps=ANNOTATION_FPS, write_frame=write)
+    return result.source_frames, result.frame_count, result.duration
+
+
+def masklet_ingest_every_frame(path: Path, out: Path) -> tuple[int, int, float]:
+    def write(index: int, data: bytes) -> None:
+        (out / f"{index:05d}.jpg").write_bytes(data)
+
+    result = extract_frames(path, fps=ANNOTATION_FPS, write_frame=write, skip_unneeded=False)
     return result.source_frames, result.frame_count, result.duration
 
 
@@ -143,6 +152,7 @@ def main() -> None:
 
     methods: list[tuple[str, Method]] = [
         ("masklet ingest", masklet_ingest),
+        ("masklet, every frame decoded", masklet_ingest_every_frame),
         ("reference: naive", naive),
         ("reference: decode only", decode_only),
     ]

@@ -35,6 +35,7 @@ def extract_frames(
     on_progress: ProgressCallback | None = None,
     quality: int = JPEG_QUALITY,
     workers: int = 2,
+    skip_unneeded: bool = True,
 ) -> ExtractResult:
     """Decode ``source``, keep frames at ``fps``, JPEG-encode them and call ``write_frame`` for each.
 
@@ -44,7 +45,7 @@ def extract_frames(
     raises) propagates after the pending work is finished or cancelled; frames already written
     are the caller's to remove.
     """
-    frames = SampledFrames(source, fps=fps, limits=limits, on_progress=on_progress)
+    frames = SampledFrames(source, fps=fps, limits=limits, on_progress=on_progress, skip_unneeded=skip_unneeded)
     thumbnail = b""
     pending: deque[Future[None]] = deque()
 
