@@ -90,6 +90,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/exports/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        post: operations["exports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exports/{job_id}/download/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A fresh download link of a finished export (the link in the Job's result expires). */
+        get: operations["exports_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/": {
         parameters: {
             query?: never;
@@ -135,6 +169,97 @@ export interface paths {
         put?: never;
         /** @description Cancel a queued job at once; a running one is asked to stop and ends as cancelled. */
         post: operations["jobs_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/masklets/{masklet_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A masklet with its current revision's masks (every role). */
+        get: operations["masklets_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/masklets/{masklet_id}/accept/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Accept the revision you reviewed: the masklet joins the dataset. */
+        post: operations["masklets_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/masklets/{masklet_id}/reject/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Reject the revision you reviewed, with a reason: it goes back to an annotator as a
+         *     refinement task (its author for a manual masklet; phase 3 for an automatic one).
+         */
+        post: operations["masklets_reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/masklets/{masklet_id}/review-release/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Give a masklet you leased for review back to the verification queue. */
+        post: operations["masklets_review_release"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/metrics/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Per phase, annotator or model version: time per frame, share of frames edited, clicks per
+         *     clicked frame, alignment with phase-1 masks, and counts; with the paper's figures by phase.
+         */
+        get: operations["metrics_table"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -212,6 +337,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reviews/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Lease the next masklet to verify (or get back the one you hold), with its current masks.
+         *     204 when nothing awaits review.
+         */
+        post: operations["reviews_next"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description All tasks (admins), and new tasks for a ready video in its project's phase. */
+        get: operations["tasks_list"];
+        put?: never;
+        /** @description All tasks (admins), and new tasks for a ready video in its project's phase. */
+        post: operations["tasks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A task: for the annotator holding it (or kept for), and for admins. */
+        get: operations["tasks_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/heartbeat/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Extend your lease (send one every minute or so while working). */
+        post: operations["tasks_heartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/release/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Give the task back to the queue. */
+        post: operations["tasks_release"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/submit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description End the task: its masklets go to verification. */
+        post: operations["tasks_submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Lease the next task (or get back the one you hold). 204 when the queue is empty. */
+        post: operations["tasks_next"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/videos/": {
         parameters: {
             query?: never;
@@ -248,10 +496,34 @@ export interface paths {
         patch: operations["videos_update"];
         trace?: never;
     };
+    "/api/videos/{video_id}/imports/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        post: operations["videos_imports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptRequest: {
+            /**
+             * Format: int64
+             * @description The revision you reviewed; 409 if it is no longer current.
+             */
+            revision: number;
+        };
         CredentialsRequest: {
             username: string;
             password: string;
@@ -260,6 +532,12 @@ export interface components {
             /** @description Send it back as the X-CSRFToken header on unsafe requests. */
             csrf_token: string;
         };
+        /**
+         * @description * `accept` - Accept
+         *     * `reject` - Reject
+         * @enum {string}
+         */
+        DecisionEnum: "accept" | "reject";
         Error: {
             error: components["schemas"]["ErrorBody"];
         };
@@ -276,6 +554,89 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        ExportCreateRequest: {
+            /**
+             * @description sav: SA-V JSON files per video (manual and auto); coco: COCO instance segmentation with RLE and tracks; davis: indexed palette PNGs per frame; sav_png: per-object binary PNGs (SA-V val/test layout).
+             *
+             *     * `sav` - sav
+             *     * `coco` - coco
+             *     * `davis` - davis
+             *     * `sav_png` - sav_png
+             */
+            format: components["schemas"]["FormatEnum"];
+            /**
+             * Format: int64
+             * @description Export the project's ready videos…
+             */
+            project?: number;
+            /** @description …or these videos. */
+            videos?: number[];
+            /**
+             * @description accepted (default): the dataset; all: every masklet with masks.
+             *
+             *     * `accepted` - accepted
+             *     * `all` - all
+             * @default accepted
+             */
+            masklets: components["schemas"]["MaskletsEnum"];
+            /**
+             * @description manual and/or auto. Default both.
+             * @default [
+             *       "manual",
+             *       "auto"
+             *     ]
+             */
+            kinds: components["schemas"]["KindsEnum"][];
+        };
+        ExportDownload: {
+            /** @description Presigned on S3; valid for S3_PRESIGNED_EXPIRY seconds. */
+            url: string;
+            filename: string;
+            size_bytes: number;
+        };
+        /**
+         * @description * `sav` - sav
+         *     * `coco` - coco
+         *     * `davis` - davis
+         *     * `sav_png` - sav_png
+         * @enum {string}
+         */
+        FormatEnum: "sav" | "coco" | "davis" | "sav_png";
+        /**
+         * @description * `phase` - phase
+         *     * `annotator` - annotator
+         *     * `model_version` - model_version
+         * @enum {string}
+         */
+        GroupByEnum: "phase" | "annotator" | "model_version";
+        ImportUploadRequest: {
+            /** @description One or two SA-V JSON files (the video's manual and/or auto file), or one zip of DAVIS PNG folders (<video>/<frame>.png indexed, or <video>/<object>/<frame>.png binary); one PNG per annotated frame. */
+            file: string[];
+            /**
+             * @description Status of the new masklets. Default accepted (ground truth).
+             *
+             *     * `accepted` - accepted
+             *     * `submitted` - submitted
+             *     * `draft` - draft
+             * @default accepted
+             */
+            status: components["schemas"]["ImportUploadStatusEnum"];
+            /**
+             * @description Kind of masklets read from PNGs; SA-V files carry their own.
+             *
+             *     * `manual` - Manual
+             *     * `auto` - Auto
+             * @default manual
+             */
+            kind: components["schemas"]["Kind836Enum"];
+        };
+        /**
+         * @description * `accepted` - accepted
+         *     * `submitted` - submitted
+         *     * `draft` - draft
+         * @enum {string}
+         */
+        ImportUploadStatusEnum: "accepted" | "submitted" | "draft";
         Job: {
             readonly id: number;
             readonly kind: components["schemas"]["JobKindEnum"];
@@ -327,6 +688,50 @@ export interface components {
          * @enum {string}
          */
         JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * @description * `manual` - Manual
+         *     * `auto` - Auto
+         * @enum {string}
+         */
+        Kind836Enum: "manual" | "auto";
+        /**
+         * @description * `manual` - manual
+         *     * `auto` - auto
+         * @enum {string}
+         */
+        KindsEnum: "manual" | "auto";
+        MaskletDetail: {
+            readonly id: number;
+            readonly project: number;
+            readonly video: number;
+            /** @description The object's number within its video (SA-V's index). */
+            readonly object_number: number;
+            readonly kind: components["schemas"]["Kind836Enum"];
+            readonly status: components["schemas"]["MaskletDetailStatusEnum"];
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly review_assignee: string;
+            /** Format: date-time */
+            readonly review_lease_expires_at: string | null;
+            readonly current_revision: components["schemas"]["Revision"] | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
+         * @description * `draft` - Draft
+         *     * `submitted` - Submitted
+         *     * `accepted` - Accepted
+         *     * `rejected` - Rejected
+         * @enum {string}
+         */
+        MaskletDetailStatusEnum: "draft" | "submitted" | "accepted" | "rejected";
+        /**
+         * @description * `accepted` - accepted
+         *     * `all` - all
+         * @enum {string}
+         */
+        MaskletsEnum: "accepted" | "all";
         Me: {
             id: number;
             username: string;
@@ -334,6 +739,35 @@ export interface components {
             is_staff: boolean;
             readonly roles: string[];
         };
+        MetricsRow: {
+            group_by: components["schemas"]["GroupByEnum"];
+            /** @description Phase, user id or model version id. */
+            key: number | null;
+            label: string;
+            /** @description Submitted tasks. */
+            tasks: number;
+            /** @description Submitted masklet revisions. */
+            masklets: number;
+            /** @description Annotated frames of the tasks' videos. */
+            frames: number;
+            /** Format: double */
+            time_per_frame_s: number | null;
+            /** Format: double */
+            edited_frames_percent: number | null;
+            /** Format: double */
+            clicks_per_clicked_frame: number | null;
+            /**
+             * Format: double
+             * @description Mean IoU > 0.75 vs phase-1 masks.
+             */
+            alignment_percent: number | null;
+            /** @description Revisions that had phase-1 masks to compare with. */
+            alignment_pairs: number;
+            /** @description The SAM 2 paper's Table 1 row, by phase. */
+            paper: components["schemas"]["PaperFigures"] | null;
+        };
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedJobList: {
             /** @example 123 */
             count: number;
@@ -364,6 +798,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Project"][];
         };
+        PaginatedTaskList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["Task"][];
+        };
         PaginatedVideoList: {
             /** @example 123 */
             count: number;
@@ -378,6 +827,16 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Video"][];
+        };
+        PaperFigures: {
+            /** Format: double */
+            time_per_frame_s: number;
+            /** Format: double */
+            edited_frames_percent: number;
+            /** Format: double */
+            clicks_per_clicked_frame: number;
+            /** Format: double */
+            alignment_percent: number | null;
         };
         PatchedProjectUpdateRequest: {
             name?: string;
@@ -476,6 +935,59 @@ export interface components {
             readonly created_at: string;
             readonly video_counts: components["schemas"]["VideoCounts"];
         };
+        RejectRequest: {
+            /**
+             * Format: int64
+             * @description The revision you reviewed; 409 if it is no longer current.
+             */
+            revision: number;
+            /**
+             * @description Required: what the annotator should fix.
+             * @default
+             */
+            reason: string;
+        };
+        Rejection: {
+            review: components["schemas"]["Review"];
+            /** @description The refinement task the rejection created. */
+            task: components["schemas"]["Task"];
+        };
+        Review: {
+            readonly id: number;
+            readonly masklet: number;
+            readonly revision: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly reviewer: string;
+            readonly decision: components["schemas"]["DecisionEnum"];
+            readonly reason: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        ReviewNextRequest: {
+            kind?: components["schemas"]["Kind836Enum"];
+            /** Format: int64 */
+            project?: number;
+            /** Format: int64 */
+            video?: number;
+        };
+        Revision: {
+            readonly id: number;
+            /** @description 1, 2, 3… within the masklet. */
+            readonly number: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly author: string;
+            readonly phase: (components["schemas"]["PhaseEnum"] | components["schemas"]["NullEnum"]) | null;
+            readonly model_version: number | null;
+            /** @description annotation, propagation, auto, import… */
+            readonly source: string;
+            edited_frames: number[];
+            /** @description Per frame, automatic masklets only. */
+            readonly stability_scores: unknown;
+            /** @description {"<frame index>": COCO RLE {"size": [H, W], "counts": str}}, every annotated frame; absent objects are empty masks. */
+            masks: unknown;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
         /**
          * @description * `upload` - Upload
          *     * `uri` - Uri
@@ -490,6 +1002,84 @@ export interface components {
          * @enum {string}
          */
         SplitEnum: "unassigned" | "train" | "val" | "test";
+        Task: {
+            readonly id: number;
+            readonly kind: components["schemas"]["TaskKindEnum"];
+            readonly phase: components["schemas"]["PhaseEnum"];
+            readonly status: components["schemas"]["TaskStatusEnum"];
+            /** @description Higher first. */
+            readonly priority: number;
+            readonly project: number;
+            readonly video: number;
+            readonly video_name: string;
+            readonly frame_count: number;
+            /** @description The masklet to refine, for refinement tasks. */
+            readonly masklet: number | null;
+            /** @description Who holds the lease, or whom a queued task is kept for. */
+            readonly assignee: string;
+            /** Format: date-time */
+            readonly lease_expires_at: string | null;
+            /** Format: date-time */
+            readonly heartbeat_at: string | null;
+            /** @description The model its session uses, fixed when the session opens. */
+            readonly model_version: number | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly submitted_at: string | null;
+        };
+        TaskCreateRequest: {
+            /**
+             * Format: int64
+             * @description A ready video.
+             */
+            video: number;
+            /** @default 1 */
+            count: number;
+            /**
+             * @description Higher first.
+             * @default 0
+             */
+            priority: number;
+        };
+        /**
+         * @description * `annotate` - Segment new objects
+         *     * `refine` - Refine a masklet
+         * @enum {string}
+         */
+        TaskKindEnum: "annotate" | "refine";
+        TaskNextRequest: {
+            /**
+             * Format: int64
+             * @description Only tasks of this project.
+             */
+            project?: number;
+            /**
+             * @description Only tasks of this phase.
+             *
+             *     * `1` - Phase 1: SAM on every frame
+             *     * `2` - Phase 2: SAM + SAM 2 Mask propagation
+             *     * `3` - Phase 3: full SAM 2
+             */
+            phase?: components["schemas"]["PhaseEnum"];
+        };
+        /**
+         * @description * `queued` - Queued
+         *     * `leased` - Leased
+         *     * `submitted` - Submitted
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        TaskStatusEnum: "queued" | "leased" | "submitted" | "cancelled";
+        TaskSubmitRequest: {
+            /** @description The masklets done in this task. Default: a refinement task's masklet, or your draft masklets in the task's video. */
+            masklets?: number[];
+            /**
+             * Format: date-time
+             * @description When the annotator pressed submit (the metrics use it).
+             */
+            client_timestamp?: string;
+        };
         Token: {
             token: string;
         };
@@ -842,6 +1432,124 @@ export interface operations {
             };
         };
     };
+    exports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ExportCreateRequest"];
+                "multipart/form-data": components["schemas"]["ExportCreateRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exports_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDownload"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     jobs_list: {
         parameters: {
             query?: {
@@ -1020,6 +1728,304 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    masklets_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                masklet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaskletDetail"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    masklets_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                masklet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptRequest"];
+                "multipart/form-data": components["schemas"]["AcceptRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AcceptRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    masklets_reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                masklet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectRequest"];
+                "multipart/form-data": components["schemas"]["RejectRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RejectRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rejection"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    masklets_review_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                masklet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    metrics_table: {
+        parameters: {
+            query?: {
+                /**
+                 * @description * `phase` - phase
+                 *     * `annotator` - annotator
+                 *     * `model_version` - model_version
+                 */
+                group_by?: "phase" | "annotator" | "model_version";
+                project?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsRow"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1444,6 +2450,514 @@ export interface operations {
             };
         };
     };
+    reviews_next: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReviewNextRequest"];
+                "multipart/form-data": components["schemas"]["ReviewNextRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReviewNextRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaskletDetail"];
+                };
+            };
+            /** @description Nothing awaits review. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_list: {
+        parameters: {
+            query?: {
+                /** @description A user id. */
+                assignee?: number;
+                /**
+                 * @description * `annotate` - Segment new objects
+                 *     * `refine` - Refine a masklet
+                 */
+                kind?: "annotate" | "refine";
+                page?: number;
+                page_size?: number;
+                /**
+                 * @description * `1` - Phase 1: SAM on every frame
+                 *     * `2` - Phase 2: SAM + SAM 2 Mask propagation
+                 *     * `3` - Phase 3: full SAM 2
+                 */
+                phase?: 1 | 2 | 3;
+                project?: number;
+                /**
+                 * @description * `queued` - Queued
+                 *     * `leased` - Leased
+                 *     * `submitted` - Submitted
+                 *     * `cancelled` - Cancelled
+                 */
+                status?: "queued" | "leased" | "submitted" | "cancelled";
+                video?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTaskList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_create: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCreateRequest"];
+                "multipart/form-data": components["schemas"]["TaskCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TaskCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTaskList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_heartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskSubmitRequest"];
+                "multipart/form-data": components["schemas"]["TaskSubmitRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TaskSubmitRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_next: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskNextRequest"];
+                "multipart/form-data": components["schemas"]["TaskNextRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TaskNextRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No task is waiting for you. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     videos_list: {
         parameters: {
             query?: {
@@ -1653,6 +3167,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VideoDetail"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    videos_imports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImportUploadRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             400: {

@@ -80,7 +80,7 @@ export class FrameCanvas {
     this.width = setup.width;
     this.height = setup.height;
     this.objects = setup.objects;
-    this.selected = setup.selectedObject ?? setup.objects[0]?.objectNumber ?? null;
+    this.selected = setup.selectedObject !== undefined ? setup.selectedObject : (setup.objects[0]?.objectNumber ?? null);
     this.machine = new ToolMachine(setup.phase, setup.tool);
     this.brushRadius = setup.brushRadius ?? Math.max(4, Math.round(Math.min(setup.width, setup.height) / 60));
     this.overlayCanvas.width = setup.width;
@@ -215,8 +215,13 @@ export class FrameCanvas {
     const v = this.view;
     ctx.setTransform(v.scale * ratio, 0, 0, v.scale * ratio, v.offsetX * ratio, v.offsetY * ratio);
     ctx.imageSmoothingEnabled = v.scale < 2;
-    if (this.image) ctx.drawImage(this.image, 0, 0, this.width, this.height);
-    else {
+    // What is on screen, for tests and tools that read the canvas back.
+    this.element.dataset.viewport = JSON.stringify(v);
+    if (this.image) {
+      ctx.drawImage(this.image, 0, 0, this.width, this.height);
+      this.element.dataset.imageFrame = String(this.frameIndex);
+    } else {
+      delete this.element.dataset.imageFrame;
       ctx.fillStyle = "#2a2d33";
       ctx.fillRect(0, 0, this.width, this.height);
     }

@@ -1,5 +1,4 @@
 /** The annotator's inbox: take the next task from the queue and open the workspace on it. */
-import { ApiError } from "../api/client";
 import { tasks } from "../api/queue";
 import type { AppContext } from "./app";
 import { errorText, h, messageBox, type Screen } from "./dom";
@@ -15,13 +14,11 @@ export function inboxScreen(ctx: AppContext): Screen {
     message.clear();
     next.disabled = true;
     try {
-      const task = await tasks.next(phase.value ? Number(phase.value) : undefined);
+      const task = await tasks.next(phase.value ? (Number(phase.value) as 1 | 2 | 3) : undefined);
       if (!task) message.show("The queue is empty: no task is waiting for you. Try again later.", "info");
       else ctx.navigate(`/app/annotate/tasks/${task.id}`);
     } catch (error) {
-      message.show(error instanceof ApiError && error.isMissingRoute
-        ? "The annotation queue is not available on this server yet (POST /api/tasks/next/ is missing)."
-        : errorText(error));
+      message.show(errorText(error));
     } finally {
       next.disabled = false;
     }

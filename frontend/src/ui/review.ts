@@ -2,9 +2,8 @@
  * The verification queue: take the next masklet, play it with its overlay at a chosen speed,
  * accept it or reject it with a reason. Shortcuts: Space play, ←/→ step, a accept, r reject.
  */
-import { ApiError } from "../api/client";
 import { videos, type VideoDetail } from "../api/platform";
-import { masklets, reviews, type Masklet } from "../api/queue";
+import { masklets, reviews, type Masklet, type MaskletRevision } from "../api/queue";
 import type { Rle } from "../api/rle-types";
 import { FrameCanvas } from "../canvas/frame-canvas";
 import { colorFor } from "../canvas/overlay";
@@ -30,8 +29,8 @@ export function reviewScreen(_ctx: AppContext): Screen {
     message.element, body);
   let current: ReviewView | null = null;
 
-  async function loadNext() {
-    message.clear();
+  async function loadNext(keepMessage = false) {
+    if (!keepMessage) message.clear();
     current?.destroy();
     current = null;
     replaceChildren(body, h("p", { class: "muted" }, "Loading the next masklet…"));
@@ -42,13 +41,15 @@ export function reviewScreen(_ctx: AppContext): Screen {
         return;
       }
       const full = masklet.current_revision?.masks ? masklet : await masklets.get(masklet.id);
+      const revision = full.current_revision;
+      if (!revision) throw new Error(`Masklet ${full.id} has no revision to review.`);
       const video = await videos.get(full.video);
-      current = new ReviewView(full, video, async (decision, reason) => {
+      current = new ReviewView(full, revision, video, async (decision, reason) => {
         try {
-          if (decision === "accept") await masklets.accept(full.id, full.current_revision.id);
-          else await masklets.reject(full.id, full.current_revision.id, reason);
+          if (decision === "accept") await masklets.accept(full.id, revision.id);
+          else await masklets.reject(full.id, revision.id, reason);
           message.show(`Masklet ${full.id} ${decision === "accept" ? "accepted" : "rejected"}.`, "info");
-          await loadNext();
+          await loadNext(true);
         } catch (error) {
           message.show(errorText(error));
         }
@@ -56,9 +57,7 @@ export function reviewScreen(_ctx: AppContext): Screen {
       replaceChildren(body, current.element);
     } catch (error) {
       replaceChildren(body);
-      message.show(error instanceof ApiError && error.isMissingRoute
-        ? "The verification queue is not available on this server yet (POST /api/reviews/next/ is missing)."
-        : errorText(error));
+      message.show(errorText(error));
     }
   }
   void loadNext();
@@ -72,8 +71,7 @@ class ReviewView {
   private timeline: Timeline;
   private removeShortcuts: () => void;
 
-  constructor(masklet: Masklet, video: VideoDetail, decide: (decision: "accept" | "reject", reason: string) => Promise<void>) {
-    const revision = masklet.current_revision;
+  constructor(masklet: Masklet, revision: MaskletRevision, video: VideoDetail, decide: (decision: "accept" | "reject", reason: string) => Promise<void>) {
     const count = video.frame_urls.length;
     const frames = new FrameStore(video.frame_urls);
     const color = colorFor(masklet.object_number);

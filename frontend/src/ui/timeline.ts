@@ -153,7 +153,10 @@ export class Timeline {
         if (f >= first && f < last) ctx.fillRect(f * cell - scroll + cell / 2 - 1, y, 2, 3);
       }
     });
+    const x = this.cursor * cell - scroll;
+    ctx.fillStyle = "rgba(255, 213, 79, 0.25)";
+    ctx.fillRect(x, 0, cell, height);
     ctx.fillStyle = "#ffd54f";
-    ctx.fillRect(this.cursor * cell - scroll, 0, Math.max(2, cell), height);
+    ctx.fillRect(x + cell / 2 - 1, 0, 2, height);
   }
 }

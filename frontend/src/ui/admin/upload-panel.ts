@@ -60,7 +60,7 @@ export function uploadPanel(onChange: () => void) {
     for (;;) {
       const { done, total, percent } = job.progress;
       if (percent !== null && percent !== undefined) ingestBar.value = percent;
-      ingestLabel.textContent = ` ${job.status}${total ? `: ${done}/${total} frames` : ""}`;
+      ingestLabel.textContent = ` ${job.status}${total ? `: ${done}/${total}` : ""}`;
       if (isTerminal(job)) return job;
       await new Promise((r) => setTimeout(r, 700));
       job = await jobs.get(job.id);

@@ -1,0 +1,52 @@
+"""The admin dashboard in the browser: Table 1 metrics as charts and a table, jobs, and a video
+upload followed through its ingest job on a real Celery worker."""
+
+from __future__ import annotations
+
+import re
+
+from annotation.models import AnnotationTask
+from dataplatform.media.synth import write_video
+from dataplatform.models import Video
+from tests.e2e.conftest import shot
+from tests.e2e.seed import phase_metrics
+
+
+def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_factory, project):
+    phase_metrics(project, user_factory("annotator"))
+    assert AnnotationTask.objects.count() == 3
+    login(page, user_factory("admin"))
+    page.get_by_role("heading", name="Admin dashboard").wait_for()
+    charts = page.locator("svg.chart")
+    charts.first.wait_for()
+    assert charts.count() == 4
+    time_chart = charts.nth(0).get_attribute("aria-label")
+    assert "Phase 1 37.8 s (paper 37.8 s)" in time_chart, time_chart
+    assert "Phase 3 4.50 s (paper 4.5 s)" in time_chart, time_chart
+    table = page.get_by_role("table").filter(has_text="Clicks/clicked frame")
+    assert table.get_by_role("row").count() == 4  # the header and one row per phase
+    first = table.get_by_role("row").nth(1).inner_text()
+    assert "100 %" in first and "4.80" in first, first
+    page.get_by_label("Table by").select_option("annotator")
+    table.get_by_role("row").filter(has_text="annotator-").wait_for()
+
+
+def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login, user_factory, project, tmp_path):
+    path = tmp_path / "walk.mp4"
+    write_video(path, fps=24, frames=48, width=320, height=240)
+    phase_metrics(project, user_factory("annotator"))  # so that the screenshot has figures
+    login(page, user_factory("admin"))
+    page.get_by_role("heading", name="Admin dashboard").wait_for()
+    page.get_by_label("Project").select_option(str(project.pk))
+    page.get_by_label("Video file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text(re.compile(r"“walk\.mp4” is ready: \d+ frames at 320×240\.")).wait_for(timeout=90_000)
+    assert page.get_by_label("Upload progress").evaluate("bar => bar.value") == 100
+    assert page.get_by_label("Ingest progress").evaluate("bar => bar.value") == 100
+    video = Video.objects.get(name="walk.mp4")
+    assert video.status == Video.Status.READY and f"ready: {video.frame_count} frames" in page.content()
+    jobs = page.get_by_role("table").filter(has_text="Progress")
+    jobs.locator(f"tr[data-status='succeeded']").first.wait_for()
+    page.get_by_role("table").filter(has_text="Split").get_by_text("walk.mp4").wait_for()
+    page.locator("img.thumb").first.wait_for()
+    shot(page, "admin")

@@ -1,0 +1,80 @@
+"""The verification queue in the browser: the masklet plays with its overlay; accept and reject."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Masklet, Review
+from tests.e2e.conftest import shot
+from tests.e2e.seed import ready_video, submitted_masklet
+
+# The overlay's colour for object 0 (frontend/src/canvas/overlay.ts PALETTE[0]).
+OBJECT_0 = (30, 136, 229)
+
+
+def canvas_pixel(page, image_x: float, image_y: float) -> list[int]:
+    """RGBA of the frame canvas at an image point (the canvas maps image → screen itself)."""
+    return page.evaluate(
+        """([x, y]) => {
+            const canvas = document.querySelector('canvas.frame-canvas');
+            const view = JSON.parse(canvas.dataset.viewport);
+            const ratio = window.devicePixelRatio || 1;
+            const sx = Math.round((x * view.scale + view.offsetX) * ratio);
+            const sy = Math.round((y * view.scale + view.offsetY) * ratio);
+            return Array.from(canvas.getContext('2d').getImageData(sx, sy, 1, 1).data);
+        }""",
+        [image_x, image_y])
+
+
+def wait_overlay(page, frame: int) -> None:
+    page.wait_for_selector(f"canvas.frame-canvas[data-overlay-frame='{frame}'][data-image-frame='{frame}']")
+
+
+@pytest.fixture
+def seeded(transactional_db, e2e_media, project, user_factory):
+    annotator = user_factory("annotator")
+    video = ready_video(project)
+    return submitted_masklet(video, author=annotator)
+
+
+def test_reviewer_plays_the_overlay_and_accepts(seeded, page, login, user_factory):
+    reviewer = user_factory("reviewer")
+    login(page, reviewer)
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
+    wait_overlay(page, 0)
+    inside, outside = canvas_pixel(page, 110, 100), canvas_pixel(page, 250, 30)
+    # Inside the box the frame is tinted with the object's colour; outside it is the bare frame.
+    assert inside[2] > inside[0] + 60, inside
+    assert abs(outside[2] - 90) < 25 and outside[0] < 110, outside
+    edge = canvas_pixel(page, 60.5, 100.5)
+    assert all(abs(a - b) < 40 for a, b in zip(edge[:3], OBJECT_0, strict=True)), edge
+    shot(page, "review")
+
+    page.keyboard.press("ArrowRight")
+    wait_overlay(page, 1)
+    assert canvas_pixel(page, 65, 100)[2] < 140  # the box moved right by 10 px
+    page.get_by_label("Speed").select_option("4")
+    page.get_by_role("button", name="Play (Space)").click()
+    wait_overlay(page, 7)  # played to the end, where the object is absent
+    assert abs(canvas_pixel(page, 150, 100)[2] - 90) < 30
+
+    page.get_by_role("button", name="Accept (a)").click()
+    page.get_by_text(f"Masklet {seeded.id} accepted.").wait_for()
+    page.get_by_text("The verification queue is empty.").wait_for()
+    seeded.refresh_from_db()
+    assert seeded.status == Masklet.Status.ACCEPTED
+    assert Review.objects.get(revision=seeded.current_revision).reviewer == reviewer
+
+
+def test_reviewer_rejects_with_a_reason_by_keyboard(seeded, page, login, user_factory):
+    login(page, user_factory("reviewer"))
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
+    page.keyboard.press("?")
+    page.get_by_role("dialog", name="Review: keyboard shortcuts").wait_for()
+    page.keyboard.press("Escape")
+    page.keyboard.press("r")
+    page.get_by_role("button", name="Mask leaks onto the background").click()
+    page.get_by_role("button", name="Reject masklet").click()
+    page.get_by_text(f"Masklet {seeded.id} rejected.").wait_for()
+    review = Review.objects.get(revision=seeded.current_revision)
+    assert (review.decision, review.reason) == ("reject", "Mask leaks onto the background")
