@@ -1,0 +1,253 @@
+"""Simulated annotators: the click policy and the time model on crafted masks (pure, no Django),
+the phase protocols against a fake session, and one end-to-end run per phase through the real
+REST API, a real Celery worker, PostgreSQL, Redis and S3.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from annotation.simulation.annotator import (
+    CLICK_S,
+    LOCATE_S,
+    Click,
+    SimClock,
+    click_until_good,
+    connected_regions,
+    corrective_click,
+    distance_transform,
+    examine_seconds,
+    first_click,
+    largest_region,
+    mask_centre,
+    next_click,
+    offline_time,
+    online_time,
+)
+from annotation.simulation.protocols import Policy, annotate_object
+
+T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def rect(h: int, w: int, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    mask = np.zeros((h, w), dtype=bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+# ---- Distance transform and regions -------------------------------------------------------------
+
+
+def brute_distance(mask: np.ndarray) -> np.ndarray:
+    """Distance to the nearest background pixel, the outside of the image counting as background."""
+    padded = np.pad(mask, 1)
+    by, bx = np.nonzero(~padded)
+    out = np.zeros(mask.shape)
+    for y, x in zip(*np.nonzero(mask), strict=True):
+        out[y, x] = np.sqrt(((by - (y + 1)) ** 2 + (bx - (x + 1)) ** 2).min())
+    return out
+
+
+def test_distance_transform_is_exact_euclidean_on_random_masks() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        h, w = (int(v) for v in rng.integers(1, 24, 2))
+        mask = rng.random((h, w)) < 0.75
+        np.testing.assert_allclose(distance_transform(mask, chunk_rows=5), brute_distance(mask))
+
+
+def test_distance_transform_of_a_rectangle_by_hand() -> None:
+    mask = rect(7, 9, 1, 6, 1, 8)  # 5 rows x 7 columns
+    dist = distance_transform(mask)
+    assert dist[3].tolist() == [0, 1, 2, 3, 3, 3, 2, 1, 0]
+    assert dist[1, 1] == 1 and dist[0].max() == 0
+    # A full image: the border is background, so the centre is the deepest pixel.
+    assert distance_transform(np.ones((5, 5), dtype=bool))[2, 2] == 3
+
+
+def test_gt_centre_is_the_distance_transform_peak_not_the_centroid() -> None:
+    # A ring: its centroid is in the hole; the click goes to the ring, where the DT peaks.
+    ring = rect(40, 40, 5, 35, 5, 35) & ~rect(40, 40, 12, 28, 12, 28)
+    ys, xs = np.nonzero(ring)
+    assert not ring[int(ys.mean()), int(xs.mean())]
+    x, y = mask_centre(ring)
+    assert ring[y, x] and distance_transform(ring)[y, x] == distance_transform(ring).max()
+    # A thick square on a thin bar: the centre is the square's, 10 px from any background.
+    mask = rect(40, 50, 10, 30, 25, 45) | rect(40, 50, 18, 22, 0, 25)
+    x, y = mask_centre(mask)
+    assert distance_transform(mask).max() == distance_transform(mask)[y, x] == 10
+    assert 34 <= x <= 35 and 19 <= y <= 20
+    click = first_click(mask)
+    assert click == Click(x, y, 1) and click.positive
+
+
+def test_gt_centre_of_a_disc_and_of_a_mask_touching_the_border() -> None:
+    yy, xx = np.mgrid[0:31, 0:41]
+    disc = (xx - 20) ** 2 + (yy - 15) ** 2 <= 10**2
+    assert mask_centre(disc) == (20, 15)
+    # Touching the left border: the border counts as background, so the centre moves inwards.
+    band = rect(20, 30, 5, 15, 0, 20)
+    x, y = mask_centre(band)
+    assert x >= 4 and 9 <= y <= 10
+    assert mask_centre(np.zeros((5, 5), dtype=bool)) is None and first_click(np.zeros((5, 5), dtype=bool)) is None
+
+
+def test_connected_regions_and_the_largest_region() -> None:
+    mask = rect(10, 10, 0, 2, 0, 2) | rect(10, 10, 5, 9, 5, 9) | rect(10, 10, 0, 1, 8, 10)
+    mask[2, 2] = True  # diagonal to the first square: 4-connectivity keeps it apart
+    labels = connected_regions(mask)
+    assert len(np.unique(labels[labels >= 0])) == 4
+    assert (labels[0:2, 0:2] == 0).all() and labels[2, 2] == 22 and (labels[~mask] == -1).all()
+    assert (largest_region(mask) == rect(10, 10, 5, 9, 5, 9)).all()
+    # A snake forces many propagation steps.
+    snake = np.zeros((9, 9), dtype=bool)
+    snake[0::2, :] = True
+    snake[1::4, 8] = True
+    snake[3::4, 0] = True
+    assert len(np.unique(connected_regions(snake)[snake])) == 1
+
+
+# ---- Corrective clicks and the stop rule ------------------------------------------------------
+
+
+def test_false_negative_region_gets_a_positive_click_at_its_centre() -> None:
+    gt = rect(40, 60, 10, 30, 5, 55)
+    pred = rect(40, 60, 10, 30, 5, 25)  # misses the right part (20 x 30)
+    click = corrective_click(gt, pred)
+    assert click.label == 1 and mask_centre(gt & ~pred) == (click.x, click.y)
+    assert 25 <= click.x < 55 and gt[click.y, click.x] and not pred[click.y, click.x]
+
+
+def test_false_positive_region_gets_a_negative_click() -> None:
+    gt = rect(40, 60, 10, 30, 5, 25)
+    pred = gt | rect(40, 60, 0, 40, 35, 60)  # spills over a larger area than it misses
+    click = corrective_click(gt, pred)
+    assert click == Click(*mask_centre(pred & ~gt), 0) and not click.positive
+
+
+def test_the_largest_error_region_wins_whatever_its_kind() -> None:
+    gt = rect(50, 50, 10, 40, 10, 40)
+    small_fn = rect(50, 50, 10, 14, 10, 14)
+    pred = (gt & ~small_fn) | rect(50, 50, 42, 50, 0, 50)  # FN of 16 px, FP of 400 px
+    assert corrective_click(gt, pred).label == 0
+    pred = (gt & ~rect(50, 50, 10, 40, 10, 30)) | rect(50, 50, 0, 2, 0, 2)  # FN of 600 px, FP of 4 px
+    assert corrective_click(gt, pred).label == 1
+    assert corrective_click(gt, gt) is None
+
+
+def test_next_click_starts_at_the_gt_centre_then_corrects() -> None:
+    gt = rect(30, 30, 5, 25, 5, 25)
+    assert next_click(gt, None) == first_click(gt)
+    assert next_click(gt, np.zeros_like(gt)) == first_click(gt)
+    assert next_click(np.zeros_like(gt), None) is None  # nothing to segment
+    assert next_click(np.zeros_like(gt), gt).label == 0  # the object is absent: remove the mask
+
+
+def test_stop_rule_stops_at_the_target_iou() -> None:
+    gt = rect(40, 40, 5, 35, 5, 35)  # 900 px
+    answers = iter([rect(40, 40, 5, 35, 5, 20), rect(40, 40, 5, 35, 5, 33), gt])  # IoU 0.5, 0.93, 1
+    seen: list[tuple[Click, int]] = []
+    result = click_until_good(gt, lambda click: next(answers), target_iou=0.9,
+                              on_click=lambda click, n: seen.append((click, n)))
+    assert len(result.clicks) == 2 and result.iou == pytest.approx(28 / 30)
+    assert [n for _, n in seen] == [0, 1]
+    assert result.clicks[0] == first_click(gt) and result.clicks[1].label == 1
+
+
+def test_stop_rule_caps_the_clicks_and_skips_a_good_start() -> None:
+    gt = rect(40, 40, 5, 35, 5, 35)
+    stuck = click_until_good(gt, lambda click: np.zeros_like(gt), max_clicks=4)
+    assert len(stuck.clicks) == 4 and stuck.iou == 0
+    assert click_until_good(gt, lambda click: gt, start=gt).clicks == []
+    assert click_until_good(np.zeros_like(gt), lambda click: gt).clicks == []  # absent and empty: done
+
+
+# ---- The time model -------------------------------------------------------------------------------
+
+
+def test_time_model_arithmetic_by_hand() -> None:
+    assert (LOCATE_S, CLICK_S) == (1.0, 1.5)
+    assert examine_seconds(300) == pytest.approx(30.0) and examine_seconds(12) == pytest.approx(1.2)
+    # Offline: each of 2 frames interacted costs 30*12/300 + 1 + 1.5*c: (1.2+1+4.5) + (1.2+1+3) = 11.9
+    assert offline_time(12, [3, 2]) == pytest.approx(11.9)
+    # Online: 1.2 + (1 + 4.5) + (1 + 3) = 10.7
+    assert online_time(12, [3, 2]) == pytest.approx(10.7)
+
+
+def test_clock_stamps_a_frame_first_click_when_locating_starts() -> None:
+    clock = SimClock(start=T0)
+    assert clock.stamp_click(0) == T0  # locate 1 s + click 1.5 s follow the stamp
+    assert clock.stamp_click(1) == T0 + timedelta(seconds=2.5)
+    assert clock.seconds == pytest.approx(4.0)
+    clock.examine(12)
+    assert clock.now() == T0 + timedelta(seconds=5.2)
+    assert clock.stamp_click(0) == T0 + timedelta(seconds=5.2)
+    assert clock.seconds == pytest.approx(7.7)
+
+
+# ---- The phase protocols against a fake session ---------------------------------------------------
+
+
+class FakeSession:
+    """A model that answers every click with the GT grown by ``spill`` pixels to the right, and
+    propagates a fixed mask (the GT shifted by ``drift`` pixels per frame away from prompted frames)."""
+
+    def __init__(self, gt: np.ndarray, *, drift: int = 3) -> None:
+        self.gt, self.drift = gt, drift
+        self.calls: list[tuple] = []
+        self.prompted: set[int] = set()
+
+    def click(self, frame_index: int, click: Click, stamp: datetime) -> np.ndarray:
+        self.calls.append(("click", frame_index, click.label, stamp))
+        self.prompted.add(frame_index)
+        return self.gt[frame_index]
+
+    def propagate(self, frame_index: int, direction: str, stamp: datetime) -> dict[int, np.ndarray]:
+        self.calls.append(("propagate", frame_index, direction, stamp))
+        out = {}
+        for f in range(self.gt.shape[0]):
+            distance = min(abs(f - p) for p in self.prompted)
+            out[f] = np.roll(self.gt[f], self.drift * distance, axis=1)
+        return out
+
+
+def moving_square(frames: int = 6, size: int = 40) -> np.ndarray:
+    return np.stack([rect(size, size, 10, 26, 4 + 2 * f, 20 + 2 * f) for f in range(frames)])
+
+
+def test_phase1_clicks_every_frame_once_each_and_never_propagates() -> None:
+    gt = moving_square()
+    session, clock = FakeSession(gt), SimClock(start=T0)
+    outcome = annotate_object(session, gt, clock, phase=1)
+    assert outcome.clicks_per_frame == {f: 1 for f in range(6)} and outcome.propagations == 0
+    assert all(call[0] == "click" and call[2] == 1 for call in session.calls)
+    assert clock.seconds == pytest.approx(6 * (LOCATE_S + CLICK_S))
+    assert [s.stamp for s in outcome.sent] == [T0 + timedelta(seconds=2.5 * f) for f in range(6)]
+
+
+@pytest.mark.parametrize("phase", [2, 3])
+def test_phases_2_and_3_click_propagate_and_correct_the_worst_frames(phase: int) -> None:
+    gt = moving_square()
+    session, clock = FakeSession(gt, drift=3), SimClock(start=T0)
+    outcome = annotate_object(session, gt, clock, phase=phase, policy=Policy(accept_iou=0.75, max_passes=5))
+    kinds = [c[0] for c in session.calls]
+    assert kinds[0] == "click" and kinds[1] == "propagate" and kinds[-1] == "propagate"
+    # Drift 3 px per frame on a 16-px square: a frame 2+ away from a prompt drops below 0.75.
+    assert outcome.passes >= 1 and outcome.propagations == outcome.passes + 1
+    assert outcome.clicks_per_frame[0] == 1 and len(outcome.clicks_per_frame) == outcome.passes + 1
+    ious = [(gt[f] & outcome.masks[f]).sum() / (gt[f] | outcome.masks[f]).sum() for f in range(6)]
+    assert min(ious) >= 0.75
+    # Time: clicks (1 s + 1.5 s each), one examination of 6 frames per propagation.
+    expected = len(outcome.clicks_per_frame) * (LOCATE_S + CLICK_S) + outcome.propagations * examine_seconds(6)
+    assert clock.seconds == pytest.approx(expected)
+    assert [s.kind for s in outcome.sent] == ["click+" if k == "click" else "propagate" for k in kinds]
+
+
+def test_corrections_stop_at_the_pass_budget() -> None:
+    gt = moving_square(frames=8)
+    session = FakeSession(gt, drift=8)
+    outcome = annotate_object(session, gt, SimClock(start=T0), phase=3, policy=Policy(max_passes=2))
+    assert outcome.passes == 2 and outcome.propagations == 3
