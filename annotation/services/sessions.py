@@ -357,7 +357,7 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
     reply = _call(task=task, name="session.prompt", args=[task.pk, interaction.pk, frame_index, object_number])
     round_trip = (time.perf_counter() - started) * 1000
     payload = {**interaction.payload, "result": reply["mask"], "round_trip_ms": round_trip,
-               "replayed": reply["replayed"]}
+               "replayed": reply["replayed"], "worker": reply["worker"]}
     Interaction.objects.filter(pk=interaction.pk).update(model_latency_ms=reply["latency_ms"], payload=payload)
     return {"interaction": interaction.pk, "frame_index": frame_index, "object_number": object_number,
             "mask": reply["mask"], "latency_ms": reply["latency_ms"], "round_trip_ms": round_trip}
