@@ -39,6 +39,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("bootstrap", demo=True)
         self._ingest_demo_videos()
+        self._queue_demo_tasks()
         if no_serve:
             return
         self._serve(host, port)
@@ -62,6 +63,17 @@ class Command(BaseCommand):
                 write_mp4(video, path)
             paths.append(str(path))
         call_command("ingest", *paths, project=DEMO_PROJECT)
+
+    def _queue_demo_tasks(self) -> None:
+        """One annotation task per demo video, so the annotator's inbox is not empty."""
+        from annotation.services.tasks import tasks_create_for_video
+
+        project = Project.objects.get(name=DEMO_PROJECT)
+        created = 0
+        for video in project.videos.filter(status=Video.Status.READY, tasks__isnull=True):
+            created += len(tasks_create_for_video(video=video))
+        if created:
+            self.stdout.write(f"Queued {created} annotation tasks.")
 
     def _serve(self, host: str, port: int) -> None:
         worker = subprocess.Popen(
