@@ -11,7 +11,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint check bench clean-demo
+NPM    ?= npm
+FRONTEND_STAMP := frontend/node_modules/.installed
+FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/public frontend/vite.config.ts -type f 2>/dev/null)
+
+.PHONY: demo test install lint check bench clean-demo frontend frontend-test
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Masklet needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -27,6 +31,21 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# The web UI: npm ci when the lock changes, a build when a source changes.
+$(FRONTEND_STAMP): frontend/package-lock.json
+	@command -v $(NPM) >/dev/null 2>&1 || { echo "The web UI needs Node.js 20 and npm (e.g. apt-get install nodejs npm)"; exit 1; }
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	touch $(FRONTEND_STAMP)
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
+	cd frontend && $(NPM) run build
+
+frontend: frontend/dist/index.html
+
+frontend-test: $(FRONTEND_STAMP) install
+	cd frontend && $(NPM) test
+	cd frontend && $(NPM) run check:api
+
 lint: install
 	$(VENV)/bin/ruff check .
 
@@ -34,13 +53,13 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
 
-test: install lint check
+test: install lint check frontend frontend-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
 
-demo: install
+demo: install frontend
 	$(PY) manage.py demo --host $(HOST) --port $(PORT)
 
 clean-demo:
