@@ -28,6 +28,7 @@ from annotation.simulation.annotator import (
     online_time,
 )
 from annotation.simulation.protocols import Policy, annotate_object
+from annotation.simulation.runner import SimulationConfig, report_lines, run_simulation
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -251,3 +252,151 @@ def test_corrections_stop_at_the_pass_budget() -> None:
     session = FakeSession(gt, drift=8)
     outcome = annotate_object(session, gt, SimClock(start=T0), phase=3, policy=Policy(max_passes=2))
     assert outcome.passes == 2 and outcome.propagations == 3
+
+
+# ---- End to end: the REST API, a real Celery worker, PostgreSQL, Redis, S3 ----------------------
+
+E2E_SIZE = (64, 96)  # height, width
+E2E_SOURCE_FRAMES = 16  # 4 annotated frames at 6 fps
+E2E_POLICY = Policy(target_iou=0.9, accept_iou=0.75, max_clicks=3, max_passes=2)
+
+
+def micro_checkpoint_bytes() -> bytes:
+    """The micro model, random weights, except that its object-score head calls objects present."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    import engine
+
+    torch.manual_seed(0)
+    model = engine.load_model("micro")
+    with torch.no_grad():
+        model.sam_mask_decoder.pred_obj_score_head.layers[2].bias.fill_(10.0)
+    with tempfile.TemporaryDirectory() as folder:
+        return engine.save_model(model, Path(folder) / "m.safetensors").read_bytes()
+
+
+@pytest.fixture
+def sim_project(live_platform, live_server, settings):
+    """``make(phase)``: a project of that phase on a micro model version in storage."""
+    import uuid
+
+    from annotation.models import ModelVersion
+    from dataplatform import storage
+    from dataplatform.models import Project
+
+    settings.ENGINE_SESSION_REPLY_TIMEOUT = 10.0
+
+    def make(phase: int) -> Project:
+        name = f"sim-micro-{uuid.uuid4().hex[:6]}"
+        key = storage.put_bytes(storage.checkpoint_key(name), micro_checkpoint_bytes())
+        version = ModelVersion.objects.create(name=name, config_name="micro", checkpoint_key=key)
+        return Project.objects.create(name=f"Simulation {name}", phase=phase, model_version=version)
+
+    return make
+
+
+def e2e_config(phase: int, project) -> SimulationConfig:
+    return SimulationConfig(phase=phase, videos=1, seed=7, project=project.name, height=E2E_SIZE[0],
+                            width=E2E_SIZE[1], source_frames=E2E_SOURCE_FRAMES, min_objects=2, max_objects=2,
+                            policy=E2E_POLICY, job_timeout=300)
+
+
+def assert_interactions_match(result) -> None:
+    """The platform's Interaction rows are what the client sent, with its timestamps."""
+    from annotation.models import Interaction
+
+    for record in result.tasks:
+        rows = list(Interaction.objects.filter(task_id=record.task_id).order_by("id"))
+        sent = [(r.kind, r.frame_index, r.client_timestamp) for r in rows
+                if r.kind in ("click+", "click-", "propagate")]
+        assert sent == [(s.kind, s.frame_index, s.stamp) for s in record.outcome.sent]
+        assert all(r.object_number == record.object_number for r in rows if r.kind.startswith("click"))
+        submit = [r for r in rows if r.kind == "submit"]
+        assert len(submit) == 1 and rows[-1] == submit[0]
+        assert submit[0].payload["masklets"][0]["masklet"] == record.masklet_id
+        # The platform's task duration is the time model's total.
+        duration = (submit[0].client_timestamp - min(r.client_timestamp for r in rows)).total_seconds()
+        assert duration == pytest.approx(record.seconds, abs=1e-3)
+
+
+def assert_metrics_match(result, phase: int, *, frames_per_task: int) -> object:
+    """The phase's row of the platform's metrics, checked against what the client did."""
+    (row,) = result.metrics
+    assert row.key == phase and row.tasks == len(result.tasks) == 2 and row.masklets == 2
+    assert row.frames == frames_per_task * 2
+    assert row.time_per_frame_s == pytest.approx(sum(r.seconds for r in result.tasks) / row.frames)
+    clicks = sum(r.outcome.clicks for r in result.tasks)
+    clicked = sum(len(r.outcome.clicks_per_frame) for r in result.tasks)
+    assert row.clicks_per_clicked_frame == pytest.approx(clicks / clicked)
+    assert 1 <= row.clicks_per_clicked_frame <= E2E_POLICY.max_clicks
+    assert row.edited_frames_percent == pytest.approx(100 * clicked / row.frames)
+    assert row.alignment_percent is None  # no phase-1 revision of these masklets
+    return row
+
+
+def check_report(result, phase: int) -> list[str]:
+    lines = report_lines(result)
+    print("\n".join(lines))  # shown with -s
+    assert any(line.startswith(f"phase {phase}") for line in lines)
+    assert any("J&F" in line for line in lines)
+    assert 0 <= result.jf <= 100 and 0 <= result.mean_iou <= 100
+    return lines
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_phase1_end_to_end_every_frame_clicked_nothing_propagated(sim_project, live_server) -> None:
+    from annotation.models import Interaction
+
+    project = sim_project(1)
+    result = run_simulation(e2e_config(1, project), base_url=live_server.url)
+    assert_interactions_match(result)
+    assert not Interaction.objects.filter(task__video__project=project, kind="propagate").exists()
+    row = assert_metrics_match(result, 1, frames_per_task=E2E_SOURCE_FRAMES // 4)
+    assert row.edited_frames_percent == pytest.approx(100.0)  # the synthetic objects stay in view
+    check_report(result, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_phase2_end_to_end_clicks_then_mask_propagation(sim_project, live_server) -> None:
+    from annotation.models import Interaction
+
+    project = sim_project(2)
+    result = run_simulation(e2e_config(2, project), base_url=live_server.url)
+    assert_interactions_match(result)
+    assert not Interaction.objects.filter(task__video__project=project, kind__in=["box", "mask"]).exists()
+    for record in result.tasks:
+        assert record.outcome.propagations == record.outcome.passes + 1 >= 1
+    assert_metrics_match(result, 2, frames_per_task=E2E_SOURCE_FRAMES // 4)
+    check_report(result, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_phase3_end_to_end_through_the_command(sim_project, live_server) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from annotation.models import AnnotationTask, Interaction
+    from annotation.selectors.metrics import engine_metrics
+
+    project = sim_project(3)
+    out = StringIO()
+    call_command("simulate_annotation", phase=3, videos=1, seed=7, base_url=live_server.url, project=project.name,
+                 size=f"{E2E_SIZE[1]}x{E2E_SIZE[0]}", frames=E2E_SOURCE_FRAMES, objects="2", max_clicks=3,
+                 max_passes=2, stdout=out)
+    text = out.getvalue()
+    tasks = AnnotationTask.objects.filter(video__project=project)
+    assert tasks.count() == 2 and all(t.status == AnnotationTask.Status.SUBMITTED for t in tasks)
+    propagations = Interaction.objects.filter(task__in=tasks, kind="propagate")
+    assert propagations.count() >= 2 and all(p.payload.get("job") for p in propagations)
+    (row,) = engine_metrics(group_by="phase", project=project)
+    assert row.key == 3 and row.tasks == 2 and row.clicks_per_clicked_frame >= 1
+    phase_lines = [line for line in text.splitlines() if line.startswith("phase 3")]
+    assert len(phase_lines) == 1 and f"{row.time_per_frame_s:.1f} s" in phase_lines[0]
+    assert "submitted masks vs ground truth: J&F" in text
