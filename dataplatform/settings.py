@@ -140,6 +140,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 # STATIC_ROOT: where collectstatic gathers static files (web UI build included). Default: var/static
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+if STATIC_ROOT.is_relative_to(VAR_DIR):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.is_dir()]
 
 LOGIN_URL = "/api/auth/login/"
@@ -260,8 +262,9 @@ ENGINE_DEFAULT_CONFIG = env("ENGINE_DEFAULT_CONFIG", "micro")
 # ---- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an unauthenticated API call gets 401 with WWW-Authenticate, not 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

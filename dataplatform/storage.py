@@ -103,6 +103,17 @@ def url_for(key: str, *, expires: int | None = None) -> str:
     return default_storage.url(key, expire=expiry)
 
 
+def urls_for(keys: list[str], *, expires: int | None = None) -> list[str]:
+    """URLs for many keys at once: on S3, signed with one client instead of one storage call each."""
+    if settings.STORAGE_BACKEND != "s3":
+        return [default_storage.url(key) for key in keys]
+    expiry = expires or settings.S3_PRESIGNED_EXPIRY
+    client = _public_s3_client() if settings.S3_PUBLIC_ENDPOINT_URL else default_storage.connection.meta.client
+    bucket = default_storage.bucket_name
+    return [client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expiry)
+            for key in keys]
+
+
 _public_client = None
 
 

@@ -16,3 +16,7 @@ urlpatterns = [
 if settings.STORAGE_BACKEND == "local":
     # The embedded demo serves its media folder itself; production serves presigned S3 URLs.
     urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+
+# API paths answer unknown routes and server errors in the API's JSON error shape.
+handler404 = "dataplatform.api.fallback.handler404"
+handler500 = "dataplatform.api.fallback.handler500"

@@ -28,8 +28,9 @@ class Masklet(models.Model):
     object_number = models.PositiveIntegerField(help_text="The object's number within its video (SA-V's index).")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MANUAL, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # RESTRICT, not PROTECT: a revision can't be deleted alone, but deleting the video takes both.
     current_revision = models.OneToOneField("annotation.MaskletRevision", null=True, blank=True,
-                                            on_delete=models.PROTECT, related_name="current_of")
+                                            on_delete=models.RESTRICT, related_name="current_of")
     # Verification lease: a reviewer holds the masklet while deciding.
     review_assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                         on_delete=models.SET_NULL, related_name="+")
@@ -64,7 +65,7 @@ class MaskletRevision(models.Model):
 
     masklet = models.ForeignKey(Masklet, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField(help_text="1, 2, 3… within the masklet.")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="children")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+", help_text="Empty for automatic masklets and imports.")
     phase = models.PositiveSmallIntegerField(choices=Phase.choices, null=True, blank=True)

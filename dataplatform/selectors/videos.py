@@ -35,7 +35,7 @@ def video_frame_urls(*, video: Video) -> list[str]:
     """One URL per annotated frame, in frame order (presigned on S3); none until the video is ready."""
     if video.status != Video.Status.READY:
         return []
-    return [storage.url_for(storage.frame_key(video.pk, index)) for index in range(video.frame_count)]
+    return storage.urls_for([storage.frame_key(video.pk, index) for index in range(video.frame_count)])
 
 
 def video_thumbnail_url(*, video: Video) -> str | None:

@@ -48,7 +48,12 @@ def job_dispatch(*, job_id: int) -> None:
     dispatch = _DISPATCHERS.get(kind)
     if dispatch is None:
         raise RuntimeError(f"No task is registered for {kind} jobs")
-    dispatch(job_id)
+    try:
+        dispatch(job_id)
+    except Exception:
+        # The rows are committed and the job stays queued: the reaper sends it again later, so a
+        # broker outage delays the work instead of failing the request that created it.
+        logger.exception("Could not queue %s job %s; the reaper will retry", kind, job_id)
 
 
 def job_claim(*, job_id: int, celery_task_id: str = "") -> Job | None:
@@ -129,6 +134,12 @@ def jobs_reap_stale(*, now=None) -> dict[str, list[int]]:
         if n:
             requeued.append(job_id)
             transaction.on_commit(lambda job_id=job_id: job_dispatch(job_id=job_id))
-    if requeued or failed:
-        logger.warning("Reaped stale jobs: re-queued %s, failed %s", requeued, failed)
-    return {"requeued": requeued, "failed": failed}
+    # Queued jobs whose message may never have reached the broker (it was down at creation):
+    # sending again is harmless, since a task claims its job before doing anything.
+    resent = list(Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff, started_at__isnull=True)
+                  .values_list("pk", flat=True))
+    for job_id in resent:
+        transaction.on_commit(lambda job_id=job_id: job_dispatch(job_id=job_id))
+    if requeued or failed or resent:
+        logger.warning("Reaped stale jobs: re-queued %s, failed %s, re-sent %s", requeued, failed, resent)
+    return {"requeued": requeued, "failed": failed, "resent": resent}

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 from django.utils import timezone
 
 from annotation.models import (
@@ -70,6 +69,13 @@ def test_a_revision_is_never_edited_in_place(ready_video, masklet_factory):
     revision.refresh_from_db()
     assert revision.edited_frames == []
     assert MaskletRevision.objects.filter(masklet=masklet).count() == 1
+
+
+def test_not_even_a_bulk_update_edits_a_revision(ready_video, masklet_factory):
+    masklet = masklet_factory(ready_video)
+    with pytest.raises(IntegrityError, match="never edited in place"):
+        in_savepoint(lambda: MaskletRevision.objects.filter(masklet=masklet).update(edited_frames=[0]))
+    assert masklet.current_revision.__class__.objects.get(pk=masklet.current_revision_id).edited_frames == []
 
 
 def test_revision_numbers_are_unique_and_positive(ready_video, masklet_factory):
@@ -164,9 +170,6 @@ def test_a_succeeded_round_has_its_version():
 # ---- Deleting annotated videos ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=ProtectedError, reason=(
-    "Masklet.current_revision and MaskletRevision.parent are PROTECT, so the cascade from the video stops "
-    "at its own revisions (ProtectedError); RESTRICT would allow it. Reported."))
 def test_deleting_an_annotated_video_takes_its_masklets(ready_video, masklet_factory, reviewer):
     masklet = masklet_factory(ready_video)
     masklet_factory(ready_video, masklet=masklet)  # a second revision, child of the first
