@@ -55,11 +55,11 @@ describe("mask store", () => {
   it("asks for the windows around the cursor once, again after invalidation", () => {
     const store = new MaskStore(200);
     store.addObject(0);
-    expect(store.missingWindows(0, 70)).toEqual([[WINDOW, 2 * WINDOW], [2 * WINDOW, 3 * WINDOW], [0, WINDOW]]);
-    for (const [s] of store.missingWindows(0, 70)) store.markLoaded(0, s);
-    expect(store.missingWindows(0, 70)).toEqual([]);
+    expect(store.missingWindows(70)).toEqual([[WINDOW, 2 * WINDOW], [2 * WINDOW, 3 * WINDOW], [0, WINDOW]]);
+    for (const [s] of store.missingWindows(70)) store.markLoaded(s);
+    expect(store.missingWindows(70)).toEqual([]);
     store.invalidate();
-    expect(store.missingWindows(0, 70)).toHaveLength(3);
+    expect(store.missingWindows(70)).toHaveLength(3);
   });
 });
 

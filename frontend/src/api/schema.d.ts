@@ -409,6 +409,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/masks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The latest mask of each frame per object: prompt answers, else the current revision. */
+        get: operations["tasks_masks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/objects/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Add an object (a new draft masklet) to the task's video. */
+        post: operations["tasks_objects_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/objects/{object_number}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Remove a draft object of the task (its prompts stop counting). */
+        delete: operations["tasks_objects_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/prompts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A click, box or mask on a frame: recorded, then answered with the object's mask there. */
+        post: operations["tasks_prompt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/propagate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Propagate the task's objects from a frame: a Job (progress, cancel via the jobs API). */
+        post: operations["tasks_propagate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/release/": {
         parameters: {
             query?: never;
@@ -426,6 +511,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/session/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Open (or reopen) the task's engine session on a GPU worker: the video, objects and phase. */
+        post: operations["tasks_session_open"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/submit/": {
         parameters: {
             query?: never;
@@ -437,6 +539,23 @@ export interface paths {
         put?: never;
         /** @description End the task: its masklets go to verification. */
         post: operations["tasks_submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/undo/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Undo the latest prompt: the mask of its object on its frame after the undo. */
+        post: operations["tasks_undo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -496,6 +615,23 @@ export interface paths {
         patch: operations["videos_update"];
         trace?: never;
     };
+    "/api/videos/{video_id}/auto-masklets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Make automatic masklets for a ready video (admins): a GPU Job; they go to verification. */
+        post: operations["videos_auto_masklets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/videos/{video_id}/imports/": {
         parameters: {
             query?: never;
@@ -524,6 +660,23 @@ export interface components {
              */
             revision: number;
         };
+        AutoMaskletsRequest: {
+            points_per_side?: number;
+            points_per_batch?: number;
+            /** Format: double */
+            pred_iou_thresh?: number;
+            /** Format: double */
+            stability_score_thresh?: number;
+            /** Format: double */
+            box_nms_thresh?: number;
+            crop_n_layers?: number;
+            min_region_area?: number;
+            max_masklets?: number;
+        };
+        ClientTimestampRequest: {
+            /** Format: date-time */
+            client_timestamp?: string;
+        };
         CredentialsRequest: {
             username: string;
             password: string;
@@ -538,6 +691,13 @@ export interface components {
          * @enum {string}
          */
         DecisionEnum: "accept" | "reject";
+        /**
+         * @description * `forward` - forward
+         *     * `backward` - backward
+         *     * `both` - both
+         * @enum {string}
+         */
+        DirectionEnum: "forward" | "backward" | "both";
         Error: {
             error: components["schemas"]["ErrorBody"];
         };
@@ -628,7 +788,7 @@ export interface components {
              *     * `auto` - Auto
              * @default manual
              */
-            kind: components["schemas"]["Kind836Enum"];
+            kind: components["schemas"]["MaskletKindEnum"];
         };
         /**
          * @description * `accepted` - accepted
@@ -689,12 +849,6 @@ export interface components {
          */
         JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         /**
-         * @description * `manual` - Manual
-         *     * `auto` - Auto
-         * @enum {string}
-         */
-        Kind836Enum: "manual" | "auto";
-        /**
          * @description * `manual` - manual
          *     * `auto` - auto
          * @enum {string}
@@ -706,7 +860,7 @@ export interface components {
             readonly video: number;
             /** @description The object's number within its video (SA-V's index). */
             readonly object_number: number;
-            readonly kind: components["schemas"]["Kind836Enum"];
+            readonly kind: components["schemas"]["MaskletKindEnum"];
             readonly status: components["schemas"]["MaskletDetailStatusEnum"];
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly review_assignee: string;
@@ -726,6 +880,12 @@ export interface components {
          * @enum {string}
          */
         MaskletDetailStatusEnum: "draft" | "submitted" | "accepted" | "rejected";
+        /**
+         * @description * `manual` - Manual
+         *     * `auto` - Auto
+         * @enum {string}
+         */
+        MaskletKindEnum: "manual" | "auto";
         /**
          * @description * `accepted` - accepted
          *     * `all` - all
@@ -768,6 +928,15 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
+        ObjectMasks: {
+            object_number: number;
+            masklet_id: number;
+            revision: number | null;
+            /** @description Frame index → COCO RLE. */
+            masks: {
+                [key: string]: components["schemas"]["Rle"];
+            };
+        };
         PaginatedJobList: {
             /** @example 123 */
             count: number;
@@ -935,6 +1104,51 @@ export interface components {
             readonly created_at: string;
             readonly video_counts: components["schemas"]["VideoCounts"];
         };
+        PromptAnswer: {
+            interaction: number;
+            frame_index: number;
+            object_number: number;
+            mask: components["schemas"]["Rle"];
+            /**
+             * Format: double
+             * @description The model's time on the worker.
+             */
+            latency_ms: number;
+            /**
+             * Format: double
+             * @description API to worker and back.
+             */
+            round_trip_ms: number;
+        };
+        /**
+         * @description * `click` - click
+         *     * `box` - box
+         *     * `mask` - mask
+         * @enum {string}
+         */
+        PromptKindEnum: "click" | "box" | "mask";
+        PromptRequest: {
+            frame_index: number;
+            object_number: number;
+            kind: components["schemas"]["PromptKindEnum"];
+            /** @description [[x, y], ...] in pixels (click; optional with a box). */
+            points?: unknown;
+            /** @description One per point: 1 positive, 0 negative. */
+            labels?: unknown;
+            /** @description [x0, y0, x1, y1] in pixels (box). */
+            box?: unknown;
+            /** @description COCO RLE of the frame's size (mask). */
+            mask?: unknown;
+            /** Format: date-time */
+            client_timestamp?: string;
+        };
+        PropagateRequest: {
+            frame_index: number;
+            /** @default forward */
+            direction: components["schemas"]["DirectionEnum"];
+            /** Format: date-time */
+            client_timestamp?: string;
+        };
         RejectRequest: {
             /**
              * Format: int64
@@ -964,7 +1178,7 @@ export interface components {
             readonly created_at: string;
         };
         ReviewNextRequest: {
-            kind?: components["schemas"]["Kind836Enum"];
+            kind?: components["schemas"]["MaskletKindEnum"];
             /** Format: int64 */
             project?: number;
             /** Format: int64 */
@@ -987,6 +1201,31 @@ export interface components {
             masks: unknown;
             /** Format: date-time */
             readonly created_at: string;
+        };
+        Rle: {
+            size: number[];
+            counts: string;
+        };
+        Session: {
+            task: number;
+            video: components["schemas"]["SessionVideo"];
+            objects: components["schemas"]["SessionObject"][];
+            phase: number;
+            model_version: number | null;
+            /** @description The GPU worker holding the session. */
+            worker: string;
+        };
+        SessionObject: {
+            object_number: number;
+            masklet_id: number;
+        };
+        SessionVideo: {
+            id: number;
+            frame_count: number;
+            width: number;
+            height: number;
+            /** @description Frame URLs, in order. */
+            frames: string[];
         };
         /**
          * @description * `upload` - Upload
@@ -2389,6 +2628,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_videos_register: {
@@ -2441,6 +2688,14 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2766,6 +3021,407 @@ export interface operations {
             };
         };
     };
+    tasks_masks: {
+        parameters: {
+            query?: {
+                end?: number;
+                object_number?: number;
+                start?: number;
+            };
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectMasks"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_objects_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionObject"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_objects_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                object_number: string;
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_prompt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptRequest"];
+                "multipart/form-data": components["schemas"]["PromptRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PromptRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptAnswer"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_propagate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PropagateRequest"];
+                "multipart/form-data": components["schemas"]["PropagateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PropagateRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tasks_release: {
         parameters: {
             query?: never;
@@ -2818,6 +3474,83 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_session_open: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2885,6 +3618,89 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_undo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClientTimestampRequest"];
+                "multipart/form-data": components["schemas"]["ClientTimestampRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ClientTimestampRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptAnswer"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3194,6 +4010,89 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    videos_auto_masklets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AutoMaskletsRequest"];
+                "multipart/form-data": components["schemas"]["AutoMaskletsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AutoMaskletsRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,60 +1,44 @@
 /**
- * Interactive sessions (SAM 2 in the loop). The backend routes do not exist yet: these types are
- * the agreed contract; switch them to the generated schema types when the routes land.
+ * Interactive sessions (SAM 2 in the loop): types from the backend's OpenAPI schema, narrowed
+ * where the schema says only "JSON" (points, labels, box, mask) or "integer" (phase).
  */
 import { request } from "./client";
 import type { Job } from "./platform";
 import type { Rle } from "./rle-types";
+import type { components } from "./schema";
 
+type Schemas = components["schemas"];
 export type Phase = 1 | 2 | 3;
+export type Session = Omit<Schemas["Session"], "phase"> & { phase: Phase };
+export type SessionObject = Schemas["SessionObject"];
+export type PromptAnswer = Omit<Schemas["PromptAnswer"], "mask"> & { mask: Rle };
+export type ObjectMasks = Omit<Schemas["ObjectMasks"], "masks"> & { masks: Record<string, Rle> };
+export type Direction = NonNullable<Schemas["PropagateRequest"]["direction"]>;
 
-export interface SessionObject {
-  object_number: number;
-  masklet_id: number;
-  color?: string;
-}
-
-export interface Session {
-  video: { frame_count: number; width: number; height: number; frames: string[] };
-  objects: SessionObject[];
-  phase: Phase;
-  model_version: string | number;
-}
-
-export type PromptKind = "click" | "box" | "mask";
-
-export interface PromptRequest {
-  frame_index: number;
-  object_number: number;
-  kind: PromptKind;
+export type PromptRequest = Omit<Schemas["PromptRequest"], "points" | "labels" | "box" | "mask"> & {
   points?: [number, number][];
   labels?: (0 | 1)[];
   box?: [number, number, number, number];
   mask?: Rle;
-  client_timestamp: string;
-}
+};
 
-export interface PromptResult {
-  frame_index: number;
-  object_number: number;
-  mask: Rle;
-  latency_ms: number;
-}
-
-export type Direction = "forward" | "backward" | "both";
+const now = () => new Date().toISOString();
 
 export const session = {
   open: (taskId: number) => request<Session>("POST", `/api/tasks/${taskId}/session/`),
   prompt: (taskId: number, body: PromptRequest) =>
-    request<PromptResult>("POST", `/api/tasks/${taskId}/prompts/`, { body }),
-  addObject: (taskId: number) => request<{ object_number: number }>("POST", `/api/tasks/${taskId}/objects/`),
+    request<PromptAnswer>("POST", `/api/tasks/${taskId}/prompts/`, { body: { client_timestamp: now(), ...body } }),
+  addObject: (taskId: number) => request<SessionObject>("POST", `/api/tasks/${taskId}/objects/`),
   removeObject: (taskId: number, objectNumber: number) =>
     request<void>("DELETE", `/api/tasks/${taskId}/objects/${objectNumber}/`),
   propagate: (taskId: number, frameIndex: number, direction: Direction) =>
-    request<Job>("POST", `/api/tasks/${taskId}/propagate/`, { body: { frame_index: frameIndex, direction } }),
-  masks: (taskId: number, objectNumber: number, start: number, end: number) =>
-    request<{ frames: Record<string, Rle> }>("GET", `/api/tasks/${taskId}/masks/`, {
+    request<Job>("POST", `/api/tasks/${taskId}/propagate/`, {
+      body: { frame_index: frameIndex, direction, client_timestamp: now() },
+    }),
+  /** The latest masks of frames [start, end] (inclusive), per object (every object when omitted). */
+  masks: (taskId: number, start: number, end: number, objectNumber?: number) =>
+    request<ObjectMasks[]>("GET", `/api/tasks/${taskId}/masks/`, {
       query: { object_number: objectNumber, start, end },
     }),
-  undo: (taskId: number) => request<unknown>("POST", `/api/tasks/${taskId}/undo/`),
+  undo: (taskId: number) => request<PromptAnswer>("POST", `/api/tasks/${taskId}/undo/`, { body: { client_timestamp: now() } }),
 };

@@ -94,7 +94,7 @@ class ReviewView {
     const playButton = h("button", { type: "button", "aria-label": "Play (Space)", on: { click: () => this.playback.toggle() } }, "▶");
     this.playback = new Playback(count, BASE_FPS, show, () => {
       position.textContent = `Frame ${this.playback.cursor + 1} of ${count}`;
-      playButton.textContent = this.playback.isPlaying ? "⏸" : "▶";
+      playButton.textContent = this.playback.isPlaying ? "||" : "▶";
       playButton.setAttribute("aria-label", this.playback.isPlaying ? "Pause (Space)" : "Play (Space)");
       this.timeline.setCursor(this.playback.cursor);
     });
@@ -125,9 +125,9 @@ class ReviewView {
         revision.phase ? `, phase ${revision.phase}` : "", ` — present on ${presence.reduce((a, b) => a + b, 0)} of ${count} frames`),
       stage,
       h("div", { class: "player", role: "group", "aria-label": "Playback" },
-        h("button", { type: "button", "aria-label": "Previous frame (←)", on: { click: () => void this.playback.step(-1) } }, "◀"),
+        h("button", { type: "button", "aria-label": "Previous frame (←)", on: { click: () => void this.playback.step(-1) } }, "‹"),
         playButton,
-        h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => void this.playback.step(1) } }, "▶|"),
+        h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => void this.playback.step(1) } }, "›"),
         h("label", { for: "review-speed" }, "Speed"), speed, position),
       this.timeline.element,
       h("div", { class: "decision", role: "group", "aria-label": "Decision" }, accept, reject),

@@ -12,7 +12,7 @@ export class MaskStore {
   private masks = new Map<number, Map<number, Rle>>();
   readonly presence = new Map<number, Uint8Array>();
   readonly edited = new Map<number, Set<number>>();
-  private loaded = new Map<number, Set<number>>(); // object → loaded window starts
+  private loaded = new Set<number>(); // starts of the windows loaded (all objects at once)
 
   constructor(readonly frameCount: number) {}
 
@@ -21,11 +21,10 @@ export class MaskStore {
     this.masks.set(objectNumber, new Map());
     this.presence.set(objectNumber, new Uint8Array(this.frameCount).fill(255));
     this.edited.set(objectNumber, new Set());
-    this.loaded.set(objectNumber, new Set());
   }
 
   removeObject(objectNumber: number): void {
-    for (const map of [this.masks, this.presence, this.edited, this.loaded]) map.delete(objectNumber);
+    for (const map of [this.masks, this.presence, this.edited]) map.delete(objectNumber);
   }
 
   set(objectNumber: number, frame: number, rle: Rle, edited = false): void {
@@ -45,24 +44,23 @@ export class MaskStore {
     return out;
   }
 
-  /** Windows [start, end) not loaded yet around `cursor` for `objectNumber`. */
-  missingWindows(objectNumber: number, cursor: number): [number, number][] {
-    const loaded = this.loaded.get(objectNumber) ?? new Set();
+  /** Windows [start, end) not loaded yet around `cursor`: the current one, then the next, then the previous. */
+  missingWindows(cursor: number): [number, number][] {
     const start = Math.floor(cursor / WINDOW) * WINDOW;
     const out: [number, number][] = [];
     for (const s of [start, start + WINDOW, start - WINDOW]) {
-      if (s >= 0 && s < this.frameCount && !loaded.has(s)) out.push([s, Math.min(this.frameCount, s + WINDOW)]);
+      if (s >= 0 && s < this.frameCount && !this.loaded.has(s)) out.push([s, Math.min(this.frameCount, s + WINDOW)]);
     }
     return out;
   }
 
-  markLoaded(objectNumber: number, start: number): void {
-    this.loaded.get(objectNumber)?.add(start);
+  markLoaded(start: number): void {
+    this.loaded.add(start);
   }
 
   /** Forget loaded windows (after propagation or undo, the server's masks changed). */
-  invalidate(objectNumber?: number): void {
-    for (const [n, set] of this.loaded) if (objectNumber === undefined || n === objectNumber) set.clear();
+  invalidate(): void {
+    this.loaded.clear();
   }
 
   objects(): number[] {

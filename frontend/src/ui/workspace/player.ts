@@ -7,16 +7,16 @@ export function playerControls(count: number, handlers: { seek: (frame: number) 
     on: { change: () => handlers.seek(Math.min(count, Math.max(1, Number(jump.value) || 1)) - 1) } });
   const position = h("span", { class: "frame-position", "aria-live": "off" });
   const element = h("div", { class: "player", role: "group", "aria-label": "Playback" },
-    h("button", { type: "button", "aria-label": "First frame (Home)", on: { click: () => handlers.seek(0) } }, "⏮"),
-    h("button", { type: "button", "aria-label": "Previous frame (←)", on: { click: () => handlers.step(-1) } }, "◀"),
+    h("button", { type: "button", "aria-label": "First frame (Home)", on: { click: () => handlers.seek(0) } }, "«"),
+    h("button", { type: "button", "aria-label": "Previous frame (←)", on: { click: () => handlers.step(-1) } }, "‹"),
     play,
-    h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => handlers.step(1) } }, "▶|"),
-    h("button", { type: "button", "aria-label": "Last frame (End)", on: { click: () => handlers.seek(count - 1) } }, "⏭"),
+    h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => handlers.step(1) } }, "›"),
+    h("button", { type: "button", "aria-label": "Last frame (End)", on: { click: () => handlers.seek(count - 1) } }, "»"),
     h("label", { for: "jump-frame" }, "Frame"), jump, position);
   return {
     element,
     update(frame: number, playing: boolean) {
-      play.textContent = playing ? "⏸" : "▶";
+      play.textContent = playing ? "||" : "▶";
       play.setAttribute("aria-label", playing ? "Pause (Space)" : "Play (Space)");
       if (document.activeElement !== jump) jump.value = String(frame + 1);
       position.textContent = `of ${count}`;

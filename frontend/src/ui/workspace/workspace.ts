@@ -6,7 +6,7 @@
 import { ApiError } from "../../api/client";
 import { jobs, isTerminal, type Job } from "../../api/platform";
 import { tasks } from "../../api/queue";
-import { session as sessionApi, type Direction, type Session } from "../../api/session";
+import { session as sessionApi, type Direction, type PromptAnswer, type PromptRequest, type Session } from "../../api/session";
 import { FrameCanvas } from "../../canvas/frame-canvas";
 import { colorFor, type Rgb } from "../../canvas/overlay";
 import { IllegalTransitionError, TOOL_LABELS, type ToolMode } from "../../canvas/tools";
@@ -50,10 +50,9 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   const frames = new FrameStore(video.frames);
   const store = new MaskStore(video.frame_count);
   const colors = new Map<number, Rgb>();
-  const clicks = new Map<string, { points: [number, number][]; labels: (0 | 1)[] }>(); // per object+frame
   let objects = session.objects.map((o) => o.object_number);
   for (const o of session.objects) {
-    colors.set(o.object_number, colorFor(o.object_number, o.color));
+    colors.set(o.object_number, colorFor(o.object_number));
     store.addObject(o.object_number);
   }
   let busy = false;
@@ -98,12 +97,14 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   const submit = h("button", { type: "button", class: "primary", on: { click: () => void runSubmit() } }, "Submit");
   const latency = h("span", { class: "latency", "aria-live": "polite" });
 
-  element.append(
-    h("div", { class: "workspace-head" },
+  const head = h("div", { class: "workspace-head" },
       h("h1", null, `Task ${taskId}`),
       h("span", { class: "badge" }, `Phase ${phase}`),
-      h("span", { class: "muted" }, `model ${session.model_version}`),
-      latency, undo, submit),
+      h("span", { class: "muted" }, `model version ${session.model_version ?? "default"} on ${session.worker}`),
+      latency, undo, submit);
+  element.append(
+    head,
+    message.element, // after the heading: errors show next to what they are about
     h("p", { class: "muted phase-help" }, PHASE_HELP[phase]),
     tools.element,
     h("div", { class: "workspace-body" }, stage, objectList.element),
@@ -113,46 +114,46 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     h("p", { class: "muted" }, "Press ? for keyboard shortcuts."));
 
   // ---- canvas events → API ------------------------------------------------------------------------
-  canvas.on("click", async ({ frameIndex, objectNumber, point, label }) => {
-    const key = `${objectNumber}:${frameIndex}`;
-    const entry = clicks.get(key) ?? { points: [], labels: [] };
-    entry.points.push(point);
-    entry.labels.push(label);
-    clicks.set(key, entry);
-    await prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "click", points: entry.points, labels: entry.labels });
-  });
+  // One prompt per click: the session keeps the frame's earlier points (SAM 2 adds to them).
+  canvas.on("click", ({ frameIndex, objectNumber, point, label }) =>
+    void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "click", points: [point], labels: [label] }));
   canvas.on("box", ({ frameIndex, objectNumber, box }) =>
     void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "box", box }));
   canvas.on("mask", ({ frameIndex, objectNumber, mask }) =>
     void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "mask", mask }));
 
-  async function prompt(body: Omit<Parameters<typeof sessionApi.prompt>[1], "client_timestamp">) {
+  async function prompt(body: PromptRequest) {
     message.clear();
     try {
-      const result = await sessionApi.prompt(taskId, { ...body, client_timestamp: new Date().toISOString() });
-      store.set(result.object_number, result.frame_index, result.mask, true);
-      latency.textContent = `${Math.round(result.latency_ms)} ms`;
-      if (playback.cursor === result.frame_index) await canvas.showFrame(result.frame_index, frames.cached(result.frame_index) ?? null, store.frame(result.frame_index));
-      timeline.invalidate();
+      applyAnswer(await sessionApi.prompt(taskId, body), true);
     } catch (error) {
       message.show(errorText(error));
     }
   }
 
+  function applyAnswer(answer: PromptAnswer, edited: boolean) {
+    store.set(answer.object_number, answer.frame_index, answer.mask, edited);
+    latency.textContent = `${Math.round(answer.latency_ms)} ms`;
+    latency.title = `Model time on the worker; ${Math.round(answer.round_trip_ms)} ms there and back`;
+    if (playback.cursor === answer.frame_index) {
+      void canvas.showFrame(answer.frame_index, frames.cached(answer.frame_index) ?? null, store.frame(answer.frame_index));
+    }
+    timeline.invalidate();
+  }
+
   async function loadMasksAround(frame: number) {
-    for (const n of objects) {
-      for (const [start, end] of store.missingWindows(n, frame)) {
-        store.markLoaded(n, start);
-        try {
-          const answer = await sessionApi.masks(taskId, n, start, end - 1);
-          for (const [index, rle] of Object.entries(answer.frames)) store.set(n, Number(index), rle);
-          timeline.invalidate();
-          if (Number(playback.cursor) >= start && playback.cursor < end) {
-            await canvas.showFrame(playback.cursor, frames.cached(playback.cursor) ?? null, store.frame(playback.cursor));
-          }
-        } catch {
-          /* masks of a fresh object are simply absent */
+    for (const [start, end] of store.missingWindows(frame)) {
+      store.markLoaded(start);
+      try {
+        for (const object of await sessionApi.masks(taskId, start, end - 1)) {
+          for (const [index, rle] of Object.entries(object.masks)) store.set(object.object_number, Number(index), rle);
         }
+        timeline.invalidate();
+        if (playback.cursor >= start && playback.cursor < end) {
+          await canvas.showFrame(playback.cursor, frames.cached(playback.cursor) ?? null, store.frame(playback.cursor));
+        }
+      } catch (error) {
+        message.show(`Masks of frames ${start + 1}–${end} could not be loaded: ${errorText(error)}`);
       }
     }
   }
@@ -244,10 +245,10 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
 
   async function runUndo() {
     try {
-      await sessionApi.undo(taskId);
-      clicks.clear();
+      const answer = await sessionApi.undo(taskId);
       store.invalidate();
-      await show(playback.cursor);
+      applyAnswer(answer, false);
+      await playback.seek(answer.frame_index);
     } catch (error) {
       message.show(errorText(error));
     }

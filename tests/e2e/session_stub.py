@@ -1,0 +1,105 @@
+"""A stand-in for the interactive session API's answers (the shapes of annotation/api/sessions.py),
+given to the browser through Playwright's request interception: it checks the workspace's side of
+the contract deterministically and fast, without a model on a worker. The real routes are driven
+by ``test_workspace_on_the_real_session_api``."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+
+from engine import rle as rle_ops
+
+ROUTES = re.compile(r".*/api/(tasks/\d+/(session|prompts|objects|propagate|masks|undo)|jobs/424242)/.*")
+JOB_ID = 424242
+
+
+def session_api_landed() -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/api/tasks/1/session/")
+        return True
+    except Resolver404:
+        return False
+
+
+class SessionStub:
+    """Masks are boxes: a click makes a 60×60 box around it, propagation moves it 8 px a frame."""
+
+    def __init__(self, *, frame_urls: list[str], width: int, height: int, phase: int) -> None:
+        self.frames, self.width, self.height, self.phase = frame_urls, width, height, phase
+        self.masks: dict[int, dict[int, dict]] = {0: {}}
+        self.prompts: list[dict[str, Any]] = []
+        self.job_polls = 0
+
+    def box(self, cx: float, cy: float, half: int = 30) -> dict:
+        mask = np.zeros((self.height, self.width), dtype=bool)
+        mask[max(0, int(cy) - half):int(cy) + half, max(0, int(cx) - half):int(cx) + half] = True
+        return rle_ops.encode(mask)
+
+    def handle(self, route, request) -> None:
+        path = urlparse(request.url).path
+        body = request.post_data_json if request.method == "POST" and request.post_data else {}
+        if path.endswith("/session/"):
+            answer = {"task": 0, "worker": "stub", "video": {"id": 0, "frame_count": len(self.frames), "width": self.width, "height": self.height,
+                                "frames": self.frames},
+                      "objects": [{"object_number": n, "masklet_id": n + 1} for n in self.masks],
+                      "phase": self.phase, "model_version": None}
+        elif path.endswith("/prompts/"):
+            self.prompts.append(body)
+            if body["kind"] == "click":
+                x, y = body["points"][-1]
+                mask = self.box(x, y)
+            elif body["kind"] == "box":
+                x0, y0, x1, y1 = body["box"]
+                mask = self.box((x0 + x1) / 2, (y0 + y1) / 2, int(max(x1 - x0, y1 - y0) / 2))
+            else:
+                mask = body["mask"]
+            self.masks.setdefault(body["object_number"], {})[body["frame_index"]] = mask
+            answer = {"interaction": len(self.prompts), "frame_index": body["frame_index"],
+                      "object_number": body["object_number"], "mask": mask, "latency_ms": 42.0, "round_trip_ms": 60.0}
+        elif path.endswith("/objects/") and request.method == "POST":
+            number = max(self.masks, default=-1) + 1
+            self.masks[number] = {}
+            answer = {"object_number": number, "masklet_id": number + 1}
+        elif path.endswith("/propagate/"):
+            start = body["frame_index"]
+            seed = self.masks[0].get(start)
+            if seed is not None:
+                x0, y0, w, h = _bbox(seed)
+                for i in range(start + 1, len(self.frames)):
+                    self.masks[0][i] = self.box(x0 + w / 2 + 8 * (i - start), y0 + h / 2)
+            answer = self.job("running", 0)
+        elif path.endswith(f"/jobs/{JOB_ID}/"):
+            self.job_polls += 1
+            done = min(len(self.frames), 3 * self.job_polls)
+            answer = self.job("succeeded" if done == len(self.frames) else "running", done)
+        elif path.endswith("/masks/"):
+            query = parse_qs(urlparse(request.url).query)
+            start, end = int(query["start"][0]), int(query["end"][0])
+            answer = [{"object_number": n, "masklet_id": n + 1, "revision": None,
+                       "masks": {str(i): frames[i] for i in range(start, end + 1) if i in frames}}
+                      for n, frames in self.masks.items()]
+        else:
+            answer = {}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    def job(self, status: str, done: int) -> dict:
+        total = len(self.frames)
+        return {"id": JOB_ID, "kind": "propagation", "status": status,
+                "progress": {"done": done, "total": total, "percent": round(100 * done / total, 1)},
+                "message": "", "project": None, "video": None, "cancel_requested": False, "attempts": 1,
+                "result": None, "created_by": "annotator", "created_at": None, "started_at": None,
+                "heartbeat_at": None, "finished_at": None}
+
+
+def _bbox(rle: dict) -> tuple[float, float, float, float]:
+    from pycocotools import mask as coco
+
+    x, y, w, h = coco.toBbox({"size": rle["size"], "counts": rle["counts"].encode()})
+    return float(x), float(y), float(w), float(h)
