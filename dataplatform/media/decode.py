@@ -120,6 +120,8 @@ class SampledFrames:
                         summary.dropped_frames += 1
                         continue
                     if first is None:
+                        if plan is not None and frame.pts != plan.first:
+                            plan = None  # the decoder starts elsewhere (an edit list?): decode everything
                         first = time
                         summary.width, summary.height = display_size(frame)
                     self._check_running_limits(time - first, frame)

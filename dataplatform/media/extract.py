@@ -45,7 +45,9 @@ def extract_frames(
     raises) propagates after the pending work is finished or cancelled; frames already written
     are the caller's to remove.
     """
-    frames = SampledFrames(source, fps=fps, limits=limits, on_progress=on_progress, skip_unneeded=skip_unneeded)
+    frames = SampledFrames(
+        source, fps=fps, limits=limits, on_progress=on_progress, skip_unneeded=skip_unneeded
+    )
     thumbnail = b""
     pending: deque[Future[None]] = deque()
 

@@ -33,6 +33,7 @@ class DecodePlan:
     disposable: frozenset[int]  # PTS of frames no other frame refers to
     end: Fraction  # when the last frame stops showing, seconds
     frames: int
+    first: int  # PTS of the first frame: if the decoder's first frame differs, the plan is dropped
 
 
 def make_plan(source: Source, fps: float) -> DecodePlan | None:
@@ -56,8 +57,8 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
             disposable: set[int] = set()
             last_duration = 0
             for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue  # the flush packet at the end
+                if packet.size == 0 or packet.is_discard:
+                    continue  # the flush packet at the end; frames an edit list cuts
                 if packet.pts is None:
                     return None
                 pts.append(packet.pts)
@@ -85,6 +86,7 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
         disposable=frozenset(disposable),
         end=end,
         frames=len(pts),
+        first=pts[0],
     )
 
 
