@@ -72,7 +72,7 @@ def automasklets_save(*, job: Job, masklets: list[dict[str, Any]]) -> dict:
     ``masklets``: per candidate, ``masks`` (frame → RLE) and ``stability_scores`` (one per frame).
     """
     with transaction.atomic():
-        locked = Job.objects.select_for_update().select_related("video").get(pk=job.pk)
+        locked = Job.objects.select_for_update(of=("self",)).select_related("video").get(pk=job.pk)
         if locked.status != Job.Status.RUNNING:
             return locked.result
         version = automasklets_model_version(job=locked)
