@@ -5,7 +5,7 @@ command line can use it alone. Every rejection is a :class:`MediaError` whose me
 for the person who uploaded the file.
 """
 
-from .decode import DecodeSummary, SampledFrame, SampledFrames
+from .decode import DecodeSummary, SampledFrame, SampledFrames, check_first_frame
 from .encode import JPEG_QUALITY, THUMBNAIL_WIDTH, encode_jpeg, encode_thumbnail
 from .errors import MediaError
 from .extract import ExtractResult, extract_frames
@@ -26,6 +26,7 @@ __all__ = [
     "SampledFrames",
     "TimestampSampler",
     "VideoProbe",
+    "check_first_frame",
     "encode_jpeg",
     "encode_thumbnail",
     "extract_frames",

@@ -213,3 +213,18 @@ class SampledFrames:
                 f"Only {summary.source_frames} frame(s) of the video could be decoded; at least "
                 f"{self.limits.min_frames} are needed to annotate a video."
             )
+
+
+def check_first_frame(source: Source, *, limits: MediaLimits | None = None) -> None:
+    """Decode up to the first frame, with the same checks as a full pass; MediaError if it fails.
+
+    Cheap (one group of pictures at most): lets an upload be refused at once when its data is
+    missing or undecodable from the start, instead of failing later in the ingest job.
+    """
+    frames = iter(SampledFrames(source, fps=1.0, limits=limits, skip_unneeded=False))
+    try:
+        next(frames, None)
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()

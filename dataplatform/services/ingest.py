@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from dataplatform import storage
 from dataplatform.errors import ApplicationError
-from dataplatform.media import MediaError, MediaLimits, extract_frames, probe, validate
+from dataplatform.media import MediaError, MediaLimits, check_first_frame, extract_frames, probe, validate
 from dataplatform.models import Job, Project, Video
 from dataplatform.services.jobs import (
     job_cancel_requested,
@@ -87,11 +87,16 @@ def media_limits() -> MediaLimits:
 def video_check_source(*, source: str | os.PathLike[str] | IO[bytes], name: str) -> None:
     """Refuse at once (ApplicationError, 400) what a look at the header shows cannot be ingested.
 
-    Only the header is read; what needs decoding (a truncated or corrupt stream) is found by the
-    ingest job. An unexpected error here is logged and left for the job to report.
+    The header is read and the first frame decoded; what needs the whole stream (a file cut in
+    the middle, damage further on) is found by the ingest job. An unexpected error here is logged
+    and left for the job to report.
     """
     try:
-        validate(probe(source), media_limits())
+        limits = media_limits()
+        validate(probe(source), limits)
+        if hasattr(source, "seek"):
+            source.seek(0)
+        check_first_frame(source, limits=limits)
     except MediaError as error:
         raise ApplicationError(error.message, {"file": name}) from error
     except Exception:  # noqa: BLE001 - the job decodes it properly and reports what it finds

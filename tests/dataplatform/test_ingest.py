@@ -171,6 +171,16 @@ def test_an_upload_that_is_not_a_video_is_refused_and_nothing_is_stored(
     assert bucket_keys(s3_storage, s3_server) == []
 
 
+def test_an_upload_with_its_header_but_no_pictures_is_refused_at_once(project, s3_storage, s3_server,
+                                                                      tmp_path) -> None:
+    full = make_clip(tmp_path, fps=30, frames=60, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 16])  # the index, then next to nothing
+    with pytest.raises(ApplicationError, match="None of the 60 frames the video's header announces could be read"):
+        video_create_from_upload(project=project, uploaded_file=upload_of(cut), name="cut.mp4", user=None)
+    assert Video.objects.count() == 0 and bucket_keys(s3_storage, s3_server) == []
+
+
 def test_an_upload_over_the_size_limit_is_refused(project, s3_storage, s3_server, settings, tmp_path) -> None:
     settings.MAX_UPLOAD_BYTES = 10_000
     with pytest.raises(ApplicationError, match="the upload limit is 0 MB"):
