@@ -74,7 +74,8 @@ class SampledFrames:
             if not container.streams.video:
                 raise MediaError("This file has no video stream: there is no picture to annotate.")
             stream = container.streams.video[0]
-            if stream.codec_context.codec is None or stream.codec_context.name == "none":
+            ctx = stream.codec_context
+            if ctx is None or ctx.codec is None or ctx.name == "none":
                 raise MediaError(
                     "The video codec is not one we can decode. Re-encode the video as H.264 (MP4)."
                 )
