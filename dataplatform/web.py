@@ -7,6 +7,8 @@ make one, instead of a bare 404.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
@@ -31,7 +33,7 @@ npm run build</pre>
 """
 
 
-def index_path():
+def index_path() -> Path:
     return settings.BASE_DIR / "frontend" / "dist" / "index.html"
 
 
@@ -44,8 +46,8 @@ def index(request: HttpRequest) -> HttpResponse:
     try:
         html = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        relative = path.relative_to(settings.BASE_DIR)
-        return HttpResponse(MISSING_BUILD.format(path=escape(str(relative))), status=503)
+        shown = path.relative_to(settings.BASE_DIR) if path.is_relative_to(settings.BASE_DIR) else path.name
+        return HttpResponse(MISSING_BUILD.format(path=escape(str(shown))), status=503)
     return HttpResponse(html)
 
 

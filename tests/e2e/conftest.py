@@ -37,9 +37,6 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.browser
-
-
 def _missing() -> str | None:
     if not DIST_INDEX.is_file():
         return "the web UI is not built: run `npm ci && npm run build` in frontend/"
@@ -55,7 +52,7 @@ def _missing() -> str | None:
 def pytest_collection_modifyitems(config, items) -> None:
     why = _missing()
     for item in items:
-        if "tests/e2e/" not in str(item.fspath).replace(os.sep, "/"):
+        if "tests/e2e/" not in str(item.fspath).replace(os.sep, "/") or "page" not in item.fixturenames:
             continue
         item.add_marker(pytest.mark.browser)
         if why:
@@ -124,8 +121,9 @@ def login(live_server) -> Callable:
 @pytest.fixture
 def e2e_media(settings, media_root: Path) -> Path:
     """The /media/ route keeps the folder it saw when the URLconf loaded: reload it on this test's."""
-    import dataplatform.urls
     from django.urls import clear_url_caches
+
+    import dataplatform.urls
 
     served = next((p.default_args.get("document_root") for p in dataplatform.urls.urlpatterns
                    if "media" in str(p.pattern)), None)

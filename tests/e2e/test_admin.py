@@ -46,7 +46,7 @@ def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login
     video = Video.objects.get(name="walk.mp4")
     assert video.status == Video.Status.READY and f"ready: {video.frame_count} frames" in page.content()
     jobs = page.get_by_role("table").filter(has_text="Progress")
-    jobs.locator(f"tr[data-status='succeeded']").first.wait_for()
+    jobs.locator("tr[data-status='succeeded']").first.wait_for()
     page.get_by_role("table").filter(has_text="Split").get_by_text("walk.mp4").wait_for()
     page.locator("img.thumb").first.wait_for()
     shot(page, "admin")

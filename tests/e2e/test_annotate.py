@@ -147,9 +147,41 @@ def test_phase_2_brush_sends_a_mask_prompt(transactional_db, e2e_media, project,
     assert mask.shape == (HEIGHT, WIDTH) and mask[55, 80] and not mask[200, 300]
 
 
-def test_workspace_on_the_real_session_api(queued_task, page, login, user_factory):
+@pytest.mark.slow
+def test_workspace_on_the_real_session_api(live_platform, page, login, user_factory):
+    """The whole annotator loop on the real routes, a real Celery worker and the micro model:
+    click, propagate, undo, submit. Frames come from S3 (moto) by presigned URL, so the canvas is
+    cross-origin here and the checks read the DOM and the database, not pixels."""
     if not session_api_landed():
-        pytest.skip("The interactive session API has not landed: POST /api/tasks/{id}/session/, prompts/, "
-                    "objects/, propagate/, masks/, undo/ (the stubbed test covers the UI meanwhile).")
-    open_workspace(page, login, user_factory("annotator"), queued_task)
-    workspace_scenario(page)
+        pytest.skip("The interactive session API has not landed (POST /api/tasks/{id}/session/ …).")
+    from annotation.models import Interaction, ModelVersion
+    from dataplatform.models import Project
+    from tests.conftest import wait_for
+    from tests.workers.test_sessions_live import micro_checkpoint_bytes, ready_video_with_frames
+
+    key = storage.put_bytes(storage.checkpoint_key("micro-e2e"), micro_checkpoint_bytes())
+    version = ModelVersion.objects.create(name="micro-e2e", config_name="micro", checkpoint_key=key)
+    project = Project.objects.create(name="Sessions e2e", phase=3, model_version=version)
+    task = task_create(video=ready_video_with_frames(project, 6))
+    page.on("dialog", lambda dialog: dialog.accept())
+    open_workspace(page, login, user_factory("annotator"), task)
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']", timeout=90_000)
+    page.get_by_text("No object yet").wait_for()
+    page.get_by_role("button", name="+ Add object").click()
+    page.get_by_role("button", name="Object 0", exact=True).wait_for()
+    page.mouse.click(*canvas_point(page, 32, 24))
+    page.get_by_text(" ms").wait_for(timeout=90_000)
+    assert list(Interaction.objects.filter(task=task).values_list("kind", "frame_index")) == [("click+", 0)]
+    page.wait_for_selector("canvas.frame-canvas[data-overlay-frame='0']")
+
+    page.keyboard.press("f")
+    page.get_by_text("Propagation done.").wait_for(timeout=120_000)
+    page.keyboard.press("End")
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='5'][data-overlay-frame='5']")
+    page.keyboard.press("u")  # undoes the click: the cursor goes back to its frame
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='0'][data-overlay-frame='0']")
+    wait_for(lambda: Interaction.objects.filter(task=task, kind="undo").count() == 1, timeout=30, what="the undo")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/app/annotate")
+    task.refresh_from_db()
+    assert task.status == AnnotationTask.Status.SUBMITTED
