@@ -7,8 +7,8 @@ never sees HTTP or Django: frames and checkpoints come through the two callables
   chosen in one place (``choose_device`` / ``ENGINE_DEVICE``, ``ENGINE_DTYPE``).
 - Open sessions live in an LRU keyed by task id, bounded by a count and a memory estimate.
 - A session is always brought to "the replay of the task's effective prompts up to one
-  interaction" (``SessionRequest.events``): when the cached session has applied exactly the
-  events before the last one, only the last one is applied; when it has applied them all (a
+  interaction" (``SessionRequest.events``): when the cached session has applied a prefix of
+  them (usually all but the last), only the rest is applied; when it has applied them all (a
   redelivered message), nothing is applied; otherwise (lost, evicted, undo, another worker held
   it) the session is rebuilt by replaying every event. A message delivered twice never
   double-applies, and a rebuilt session gives the same masks as the one that was lost.
@@ -36,7 +36,7 @@ import torch
 from engine.frames import CallableFrames, FrameSource
 
 PromptKind = Literal["click", "box", "mask"]
-EventKind = Literal["click", "box", "mask", "propagate"]
+EventKind = Literal["click", "box", "mask", "propagate", "applied"]  # applied: an id-only placeholder
 Direction = Literal["forward", "backward", "both"]
 
 
@@ -299,6 +299,12 @@ class EngineAdapter:
     def session(self, task_id: int) -> TaskSession | None:
         return self._sessions.get(task_id)
 
+    def applied_ids(self, task_id: int) -> list[int]:
+        """The interaction ids the cached session of a task has applied ([] when none is cached):
+        the caller need only load the events after them."""
+        session = self._sessions.get(task_id)
+        return list(session.applied) if session is not None else []
+
     def close(self, task_id: int) -> None:
         self._sessions.pop(task_id, None)
 
@@ -308,26 +314,41 @@ class EngineAdapter:
         wanted = [e.interaction_id for e in request.events]
         session = self._sessions.get(request.task_id)
         replayed = False
-        if session is not None and session.matches(request) and session.applied == wanted:
-            todo: Sequence[SessionEvent] = ()
-        elif session is not None and session.matches(request) and session.applied == wanted[:-1]:
-            todo = request.events[-1:]
+        if session is not None and session.matches(request) and session.applied == wanted[:len(session.applied)]:
+            todo: Sequence[SessionEvent] = request.events[len(session.applied):]  # usually one, or none
         else:
+            if any(e.kind == "applied" for e in request.events):
+                raise ValueError(f"task {request.task_id}: a rebuild needs every event, got id-only placeholders")
             self._sessions.pop(request.task_id, None)
             session = TaskSession(request, self.model(request.model), self.frames_for(request.video))
             todo, replayed = request.events, bool(request.events)
             self.stats["replays"] += int(replayed)
         self._sessions[request.task_id] = session
-        self._sessions.move_to_end(request.task_id)
+        self._apply(session, todo)
+        return session, SyncResult(replayed, len(todo), (time.perf_counter() - start) * 1000)
+
+    def _apply(self, session: TaskSession, events: Sequence[SessionEvent]) -> None:
+        self._sessions.move_to_end(session.task_id)
         try:
-            for event in todo:
+            for event in events:
                 session.apply(event)
                 session.applied.append(event.interaction_id)
         except BaseException:
-            self._sessions.pop(request.task_id, None)  # half-applied: never reuse it
+            self._sessions.pop(session.task_id, None)  # half-applied: never reuse it
             raise
-        self._evict(keep=request.task_id)
-        return session, SyncResult(replayed, len(todo), (time.perf_counter() - start) * 1000)
+        self._evict(keep=session.task_id)
+
+    def mask_if_at(self, task_id: int, applied: Sequence[int], events: Sequence[SessionEvent],
+                   frame_index: int, object_number: int) -> MaskResponse | None:
+        """The fast path of a prompt: when the cached session has applied exactly ``applied``,
+        apply ``events`` and answer; else None (the caller syncs from the full event list)."""
+        session = self._sessions.get(task_id)
+        if session is None or session.applied != list(applied):
+            return None
+        start = time.perf_counter()
+        self._apply(session, events)
+        mask = session.mask_on(frame_index, object_number)
+        return MaskResponse(frame_index, object_number, mask, (time.perf_counter() - start) * 1000, False)
 
     def mask(self, request: SessionRequest, frame_index: int, object_number: int) -> MaskResponse:
         """Sync, then the object's mask on the frame: the answer to a prompt or an undo."""

@@ -34,11 +34,13 @@ def run_propagation(self, job_id: int) -> None:
         return
     params = job.params
     try:
-        request = session_request(session_spec(task_id=params["task"], upto=params["interaction"] - 1))
+        engine = adapter()
+        request = session_request(session_spec(task_id=params["task"], upto=params["interaction"] - 1,
+                                               applied=engine.applied_ids(params["task"])))
         event = SessionEvent(params["interaction"], "propagate", params["frame_index"],
                              direction=params["direction"])
         masks: dict[int, dict[int, dict]] = {}
-        frames = adapter().propagate(request, event)
+        frames = engine.propagate(request, event)
         done = 0
         for frame_index, per_object in frames:
             for number, mask in per_object.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import time
 from pathlib import Path
 
 from celery import shared_task
@@ -79,7 +80,7 @@ def _event(record: SessionEventRecord) -> SessionEvent:
         interaction_id=record.interaction_id, kind=record.kind, frame_index=record.frame_index,
         object_number=record.object_number, points=tuple(tuple(p) for p in record.points),
         labels=tuple(record.labels), box=None if record.box is None else tuple(record.box),
-        mask=None if record.mask is None else rle_ops.decode(record.mask), direction=record.direction)
+        mask=None if record.mask is None else rle_ops.decode(record.mask), direction=record.direction or "forward")
 
 
 def session_request(spec: SessionSpecRecord) -> SessionRequest:
@@ -96,14 +97,31 @@ def open_session(self, task_id: int) -> dict:
     """Hold the task's session on this worker, replayed to its latest state."""
     hostname = self.request.hostname or ""
     session_worker_record(task_id=task_id, hostname=hostname)
-    _, result = adapter().sync(session_request(session_spec(task_id=task_id)))
+    engine = adapter()
+    spec = session_spec(task_id=task_id, applied=engine.applied_ids(task_id))
+    _, result = engine.sync(session_request(spec))
     return {"worker": hostname, "replayed": result.replayed, "latency_ms": result.latency_ms}
 
 
-@shared_task(bind=True, name="session.prompt", **GPU_TASK_LIMITS["session"])
-def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_number: int) -> dict:
-    """The object's mask on the frame once the session replays the task up to ``interaction_id``."""
-    answer = adapter().mask(session_request(session_spec(task_id=task_id, upto=interaction_id)),
-                            frame_index, object_number)
-    return {"mask": rle_ops.encode(answer.mask), "latency_ms": answer.latency_ms, "replayed": answer.replayed,
-            "worker": self.request.hostname or ""}
+@shared_task(bind=True, name="session.prompt", track_started=False, **GPU_TASK_LIMITS["session"])
+def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_number: int,
+           applied: list[int] | None = None, events: list[dict] | None = None) -> dict:
+    """The object's mask on the frame once the session replays the task up to ``interaction_id``.
+
+    ``applied`` + ``events`` (optional): the effective events up to it, as the ids before and the
+    new events themselves; when the cached session holds exactly ``applied``, no database read
+    is needed. Otherwise the events are read from the database (only those after the ones the
+    cached session applied, or all of them for a rebuild).
+    """
+    started = time.perf_counter()
+    engine = adapter()
+    answer = None
+    if applied is not None:
+        new = [_event(SessionEventRecord(**event)) for event in events or []]
+        answer = engine.mask_if_at(task_id, applied, new, frame_index, object_number)
+    if answer is None:
+        spec = session_spec(task_id=task_id, upto=interaction_id, applied=engine.applied_ids(task_id))
+        answer = engine.mask(session_request(spec), frame_index, object_number)
+    mask = rle_ops.encode(answer.mask)
+    return {"mask": mask, "latency_ms": answer.latency_ms, "replayed": answer.replayed,
+            "worker": self.request.hostname or "", "worker_ms": (time.perf_counter() - started) * 1000}

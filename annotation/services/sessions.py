@@ -16,6 +16,7 @@ session is reopened on another worker and the prompt sent again; the client sees
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from celery.utils.nodenames import worker_direct
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
@@ -89,7 +91,7 @@ class SessionEventRecord:
     """One effective interaction, as plain data for the worker (RLE masks, pixel coordinates)."""
 
     interaction_id: int
-    kind: str  # click | box | mask | propagate
+    kind: str  # click | box | mask | propagate; "applied": an id-only placeholder of an applied event
     frame_index: int
     object_number: int | None = None
     points: list[list[float]] = field(default_factory=list)
@@ -99,32 +101,39 @@ class SessionEventRecord:
     direction: str = "forward"
 
 
-def _event_of(row: Interaction) -> SessionEventRecord:
-    p = row.payload
-    if row.kind == Interaction.Kind.PROPAGATE:
-        return SessionEventRecord(row.pk, "propagate", int(p["frame_index"]), direction=p["direction"])
-    kind = {Interaction.Kind.BOX: "box", Interaction.Kind.MASK: "mask"}.get(row.kind, "click")
-    return SessionEventRecord(row.pk, kind, row.frame_index, row.object_number, points=p.get("points") or [],
-                              labels=p.get("labels") or [], box=p.get("box"), mask=p.get("mask"))
+@dataclass(frozen=True)
+class _Row:
+    """An interaction row without its payload (whose prompt answers are big)."""
+
+    pk: int
+    kind: str
+    frame_index: int | None
+    object_number: int | None
+    server_timestamp: datetime
+    undoes: int | None
+    job: int | None
 
 
-def _effective_rows(*, task: AnnotationTask, upto: int | None = None) -> list[Interaction]:
+def _effective_rows(*, task: AnnotationTask, upto: int | None = None,
+                    objects: list[Masklet] | None = None) -> list[_Row]:
     """The task's prompt and propagation rows that count, oldest first, up to ``upto`` inclusive."""
     rows = Interaction.objects.filter(task_id=task.pk, kind__in=[*EVENT_KINDS, Interaction.Kind.UNDO])
     if upto is not None:
         rows = rows.filter(pk__lte=upto)
-    rows = list(rows.order_by("pk"))
-    undone = {int(r.payload["undoes"]) for r in rows if r.kind == Interaction.Kind.UNDO and "undoes" in r.payload}
-    born = {m.object_number: m.created_at for m in task_objects(task=task)}
-    dropped_jobs = set(Job.objects.filter(
-        pk__in=[r.payload.get("job") for r in rows if r.kind == Interaction.Kind.PROPAGATE],
-        status__in=[Job.Status.FAILED, Job.Status.CANCELLED]).values_list("pk", flat=True))
+    rows = [_Row(pk, kind, frame, obj, ts, undoes, job) for pk, kind, frame, obj, ts, undoes, job in rows.order_by("pk")
+            .values_list("pk", "kind", "frame_index", "object_number", "server_timestamp",
+                         KeyTransform("undoes", "payload"), KeyTransform("job", "payload"))]
+    undone = {int(r.undoes) for r in rows if r.kind == Interaction.Kind.UNDO and r.undoes is not None}
+    born = {m.object_number: m.created_at for m in (task_objects(task=task) if objects is None else objects)}
+    jobs = [r.job for r in rows if r.kind == Interaction.Kind.PROPAGATE]
+    dropped_jobs = set(Job.objects.filter(pk__in=jobs, status__in=[Job.Status.FAILED, Job.Status.CANCELLED])
+                       .values_list("pk", flat=True)) if jobs else set()
     kept = []
     for row in rows:
         if row.kind == Interaction.Kind.UNDO or row.pk in undone:
             continue
         if row.kind == Interaction.Kind.PROPAGATE:
-            if row.payload.get("job") not in dropped_jobs:
+            if row.job not in dropped_jobs:
                 kept.append(row)
             continue
         # An object's prompts count from its masklet's creation: a removed object's number may
@@ -134,8 +143,37 @@ def _effective_rows(*, task: AnnotationTask, upto: int | None = None) -> list[In
     return kept
 
 
-def session_events(*, task: AnnotationTask, upto: int | None = None) -> list[SessionEventRecord]:
-    return [_event_of(row) for row in _effective_rows(task=task, upto=upto)]
+_PAYLOAD_KEYS = ("points", "labels", "box", "mask", "direction", "frame_index")
+
+
+def _events_of(rows: list[_Row], *, known: int = 0, payloads: dict[int, dict] | None = None
+               ) -> list[SessionEventRecord]:
+    """Events of effective rows; the first ``known`` are id-only placeholders (already applied)."""
+    if payloads is None:
+        payloads = {pk: dict(zip(_PAYLOAD_KEYS, values, strict=True)) for pk, *values in
+                    Interaction.objects.filter(pk__in=[r.pk for r in rows[known:]]).values_list(
+                        "pk", *(KeyTransform(key, "payload") for key in _PAYLOAD_KEYS))} if rows[known:] else {}
+    events = [SessionEventRecord(r.pk, "applied", -1) for r in rows[:known]]
+    for row in rows[known:]:
+        p = payloads[row.pk]
+        if row.kind == Interaction.Kind.PROPAGATE:
+            events.append(SessionEventRecord(row.pk, "propagate", int(p["frame_index"]),
+                                             direction=p.get("direction") or "forward"))
+            continue
+        kind = {Interaction.Kind.BOX: "box", Interaction.Kind.MASK: "mask"}.get(row.kind, "click")
+        events.append(SessionEventRecord(row.pk, kind, row.frame_index, row.object_number,
+                                         points=p.get("points") or [], labels=p.get("labels") or [],
+                                         box=p.get("box"), mask=p.get("mask")))
+    return events
+
+
+def session_events(*, task: AnnotationTask, upto: int | None = None,
+                   applied: list[int] | None = None) -> list[SessionEventRecord]:
+    """The effective events up to ``upto``. When ``applied`` (what the worker's session holds) is
+    a prefix of them, those come as id-only placeholders: only the new events are loaded."""
+    rows = _effective_rows(task=task, upto=upto)
+    known = len(applied) if applied and [r.pk for r in rows[:len(applied)]] == list(applied) else 0
+    return _events_of(rows, known=known)
 
 
 def session_model_version(*, task: AnnotationTask) -> ModelVersion:
@@ -164,15 +202,17 @@ class SessionSpecRecord:
     events: list[SessionEventRecord]
 
 
-def session_spec(*, task_id: int, upto: int | None = None) -> SessionSpecRecord:
-    task = AnnotationTask.objects.select_related("video__project").filter(pk=task_id).first()
+def session_spec(*, task_id: int, upto: int | None = None, applied: list[int] | None = None) -> SessionSpecRecord:
+    """What a worker needs to bring the task's session to ``upto`` (see ``session_events``)."""
+    task = (AnnotationTask.objects.select_related("video__project", "model_version")
+            .filter(pk=task_id).first())
     if task is None:
         raise NotFoundError(f"Task {task_id} does not exist.")
-    version = session_model_version(task=task)
+    version = task.model_version or session_model_version(task=task)
     video = task.video
     return SessionSpecRecord(task.pk, task.phase, version.pk, version.config_name, version.checkpoint_key,
                              video.pk, video.frame_count, video.height, video.width,
-                             session_events(task=task, upto=upto))
+                             session_events(task=task, upto=upto, applied=applied))
 
 
 def session_worker_record(*, task_id: int, hostname: str) -> None:
@@ -205,8 +245,7 @@ def _wait(result, *, timeout: float, hostname: str | None) -> Any:
                                        status_code=503, code="engine_busy") from None
     if result.failed():
         raise ApplicationError(f"The model could not answer: {value}", status_code=502, code="engine_error")
-    result.forget()
-    return value
+    return value  # the result expires with result_expires
 
 
 def _open_on(task: AnnotationTask, hostname: str | None) -> str:
@@ -337,12 +376,14 @@ def _prompt_payload(*, kind: str, data: dict, video: Video) -> tuple[str, dict]:
     raise ApplicationError(f"kind must be click, box or mask, got {kind!r}.")
 
 
-def _check_object(task: AnnotationTask, object_number: int) -> Masklet:
-    objects = {m.object_number: m for m in task_objects(task=task)}
+def _check_object(task: AnnotationTask, object_number: int) -> tuple[Masklet, list[Masklet]]:
+    """The object's masklet, and every object of the task."""
+    listed = task_objects(task=task)
+    objects = {m.object_number: m for m in listed}
     if object_number not in objects:
         raise ApplicationError(f"Object {object_number} is not an object of this task; add it first "
                                f"(objects: {sorted(objects)}).", {"field": "object_number"})
-    return objects[object_number]
+    return objects[object_number], listed
 
 
 def _check_frame(video: Video, frame_index: int) -> None:
@@ -351,16 +392,30 @@ def _check_frame(video: Video, frame_index: int) -> None:
                                {"field": "frame_index"})
 
 
-def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index: int, object_number: int) -> dict:
-    """Ask the worker for the mask after ``interaction``; recorded on the row, then returned."""
+def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index: int, object_number: int,
+                 objects: list[Masklet]) -> dict:
+    """Ask the worker for the mask after ``interaction``; recorded on the row, then returned.
+
+    The message carries the effective events up to the interaction as the ids before it plus the
+    new event itself, so that a worker holding the session at that state reads nothing.
+    """
     started = time.perf_counter()
-    reply = _call(task=task, name="session.prompt", args=[task.pk, interaction.pk, frame_index, object_number])
+    ids = [r.pk for r in _effective_rows(task=task, upto=interaction.pk, objects=objects)]
+    new: list[dict] = []
+    if ids and ids[-1] == interaction.pk:
+        ids.pop()
+        new.append(dataclasses.asdict(_events_of([_Row(interaction.pk, interaction.kind, frame_index,
+                                                        object_number, interaction.server_timestamp, None, None)],
+                                                  payloads={interaction.pk: interaction.payload})[0]))
+    reply = _call(task=task, name="session.prompt",
+                  args=[task.pk, interaction.pk, frame_index, object_number, ids, new])
     round_trip = (time.perf_counter() - started) * 1000
     payload = {**interaction.payload, "result": reply["mask"], "round_trip_ms": round_trip,
-               "replayed": reply["replayed"], "worker": reply["worker"]}
+               "replayed": reply["replayed"], "worker": reply["worker"], "worker_ms": reply["worker_ms"]}
     Interaction.objects.filter(pk=interaction.pk).update(model_latency_ms=reply["latency_ms"], payload=payload)
     return {"interaction": interaction.pk, "frame_index": frame_index, "object_number": object_number,
-            "mask": reply["mask"], "latency_ms": reply["latency_ms"], "round_trip_ms": round_trip}
+            "mask": reply["mask"], "latency_ms": reply["latency_ms"], "round_trip_ms": round_trip,
+            "worker_ms": reply["worker_ms"]}
 
 
 def session_prompt(*, task: AnnotationTask, user, kind: str, frame_index: int, object_number: int,
@@ -368,24 +423,27 @@ def session_prompt(*, task: AnnotationTask, user, kind: str, frame_index: int, o
     """Record a prompt as an Interaction, then get its mask from the session's worker."""
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
-        locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
+        locked.video = task.video  # loaded with the task; the lock is on the task row only
         phase_check_tool(phase=locked.phase, tool=kind)
         _check_frame(locked.video, frame_index)
-        _check_object(locked, object_number)
+        _, objects = _check_object(locked, object_number)
         interaction_kind, payload = _prompt_payload(kind=kind, data=data, video=locked.video)
-        session_model_version(task=locked)
+        if locked.model_version_id is None:
+            session_model_version(task=locked)
         interaction = Interaction.objects.create(
             task=locked, user=user, kind=interaction_kind, frame_index=frame_index, object_number=object_number,
             payload=payload, client_timestamp=client_timestamp, phase=locked.phase,
             model_version_id=locked.model_version_id)
-    return _mask_answer(task=locked, interaction=interaction, frame_index=frame_index, object_number=object_number)
+    return _mask_answer(task=locked, interaction=interaction, frame_index=frame_index, object_number=object_number,
+                        objects=objects)
 
 
 def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
     """Undo the latest prompt that still counts; the mask of its object on its frame after the undo."""
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
-        prompts = [r for r in _effective_rows(task=locked) if r.kind in PROMPT_KINDS]
+        objects = task_objects(task=locked)
+        prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
         if not prompts:
             raise ConflictError("Nothing to undo: this task has no prompt left.")
         target = prompts[-1]
@@ -394,7 +452,7 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
             object_number=target.object_number, payload={"undoes": target.pk},
             client_timestamp=client_timestamp, phase=locked.phase, model_version_id=locked.model_version_id)
     return _mask_answer(task=locked, interaction=interaction, frame_index=target.frame_index,
-                        object_number=target.object_number)
+                        object_number=target.object_number, objects=objects)
 
 
 # ---- Objects -----------------------------------------------------------------------------------
@@ -413,7 +471,7 @@ def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> 
     """Remove a draft object of the task; its prompts stop counting (telemetry rows stay)."""
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
-        masklet = _check_object(locked, object_number)
+        masklet, _ = _check_object(locked, object_number)
         if locked.masklet_id == masklet.pk:
             raise ConflictError("The masklet of a refinement task cannot be removed.")
         masklet = Masklet.objects.select_for_update().get(pk=masklet.pk)
@@ -441,9 +499,10 @@ def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None,
         if not objects:
             raise ApplicationError(f"Object {object_number} is not an object of this task.")
     # Prompt answers that still count, and the answers of undos (the mask after the undo).
-    rows = sorted([*_effective_rows(task=task),
-                   *Interaction.objects.filter(task_id=task.pk, kind=Interaction.Kind.UNDO,
-                                               payload__has_key="result")], key=lambda r: r.pk)
+    counted = [r.pk for r in _effective_rows(task=task, objects=objects) if r.kind in PROMPT_KINDS]
+    rows = (Interaction.objects.filter(Q(pk__in=counted) | Q(task_id=task.pk, kind=Interaction.Kind.UNDO),
+                                       frame_index__gte=start, frame_index__lte=end, payload__has_key="result")
+            .order_by("pk"))
     empty = rle_ops.empty(video.height, video.width)
     out = []
     for masklet in objects:
@@ -451,9 +510,8 @@ def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None,
         masks = {i: (revision.masks.get(str(i), empty) if revision else empty) for i in range(start, end + 1)}
         since = revision.created_at if revision else None
         for row in rows:
-            if (row.object_number == masklet.object_number and "result" in row.payload
-                    and row.server_timestamp >= masklet.created_at
-                    and start <= row.frame_index <= end and (since is None or row.server_timestamp > since)):
+            if (row.object_number == masklet.object_number and row.server_timestamp >= masklet.created_at
+                    and (since is None or row.server_timestamp > since)):
                 masks[row.frame_index] = row.payload["result"]
         out.append({"object_number": masklet.object_number, "masklet_id": masklet.pk,
                     "revision": revision.pk if revision else None,
