@@ -39,17 +39,21 @@ def export_key(job_id: int, filename: str) -> str:
     return f"exports/{job_id}/{filename}"
 
 
+def _clear_for_write(key: str) -> None:
+    # S3 overwrites in place (file_overwrite), one request; a folder storage would pick a new name.
+    if settings.STORAGE_BACKEND != "s3" and default_storage.exists(key):
+        default_storage.delete(key)
+
+
 def put_bytes(key: str, data: bytes) -> str:
     """Write ``data`` at exactly ``key`` (overwriting), return the key."""
-    if default_storage.exists(key):
-        default_storage.delete(key)
+    _clear_for_write(key)
     return default_storage.save(key, ContentFile(data))
 
 
 def put_file(key: str, fileobj: IO[bytes]) -> str:
     """Stream a file object to ``key`` (overwriting), return the key."""
-    if default_storage.exists(key):
-        default_storage.delete(key)
+    _clear_for_write(key)
     return default_storage.save(key, File(fileobj))
 
 
