@@ -24,6 +24,7 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     assert "Phase 1 37.8 s (paper 37.8 s)" in time_chart, time_chart
     assert "Phase 3 4.50 s (paper 4.5 s)" in time_chart, time_chart
     table = page.get_by_role("table").filter(has_text="Clicks/clicked frame")
+    table.get_by_role("row").filter(has_text="phase 3").wait_for()
     assert table.get_by_role("row").count() == 4  # the header and one row per phase
     first = table.get_by_role("row").nth(1).inner_text()
     assert "100 %" in first and "4.80" in first, first

@@ -38,7 +38,6 @@ export class FrameCanvas {
   private machine: ToolMachine | null = null;
   private panner = createHandler("pan");
   private panning = false;
-  private spaceHeld = false;
   private resizeObserver: ResizeObserver;
 
   private width = 0;
@@ -69,7 +68,6 @@ export class FrameCanvas {
     this.element.addEventListener("pointercancel", this.onCancel);
     this.element.addEventListener("wheel", this.onWheel, { passive: false });
     this.element.addEventListener("keydown", this.onKey);
-    this.element.addEventListener("keyup", this.onKey);
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(container);
   }
@@ -314,13 +312,12 @@ export class FrameCanvas {
     this.element.focus();
     this.element.setPointerCapture?.(event.pointerId);
     const p = this.input(event);
-    if (event.button === 1 || this.spaceHeld || (event.button === 0 && this.machine.mode === "pan")) {
-      // Middle button or space: pan whatever the tool (no tool state involved).
-      if (this.machine.mode !== "pan" || event.button === 1) {
-        this.panning = true;
-        this.panner.down(p, this.toolContext());
-        return;
-      }
+    if (event.button === 1) {
+      // The middle button pans whatever the tool (no tool state involved).
+      event.preventDefault();
+      this.panning = true;
+      this.panner.down(p, this.toolContext());
+      return;
     }
     if (event.button !== 0 || this.machine.inGesture) return;
     this.machine.down(p, this.toolContext());
@@ -358,12 +355,7 @@ export class FrameCanvas {
   };
 
   private onKey = (event: KeyboardEvent): void => {
-    if (event.key === " ") {
-      this.spaceHeld = event.type === "keydown";
-      event.preventDefault();
-    } else if (event.key === "Escape" && event.type === "keydown") {
-      this.onCancel();
-    }
+    if (event.key === "Escape") this.onCancel();
   };
 
   /** Screen position (CSS px in the canvas) of an image point: for tests and tooltips. */

@@ -47,8 +47,9 @@ export function reviewScreen(_ctx: AppContext): Screen {
       current = new ReviewView(full, revision, video, async (decision, reason) => {
         try {
           if (decision === "accept") await masklets.accept(full.id, revision.id);
-          else await masklets.reject(full.id, revision.id, reason);
-          message.show(`Masklet ${full.id} ${decision === "accept" ? "accepted" : "rejected"}.`, "info");
+          else if (decision === "reject") await masklets.reject(full.id, revision.id, reason);
+          else await masklets.release(full.id);
+          message.show(`Masklet ${full.id} ${{ accept: "accepted", reject: "rejected", skip: "skipped: back in the queue for others" }[decision]}.`, "info");
           await loadNext(true);
         } catch (error) {
           message.show(errorText(error));
@@ -71,7 +72,7 @@ class ReviewView {
   private timeline: Timeline;
   private removeShortcuts: () => void;
 
-  constructor(masklet: Masklet, revision: MaskletRevision, video: VideoDetail, decide: (decision: "accept" | "reject", reason: string) => Promise<void>) {
+  constructor(masklet: Masklet, revision: MaskletRevision, video: VideoDetail, decide: (decision: "accept" | "reject" | "skip", reason: string) => Promise<void>) {
     const count = video.frame_urls.length;
     const frames = new FrameStore(video.frame_urls);
     const color = colorFor(masklet.object_number);
@@ -130,7 +131,8 @@ class ReviewView {
         h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => void this.playback.step(1) } }, "›"),
         h("label", { for: "review-speed" }, "Speed"), speed, position),
       this.timeline.element,
-      h("div", { class: "decision", role: "group", "aria-label": "Decision" }, accept, reject),
+      h("div", { class: "decision", role: "group", "aria-label": "Decision" }, accept, reject,
+        h("button", { type: "button", title: "Give it back to the queue (s)", on: { click: () => void decide("skip", "") } }, "Skip")),
       rejectForm);
     this.removeShortcuts = installShortcuts([
       { keys: [" "], label: "Play / pause", run: () => this.playback.toggle() },
@@ -138,6 +140,7 @@ class ReviewView {
       { keys: ["ArrowLeft"], label: "Previous frame", run: () => void this.playback.step(-1) },
       { keys: ["a"], label: "Accept", run: () => void decide("accept", "") },
       { keys: ["r"], label: "Reject with a reason", run: () => reject.click() },
+      { keys: ["s"], label: "Skip: give the masklet back to the queue", run: () => void decide("skip", "") },
     ], "Review");
     void this.playback.seek(0);
   }
