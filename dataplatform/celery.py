@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataplatform.settings")
 
@@ -50,7 +50,10 @@ app.conf.update(
     # Every worker also consumes its own direct queue "<hostname>.dq2": an interactive session's
     # prompts go to the worker that holds its features.
     worker_direct=True,
-    task_queues=[Queue(CPU_QUEUE), Queue(GPU_QUEUE)],
+    # Each queue on its own direct exchange and routing key. (Bare Queue(name) objects all took the
+    # default exchange and key, "cpu": with Redis every cpu or gpu message reached BOTH queues.)
+    task_queues=[Queue(CPU_QUEUE, Exchange(CPU_QUEUE, type="direct"), routing_key=CPU_QUEUE),
+                 Queue(GPU_QUEUE, Exchange(GPU_QUEUE, type="direct"), routing_key=GPU_QUEUE)],
     task_default_queue=CPU_QUEUE,
     task_serializer="json",
     result_serializer="json",
