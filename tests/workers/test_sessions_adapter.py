@@ -136,3 +136,26 @@ def test_a_cancelled_propagation_leaves_no_session(video, checkpoint) -> None:
     assert adapter.session(1) is None
     done = list(adapter.propagate(request(1, events), SessionEvent(4, "propagate", 0)))
     assert [f for f, _ in done] == list(range(T)) and adapter.session(1).applied == [1, 2, 3, 4]
+
+
+def test_the_fast_path_applies_only_at_the_expected_state(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint)
+    events = events_for(video)
+    adapter.sync(request(1, events[:2]))
+    assert adapter.mask_if_at(1, [1], events[2:3], 0, 2) is None  # the session holds [1, 2], not [1]
+    fast = adapter.mask_if_at(1, [1, 2], events[2:3], 0, 2)
+    assert fast is not None and adapter.applied_ids(1) == [1, 2, 3]
+    slow = make_adapter(video, checkpoint).mask(request(1, events[:3]), 0, 2)
+    assert np.array_equal(fast.mask, slow.mask)
+    assert adapter.mask_if_at(2, [], events[:1], 0, 1) is None  # no session cached for task 2
+
+
+def test_several_new_events_extend_a_held_session_without_a_replay(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint)
+    events = events_for(video)
+    adapter.sync(request(1, events[:2]))
+    placeholders = [SessionEvent(e.interaction_id, "applied", -1) for e in events[:2]]
+    _, result = adapter.sync(request(1, [*placeholders, *events[2:4]]))
+    assert (result.applied, result.replayed) == (2, False) and adapter.applied_ids(1) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="placeholders"):  # a rebuild cannot use id-only events
+        make_adapter(video, checkpoint).sync(request(1, [*placeholders, *events[2:4]]))
