@@ -31,7 +31,9 @@ def session_api_landed() -> bool:
 class SessionStub:
     """Masks are boxes: a click makes a 60×60 box around it, propagation moves it 8 px a frame."""
 
-    def __init__(self, *, frame_urls: list[str], width: int, height: int, phase: int) -> None:
+    def __init__(self, *, frame_urls: list[str], width: int, height: int, phase: int, hold_jobs: bool = False) -> None:
+        self.hold_jobs = hold_jobs  # propagation stays running until cancelled
+        self.cancelled = False
         self.frames, self.width, self.height, self.phase = frame_urls, width, height, phase
         self.masks: dict[int, dict[int, dict]] = {0: {}}
         self.prompts: list[dict[str, Any]] = []
@@ -75,6 +77,11 @@ class SessionStub:
                 for i in range(start + 1, len(self.frames)):
                     self.masks[0][i] = self.box(x0 + w / 2 + 8 * (i - start), y0 + h / 2)
             answer = self.job("running", 0)
+        elif path.endswith(f"/jobs/{JOB_ID}/cancel/"):
+            self.cancelled = True
+            answer = {**self.job("running", 1), "cancel_requested": True}
+        elif path.endswith(f"/jobs/{JOB_ID}/") and (self.hold_jobs or self.cancelled):
+            answer = self.job("cancelled" if self.cancelled else "running", 1)
         elif path.endswith(f"/jobs/{JOB_ID}/"):
             self.job_polls += 1
             done = min(len(self.frames), 3 * self.job_polls)

@@ -31,6 +31,10 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     page.get_by_label("Table by").select_option("annotator")
     table.get_by_role("row").filter(has_text="annotator-").wait_for()
 
+    page.get_by_role("button", name="Queue a task: phase-1.mp4").click()
+    page.get_by_text("A task on “phase-1.mp4” is in the annotation queue.").wait_for()
+    assert AnnotationTask.objects.filter(video__name="phase-1.mp4").count() == 2
+
 
 def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login, user_factory, project, tmp_path):
     path = tmp_path / "walk.mp4"

@@ -75,10 +75,10 @@ def test_annotator_takes_the_next_task(queued_task, page, login, user_factory):
     page.get_by_text("The queue is empty").wait_for()
 
 
-def stub_session(page, task, phase: int) -> SessionStub:
+def stub_session(page, task, phase: int, **options) -> SessionStub:
     video = task.video
     stub = SessionStub(frame_urls=[storage.url_for(storage.frame_key(video.pk, i)) for i in range(video.frame_count)],
-                       width=WIDTH, height=HEIGHT, phase=phase)
+                       width=WIDTH, height=HEIGHT, phase=phase, **options)
     page.route(ROUTES, stub.handle)
     return stub
 
@@ -128,9 +128,10 @@ def test_workspace_on_the_session_contract(queued_task, page, login, user_factor
     shot(page, "workspace")
 
 
-def test_phase_2_brush_sends_a_mask_prompt(transactional_db, e2e_media, project, page, login, user_factory):
+def test_phase_2_brush_sends_a_mask_prompt_and_propagation_cancels(transactional_db, e2e_media, project, page,
+                                                                     login, user_factory):
     task = task_create(video=ready_video(project, frames=4), phase=2)
-    stub = stub_session(page, task, phase=2)
+    stub = stub_session(page, task, phase=2, hold_jobs=True)
     open_workspace(page, login, user_factory("annotator"), task)
     page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']")
     toolbar = page.get_by_role("toolbar", name="Tools")
@@ -145,6 +146,13 @@ def test_phase_2_brush_sends_a_mask_prompt(transactional_db, e2e_media, project,
     assert [p["kind"] for p in stub.prompts] == ["mask"]
     mask = rle_ops.decode(stub.prompts[0]["mask"])  # the canvas's TS encoder, read by the engine's decoder
     assert mask.shape == (HEIGHT, WIDTH) and mask[55, 80] and not mask[200, 300]
+
+    page.get_by_role("button", name="Propagate ▶", exact=True).click()
+    progress = page.get_by_label("Propagation progress")
+    progress.wait_for()
+    page.get_by_role("group", name="Propagation").get_by_role("button", name="Cancel").click()
+    page.get_by_text("Propagation cancelled.").wait_for()
+    assert stub.cancelled and progress.is_hidden()
 
 
 @pytest.mark.slow

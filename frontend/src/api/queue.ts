@@ -14,6 +14,9 @@ export type Rejection = Schemas["Rejection"];
 export type GroupBy = NonNullable<NonNullable<operations["metrics_table"]["parameters"]["query"]>["group_by"]>;
 
 export const tasks = {
+  /** Queue `count` annotation tasks on a ready video, in its project's phase (admins). */
+  create: (video: number, count = 1) =>
+    request<Task[]>("POST", "/api/tasks/", { body: { video, count } satisfies Partial<Schemas["TaskCreateRequest"]> }),
   /** The next task leased to you, or null when the queue is empty (204). */
   next: async (phase?: 1 | 2 | 3) =>
     (await request<Task | undefined>("POST", "/api/tasks/next/", { body: phase ? { phase } : {} })) ?? null,

@@ -40,5 +40,8 @@ export const session = {
     request<ObjectMasks[]>("GET", `/api/tasks/${taskId}/masks/`, {
       query: { object_number: objectNumber, start, end },
     }),
+  /** Automatic masklets for a ready video (admins): a Job; the masklets go to verification. */
+  autoMasklets: (videoId: number, params: Schemas["AutoMaskletsRequest"] = {}) =>
+    request<Job>("POST", `/api/videos/${videoId}/auto-masklets/`, { body: params }),
   undo: (taskId: number) => request<PromptAnswer>("POST", `/api/tasks/${taskId}/undo/`, { body: { client_timestamp: now() } }),
 };

@@ -1,21 +1,42 @@
 /** The admin dashboard: Table 1 metrics, jobs, video upload and ingest, videos, model versions. */
 import { ApiError } from "../../api/client";
 import { videos } from "../../api/platform";
-import { modelVersions } from "../../api/queue";
+import { modelVersions, tasks } from "../../api/queue";
+import { session } from "../../api/session";
 import type { AppContext } from "../app";
 import { errorText, h, replaceChildren, type Screen } from "../dom";
 import { jobsPanel } from "./jobs-panel";
 import { metricsPanel } from "./metrics-panel";
 import { uploadPanel } from "./upload-panel";
 
-function videosPanel() {
+function videosPanel(onJob: () => void) {
   const tbody = h("tbody");
   const note = h("p", { class: "muted" });
   const element = h("section", { class: "card", "aria-labelledby": "videos-title" },
     h("h2", { id: "videos-title" }, "Videos"), note,
     h("div", { class: "table-wrap" }, h("table", { class: "data" },
-      h("thead", null, h("tr", null, ...["", "Name", "Status", "Frames", "Size", "Split"].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", null, h("tr", null, ...["", "Name", "Status", "Frames", "Size", "Split", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
       tbody)));
+  function videoActions(id: number, name: string) {
+    const act = (label: string, run: () => Promise<unknown>, done: string) =>
+      h("button", { type: "button", "aria-label": `${label}: ${name}`, on: { click: async (event) => {
+        const button = event.currentTarget as HTMLButtonElement;
+        button.disabled = true;
+        try {
+          await run();
+          note.textContent = done;
+          onJob();
+        } catch (error) {
+          note.textContent = `${label} failed: ${errorText(error)}`;
+        } finally {
+          button.disabled = false;
+        }
+      } } }, label);
+    return h("span", { class: "row" },
+      act("Queue a task", () => tasks.create(id), `A task on “${name}” is in the annotation queue.`),
+      act("Auto masklets", () => session.autoMasklets(id), `Automatic masklets for “${name}” started (see Jobs).`));
+  }
+
   async function load() {
     try {
       const page = await videos.list({ page_size: 10 });
@@ -26,7 +47,8 @@ function videosPanel() {
         h("td", null, h("span", { class: `status status-${v.status}`, title: v.status_message || "" }, String(v.status))),
         h("td", null, String(v.frame_count ?? "—")),
         h("td", null, v.width ? `${v.width}×${v.height}` : "—"),
-        h("td", null, String(v.split ?? "")))));
+        h("td", null, String(v.split ?? "")),
+        h("td", null, v.status === "ready" ? videoActions(v.id, v.name) : ""))));
     } catch (error) {
       note.textContent = `Videos could not be loaded: ${errorText(error)}`;
     }
@@ -54,7 +76,7 @@ function modelsPanel() {
 export function dashboardScreen(_ctx: AppContext): Screen {
   const metrics = metricsPanel();
   const jobs = jobsPanel();
-  const videoList = videosPanel();
+  const videoList = videosPanel(() => void jobs.reload());
   const upload = uploadPanel(() => {
     void jobs.reload();
     void videoList.reload();

@@ -225,6 +225,7 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
       if (job && isTerminal(job)) {
         if (job.status === "failed") message.show(`Propagation failed: ${job.message || "no message"}`);
         if (job.status === "succeeded") message.show("Propagation done.", "info");
+        if (job.status === "cancelled") message.show("Propagation cancelled.", "info");
         job = null;
         store.invalidate();
         refreshControls();
