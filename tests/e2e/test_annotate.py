@@ -193,3 +193,33 @@ def test_workspace_on_the_real_session_api(live_platform, page, login, user_fact
     page.wait_for_url("**/app/annotate")
     task.refresh_from_db()
     assert task.status == AnnotationTask.Status.SUBMITTED
+
+
+def test_a_thousand_frames_stay_smooth(transactional_db, e2e_media, project, page, login, user_factory):
+    """The timeline draws only what is in view, and stepping through a 1,000-frame video with a
+    mask on every frame keeps up (frame images repeat, so the browser's cache is not measured)."""
+    video = ready_video(project, frames=8)
+    task = task_create(video=video, phase=3)
+    urls = [storage.url_for(storage.frame_key(video.pk, i % 8)) for i in range(1000)]
+    stub = SessionStub(frame_urls=urls, width=WIDTH, height=HEIGHT, phase=3)
+    stub.masks[0] = {i: stub.box(60 + i % 200, 100) for i in range(1000)}
+    page.route(ROUTES, stub.handle)
+    open_workspace(page, login, user_factory("annotator"), task)
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='0'][data-overlay-frame='0']")
+    sizes = page.evaluate("""() => {
+        const canvas = document.querySelector('.timeline-canvas');
+        return {canvas: canvas.width / (window.devicePixelRatio || 1),
+                view: document.querySelector('.timeline-scroller').clientWidth,
+                spacer: document.querySelector('.timeline-spacer').getBoundingClientRect().width};
+    }""")
+    assert sizes["canvas"] <= sizes["view"] + 1 and sizes["spacer"] >= 1000 * 4, sizes
+    started = page.evaluate("performance.now()")
+    for _ in range(60):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='60'][data-overlay-frame='60']")
+    per_step = (page.evaluate("performance.now()") - started) / 60
+    print(f"1,000-frame workspace: {per_step:.1f} ms per frame step")
+    assert per_step < 150, f"{per_step:.0f} ms per frame step"
+    page.keyboard.press("End")
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='999'][data-overlay-frame='999']")
+    assert page.get_by_role("slider", name="Timeline: frame").get_attribute("aria-valuenow") == "999"
