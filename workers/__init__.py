@@ -3,4 +3,4 @@
 Importing this package imports every task module, so the worker (and ``job_dispatch``) know them.
 """
 
-from workers import automasklets, exchange, ingest, maintenance, propagation, queue, sessions  # noqa: F401
+from workers import automasklets, exchange, ingest, maintenance, propagation, queue, retraining, sessions  # noqa: F401

@@ -30,3 +30,21 @@ def model_version_ensure_default() -> ModelVersion:
     except IntegrityError:  # another process activated a version at the same moment
         pass
     return ModelVersion.objects.get(is_active=True)
+
+
+def model_version_promote(*, version: ModelVersion, user) -> ModelVersion:
+    """Make ``version`` the active one: sessions opened from now on use it. A task keeps the version
+    its session first opened with (``annotation.services.sessions.session_model_version``), so open
+    sessions are not disturbed. Idempotent: promoting the active version changes nothing.
+    """
+    with transaction.atomic():
+        # Lock every active row (at most one) and the target, in id order, so two promotions serialise.
+        list(ModelVersion.objects.select_for_update().filter(is_active=True).order_by("pk"))
+        locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.is_active:
+            return locked
+        ModelVersion.objects.filter(is_active=True).update(is_active=False)
+        now = timezone.now()
+        ModelVersion.objects.filter(pk=locked.pk).update(is_active=True, promoted_at=now)
+    version.refresh_from_db()
+    return version

@@ -1,0 +1,202 @@
+"""Model versions and retraining rounds (flow 7): list and promote versions; launch, list and follow rounds.
+
+Admins launch rounds and promote versions; any role may read the model versions (the workspace
+shows which one a task uses). A round is followed here (status, step, loss, metrics, resulting
+version) or through its Job at ``/api/jobs/{id}/``; cancel it at ``/api/jobs/{id}/cancel/``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotation.models import ModelVersion, RetrainingRound
+from annotation.services.modelversions import model_version_promote
+from annotation.services.retraining import HYPERPARAMETERS, retraining_round_launch
+from dataplatform.api.base import MAX_ID, ApiView, ListApiView, validated_body
+from dataplatform.api.serializers import ErrorSerializer, JobProgressSerializer
+from dataplatform.errors import ApplicationError, NotFoundError
+from dataplatform.roles import IsAdminRole
+
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+# ---- Serializers -----------------------------------------------------------------------------------
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "config_name", "checkpoint_key", "parent", "metrics", "is_active", "created_by",
+                  "created_at", "promoted_at"]
+        read_only_fields = fields
+
+
+class DataSelectionSerializer(serializers.Serializer):
+    """Which accepted masklets to train on (the schema; the service checks the values)."""
+
+    phases = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                   help_text="Phases of the accepted revisions (1, 2, 3). Default: all.")
+    since = serializers.CharField(required=False, help_text="Accepted at or after (YYYY-MM-DD or ISO time).")
+    until = serializers.CharField(required=False, help_text="Accepted before (YYYY-MM-DD or ISO time).")
+    project = serializers.IntegerField(required=False, help_text="Only this project's videos.")
+    splits = serializers.ListField(child=serializers.CharField(), required=False,
+                                   help_text="Video splits to train on: train (default) and/or unassigned. "
+                                             "Val videos are held out for the evaluation.")
+
+
+def _hyper_help() -> str:
+    return "; ".join(f"{name} (default {'auto' if d is None else d}, {lo:g}..{hi:g})"
+                     for name, (d, lo, hi) in HYPERPARAMETERS.items())
+
+
+class HyperparametersSerializer(serializers.Serializer):
+    steps = serializers.IntegerField(required=False)
+    lr = serializers.FloatField(required=False)
+    image_encoder_lr = serializers.FloatField(required=False, allow_null=True)
+    weight_decay = serializers.FloatField(required=False)
+    warmup_steps = serializers.IntegerField(required=False)
+    clip_frames = serializers.IntegerField(required=False)
+    max_objects = serializers.IntegerField(required=False)
+    seed = serializers.IntegerField(required=False)
+    eval_videos = serializers.IntegerField(required=False)
+    time_limit_minutes = serializers.FloatField(required=False, allow_null=True)
+
+
+@extend_schema_field(DataSelectionSerializer)
+class DataSelectionField(serializers.JSONField):
+    """Passed through as given, so that the service names unknown keys instead of dropping them."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Expected an object.")
+        return data
+
+
+@extend_schema_field(HyperparametersSerializer)
+class HyperparametersField(DataSelectionField):
+    pass
+
+
+class RetrainingLaunchSerializer(serializers.Serializer):
+    base_version = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                            help_text="The model version to fine-tune. Default: the active one.")
+    data_selection = DataSelectionField(required=False, default=dict)
+    hyperparameters = HyperparametersField(required=False, default=dict, help_text=_hyper_help())
+
+
+class RetrainingRoundSerializer(serializers.ModelSerializer):
+    base_version = ModelVersionSerializer(read_only=True)
+    resulting_version = ModelVersionSerializer(read_only=True, allow_null=True)
+    progress = serializers.SerializerMethodField()
+    step = serializers.SerializerMethodField()
+    loss = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = RetrainingRound
+        fields = ["id", "status", "message", "base_version", "data_selection", "hyperparameters", "job", "progress",
+                  "step", "loss", "metrics", "resulting_version", "created_by", "created_at", "finished_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(JobProgressSerializer)
+    def get_progress(self, obj: RetrainingRound) -> dict:
+        job = obj.job
+        if job is None:
+            return {"done": 0, "total": 0, "percent": None}
+        done, total = job.progress_done, job.progress_total
+        percent = 100.0 if obj.status == RetrainingRound.Status.SUCCEEDED else (
+            round(100.0 * min(done, total) / total, 1) if total else None)
+        return {"done": done, "total": total, "percent": percent}
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_step(self, obj: RetrainingRound) -> int | None:
+        return (obj.job.result or {}).get("step") if obj.job else None
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_loss(self, obj: RetrainingRound) -> float | None:
+        """The latest training loss (the mean of the last 20 steps once the round is done)."""
+        return (obj.job.result or {}).get("loss") if obj.job else None
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_metrics(self, obj: RetrainingRound) -> dict | None:
+        """The resulting version's metrics: J&F per protocol on the val split (``val``) and the base's on the
+        same videos (``val_base``), steps, final loss, the data trained on."""
+        return obj.resulting_version.metrics if obj.resulting_version else None
+
+
+# ---- Views ------------------------------------------------------------------------------------------
+
+
+def _version_get(version_id: int) -> ModelVersion:
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise NotFoundError(f"Model version {version_id} does not exist.")
+    return version
+
+
+def _rounds():
+    return RetrainingRound.objects.select_related("base_version", "resulting_version", "job", "created_by",
+                                                  "base_version__created_by", "resulting_version__created_by")
+
+
+@extend_schema(tags=["models"])
+class ModelVersionListApi(ListApiView):
+    @extend_schema(operation_id="model_versions_list", responses={200: ModelVersionSerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        return self.paginate(request, ModelVersion.objects.select_related("created_by"), ModelVersionSerializer)
+
+
+@extend_schema(tags=["models"])
+class ModelVersionPromoteApi(ApiView):
+    """Make this version the active one: new sessions use it; open tasks keep theirs."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="model_versions_promote", request=None,
+                   responses={200: ModelVersionSerializer, **ERRORS})
+    def post(self, request: Request, version_id: int) -> Response:
+        version = model_version_promote(version=_version_get(version_id), user=request.user)
+        return Response(ModelVersionSerializer(version).data)
+
+
+@extend_schema(tags=["models"])
+class RetrainingRoundListApi(ListApiView):
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="retraining_rounds_list",
+                   responses={200: RetrainingRoundSerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        return self.paginate(request, _rounds(), RetrainingRoundSerializer)
+
+    @extend_schema(operation_id="retraining_rounds_create", request=RetrainingLaunchSerializer,
+                   responses={202: RetrainingRoundSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = validated_body(request, RetrainingLaunchSerializer)
+        if "base_version" in data:
+            base = _version_get(data["base_version"])
+        else:
+            base = ModelVersion.objects.filter(is_active=True).first()
+            if base is None:
+                raise ApplicationError("No model version is active: give base_version.")
+        launched = retraining_round_launch(base_version=base, data_selection=data["data_selection"],
+                                           hyperparameters=data["hyperparameters"], user=request.user)
+        return Response(RetrainingRoundSerializer(_rounds().get(pk=launched.pk)).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["models"])
+class RetrainingRoundDetailApi(ApiView):
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="retraining_rounds_retrieve", responses={200: RetrainingRoundSerializer, **ERRORS})
+    def get(self, request: Request, round_id: int) -> Response:
+        found = _rounds().filter(pk=round_id).first()
+        if found is None:
+            raise NotFoundError(f"Retraining round {round_id} does not exist.")
+        return Response(RetrainingRoundSerializer(found).data)

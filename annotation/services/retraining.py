@@ -1,0 +1,422 @@
+"""Retraining rounds (flow 7): an admin picks accepted masklets, a base version and hyperparameters;
+a GPU Job fine-tunes the base on them, evaluates the result on the held-out split, stores the
+checkpoint and registers a ModelVersion with its metrics; an admin then promotes it.
+
+- ``retraining_round_launch`` checks the selection and the hyperparameters (400s that say what is
+  wrong) and queues the round's Job.
+- ``retraining_round_run`` is the worker's body: it claims the Job (a second delivery returns
+  None), trains with ``engine.training`` (step and loss on the Job as it goes; a cancel stops it
+  between steps), evaluates with the semi-supervised protocols of ``engine.evaluation``, writes
+  the weights to storage, then registers the version and marks the round succeeded in one
+  transaction. Any failure marks the round and its Job failed with a message.
+
+The round trains on the selected masklets of ``train`` videos (``splits`` can add ``unassigned``
+ones); it evaluates on the accepted masklets of ``val`` videos (of the same project, any phase),
+never on what it trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from annotation.models import ModelVersion, RetrainingRound
+from annotation.selectors.reviews import dataset_masklets
+from dataplatform import storage
+from dataplatform.errors import ApplicationError, ConflictError
+from dataplatform.models import Job, Project, Video
+from dataplatform.services.jobs import (
+    job_cancel,
+    job_cancel_requested,
+    job_claim,
+    job_create,
+    job_fail,
+    job_mark_cancelled,
+    job_progress,
+    job_succeed,
+)
+
+logger = logging.getLogger("masklet.retraining")
+
+PHASES = (1, 2, 3)
+TRAIN_SPLITS = (Video.Split.TRAIN, Video.Split.UNASSIGNED)
+EVAL_SPLIT = Video.Split.VAL
+EVAL_PROTOCOLS = ("mask", "1-click")  # GT mask and one click on each object's first frame
+
+# Hyperparameter -> (default, minimum, maximum). The defaults are a short fine-tune (the paper's
+# MOSE fine-tune uses lr 5e-6, 3e-6 on the image encoder, on 8 GPUs for 40 epochs).
+HYPERPARAMETERS: dict[str, tuple[Any, Any, Any]] = {
+    "steps": (200, 1, 100_000),  # optimiser steps, one clip each
+    "lr": (1e-4, 1e-7, 1e-2),
+    "image_encoder_lr": (None, 1e-8, 1e-2),  # default: 0.6 x lr (the paper's 3e-6 / 5e-6)
+    "weight_decay": (0.1, 0.0, 1.0),
+    "warmup_steps": (0, 0, 10_000),
+    "clip_frames": (8, 2, 16),  # frames per training clip (the recipe's 8)
+    "max_objects": (3, 1, 8),  # masklets per clip (the recipe's 3)
+    "seed": (0, 0, 2**31 - 1),
+    "eval_videos": (20, 0, 1000),  # held-out videos scored at the end (0: no evaluation)
+    "time_limit_minutes": (None, 1, 7 * 24 * 60),  # stop training early when this is reached
+}
+_INTEGER = {"steps", "warmup_steps", "clip_frames", "max_objects", "seed", "eval_videos"}
+_PROGRESS_EVERY_S = 2.0  # at most one progress write per interval (the last step always writes)
+
+
+# ---- Launch ----------------------------------------------------------------------------------------
+
+
+def retraining_hyperparameters(*, hyperparameters: dict[str, Any] | None) -> dict[str, Any]:
+    """Every hyperparameter, defaults filled in, each checked against its bounds (400 naming it)."""
+    given = dict(hyperparameters or {})
+    unknown = sorted(set(given) - set(HYPERPARAMETERS))
+    if unknown:
+        raise ApplicationError(f"Unknown hyperparameters {', '.join(unknown)}; known: {', '.join(HYPERPARAMETERS)}.",
+                               {"fields": {name: ["Unknown hyperparameter."] for name in unknown}})
+    checked: dict[str, Any] = {}
+    for name, (default, low, high) in HYPERPARAMETERS.items():
+        value = given.get(name, default)
+        if value is None and default is None:
+            checked[name] = None
+            continue
+        integer = name in _INTEGER
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+                integer and isinstance(value, float) and not value.is_integer()):
+            raise ApplicationError(f"Hyperparameter {name} must be {'an integer' if integer else 'a number'}, "
+                                   f"got {value!r}.", {"fields": {name: ["Not a number."]}})
+        value = int(value) if integer else float(value)
+        if not low <= value <= high:
+            raise ApplicationError(f"Hyperparameter {name} must be between {low:g} and {high:g}, got {value:g}.",
+                                   {"fields": {name: [f"Out of range [{low:g}, {high:g}]."]}})
+        checked[name] = value
+    if checked["warmup_steps"] >= checked["steps"] and checked["warmup_steps"] > 0:
+        raise ApplicationError(f"warmup_steps ({checked['warmup_steps']}) must be fewer than steps "
+                               f"({checked['steps']}).", {"fields": {"warmup_steps": ["Not fewer than steps."]}})
+    return checked
+
+
+def _when(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value)
+        moment = parse_datetime(text)
+        if moment is None and parse_date(text) is not None:
+            moment = datetime.combine(parse_date(text), datetime.min.time())
+        if moment is None:
+            raise ApplicationError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, got {text!r}.",
+                                   {"fields": {name: ["Not a date."]}})
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def retraining_selection(*, data_selection: dict[str, Any] | None) -> dict[str, Any]:
+    """The data selection normalised: ``phases`` (list, default all), ``since``/``until`` (ISO times,
+    optional), ``project`` (id, optional), ``splits`` (default ["train"])."""
+    given = dict(data_selection or {})
+    unknown = sorted(set(given) - {"phases", "since", "until", "project", "splits"})
+    if unknown:
+        raise ApplicationError(f"Unknown data selection keys {', '.join(unknown)}; known: phases, since, until, "
+                               "project, splits.", {"fields": {name: ["Unknown key."] for name in unknown}})
+    phases = given.get("phases", list(PHASES))
+    if not isinstance(phases, list | tuple) or not phases:
+        raise ApplicationError("phases must be a non-empty list of phases (1, 2, 3).",
+                               {"fields": {"phases": ["Give at least one phase."]}})
+    bad = [p for p in phases if isinstance(p, bool) or p not in PHASES]
+    if bad:
+        raise ApplicationError(f"Unknown phases {bad}: phases are 1, 2 and 3.",
+                               {"fields": {"phases": [f"Unknown phases {bad}."]}})
+    splits = given.get("splits", [Video.Split.TRAIN.value])
+    if not isinstance(splits, list | tuple) or not splits or any(s not in TRAIN_SPLITS for s in splits):
+        raise ApplicationError(f"splits must list the splits to train on, among {', '.join(TRAIN_SPLITS)} "
+                               f"(never {EVAL_SPLIT}: it is held out), got {splits!r}.",
+                               {"fields": {"splits": ["Not train splits."]}})
+    since, until = _when(given.get("since"), "since"), _when(given.get("until"), "until")
+    if since and until and since >= until:
+        raise ApplicationError("since must be before until.", {"fields": {"since": ["Not before until."]}})
+    project = given.get("project")
+    if project is not None and (isinstance(project, bool) or not isinstance(project, int)
+                                or not Project.objects.filter(pk=project).exists()):
+        raise ApplicationError(f"Project {project!r} does not exist.", {"fields": {"project": ["Unknown project."]}})
+    return {"phases": sorted({int(p) for p in phases}), "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None, "project": project,
+            "splits": sorted({str(s) for s in splits})}
+
+
+def selection_describe(selection: dict[str, Any]) -> str:
+    parts = [f"phase{'s' if len(selection['phases']) > 1 else ''} {', '.join(map(str, selection['phases']))}",
+             f"on {' or '.join(selection['splits'])} videos"]
+    if selection.get("project"):
+        parts.append(f"of project {selection['project']}")
+    if selection.get("since"):
+        parts.append(f"accepted since {selection['since']}")
+    if selection.get("until"):
+        parts.append(f"before {selection['until']}")
+    return " ".join(parts)
+
+
+def selection_masklets(selection: dict[str, Any]):
+    """The accepted masklets a (normalised) selection picks, their videos and revisions joined."""
+    project = Project.objects.filter(pk=selection["project"]).first() if selection.get("project") else None
+    return dataset_masklets(project=project, phases=selection["phases"], since=_when(selection.get("since"), "since"),
+                            until=_when(selection.get("until"), "until")).filter(
+        video__split__in=selection["splits"]).distinct()
+
+
+def held_out_masklets(selection: dict[str, Any]):
+    """The evaluation set: accepted masklets of val videos (same project, any phase or date)."""
+    project = Project.objects.filter(pk=selection["project"]).first() if selection.get("project") else None
+    return dataset_masklets(project=project, split=EVAL_SPLIT).distinct()
+
+
+def retraining_round_launch(*, base_version: ModelVersion, data_selection: dict[str, Any] | None,
+                            hyperparameters: dict[str, Any] | None, user) -> RetrainingRound:
+    """Check the inputs and queue a round (its Job goes to a GPU worker after commit)."""
+    selection = retraining_selection(data_selection=data_selection)
+    params = retraining_hyperparameters(hyperparameters=hyperparameters)
+    count = selection_masklets(selection).count()
+    if count == 0:
+        raise ApplicationError(f"No accepted masklets match this selection ({selection_describe(selection)}): "
+                               "nothing to train on. Accept some masklets, widen the phases or dates, or "
+                               "assign videos to the train split.", {"fields": {"data_selection": ["Empty."]}})
+    with transaction.atomic():
+        job = job_create(kind=Job.Kind.RETRAINING, params={"steps": params["steps"], "train_masklets": count},
+                         created_by=user, progress_total=params["steps"])
+        return RetrainingRound.objects.create(base_version=base_version, data_selection=selection,
+                                              hyperparameters=params, job=job, created_by=user)
+
+
+def retraining_round_cancel(*, retraining_round: RetrainingRound) -> RetrainingRound:
+    """Cancel a queued round at once; a running one stops between training steps."""
+    if retraining_round.status in (RetrainingRound.Status.SUCCEEDED, RetrainingRound.Status.FAILED,
+                        RetrainingRound.Status.CANCELLED):
+        raise ConflictError(f"Retraining round {retraining_round.pk} is {retraining_round.status} already.")
+    if retraining_round.job is not None:
+        job = job_cancel(job=retraining_round.job)
+        if job.status == Job.Status.CANCELLED:
+            RetrainingRound.objects.filter(pk=retraining_round.pk, status=RetrainingRound.Status.QUEUED).update(
+                status=RetrainingRound.Status.CANCELLED, finished_at=timezone.now(), message="Cancelled.")
+    retraining_round.refresh_from_db()
+    return retraining_round
+
+
+# ---- Run (the worker's body) -----------------------------------------------------------------------
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _device():
+    import torch
+
+    setting = getattr(settings, "ENGINE_DEVICE", "auto")
+    if setting in ("", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def shipped_weights(config_name: str) -> Path | None:
+    """The weights shipped with the engine for a config (``engine/weights/<name>.safetensors``), if any."""
+    import engine
+
+    path = Path(engine.__file__).resolve().parent / "weights" / f"{config_name}.safetensors"
+    return path if path.is_file() else None
+
+
+def model_version_load(*, version: ModelVersion, folder: Path, device=None):
+    """The version's model: its checkpoint from storage, else the engine's shipped weights of its
+    config, else (a config shipped without weights) random initial weights."""
+    from engine.checkpoint import load_model
+
+    if version.checkpoint_key:
+        path = folder / f"base-{version.pk}.safetensors"
+        path.write_bytes(storage.read_bytes(version.checkpoint_key))
+    else:
+        path = shipped_weights(version.config_name)
+    return load_model(version.config_name if path is None else None, path, device=device or "cpu")
+
+
+def _train_config(params: dict[str, Any]):
+    from engine.training import ClipConfig, OptimConfig, PromptConfig, TrainConfig
+
+    lr = params["lr"]
+    return TrainConfig(
+        clip=ClipConfig(num_frames=params["clip_frames"], max_objects=params["max_objects"], max_stride=2,
+                        hflip_prob=0.5, reverse_prob=0.25),
+        prompts=PromptConfig(num_correction_points=3),
+        optim=OptimConfig(lr=lr, image_encoder_lr=params["image_encoder_lr"] or 0.6 * lr, layer_decay=0.9,
+                          weight_decay=params["weight_decay"], warmup_steps=params["warmup_steps"],
+                          total_steps=params["steps"], min_lr_ratio=0.1, grad_clip=0.1),
+        seed=params["seed"],
+    )
+
+
+def _job_result(job: Job, result: dict[str, Any]) -> None:
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(result=result)
+
+
+def _round_status(rr: RetrainingRound, status: str) -> None:
+    RetrainingRound.objects.filter(pk=rr.pk).update(status=status)
+    rr.status = status
+
+
+def evaluate_model(model, videos: list, *, protocols=EVAL_PROTOCOLS) -> dict[str, dict[str, float]]:
+    """J&F, J and F (percent) per protocol of ``model`` on (frames, {object: masks}) pairs."""
+    from engine.evaluation.protocols import evaluate_semi_supervised
+
+    out = {}
+    for protocol in protocols:
+        scores = evaluate_semi_supervised(model, videos, prompt=protocol)
+        out[protocol] = {"jf": round(scores.jf, 2), "j": round(scores.j, 2), "f": round(scores.f, 2),
+                         "objects": scores.num_objects}
+    return out
+
+
+def _evaluation(model, base_model, selection: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    from annotation.training_data import masklet_videos
+
+    if params["eval_videos"] == 0:
+        return {"val": None, "note": "Evaluation was turned off (eval_videos 0)."}
+    held_out = masklet_videos(held_out_masklets(selection))[: params["eval_videos"]]
+    if not held_out:
+        return {"val": None, "note": "No accepted masklets on val videos: the round was not evaluated on a "
+                                     "held-out split. Assign some annotated videos to val."}
+    pairs = [(frames, masks) for _, frames, masks in held_out]
+    return {"val": evaluate_model(model, pairs), "val_base": evaluate_model(base_model, pairs),
+            "val_videos": len(held_out), "val_objects": sum(len(m) for _, _, m in held_out),
+            "protocols": list(EVAL_PROTOCOLS)}
+
+
+def version_name_for(rr: RetrainingRound) -> str:
+    return f"{rr.base_version.config_name}-round-{rr.pk}"
+
+
+def retraining_round_run(*, job: Job, celery_task_id: str = "",
+                         on_step: Callable[[int, int, float], None] | None = None) -> RetrainingRound | None:
+    """The worker's body (see the module docstring). None when the Job was not claimable (gone,
+    running elsewhere or finished): a redelivered message does nothing."""
+    claimed = job_claim(job_id=job.pk, celery_task_id=celery_task_id)
+    if claimed is None:
+        return None
+    rr = RetrainingRound.objects.select_related("base_version").get(job=claimed)
+    try:
+        return _run(rr, claimed, on_step)
+    except _Cancelled:
+        job_mark_cancelled(job=claimed)
+        RetrainingRound.objects.filter(pk=rr.pk).update(status=RetrainingRound.Status.CANCELLED,
+                                                           finished_at=timezone.now(), message="Cancelled.")
+    except Exception as error:
+        logger.exception("Retraining round %s failed", rr.pk)
+        message = f"Retraining failed: {type(error).__name__}: {error}"
+        job_fail(job=claimed, message=message)
+        RetrainingRound.objects.filter(pk=rr.pk).update(status=RetrainingRound.Status.FAILED,
+                                                           finished_at=timezone.now(), message=message)
+    rr.refresh_from_db()
+    return rr
+
+
+def _run(rr: RetrainingRound, job: Job,
+         on_step: Callable[[int, int, float], None] | None) -> RetrainingRound:
+    import torch
+
+    from annotation.training_data import masklet_training_dataset
+    from engine.checkpoint import save_model
+    from engine.training import Trainer
+
+    params, selection = rr.hyperparameters, rr.data_selection
+    _round_status(rr, RetrainingRound.Status.TRAINING)
+    device = _device()
+    with tempfile.TemporaryDirectory(prefix="masklet-round-") as tmp:
+        folder = Path(tmp)
+        torch.manual_seed(params["seed"])
+        base_model = model_version_load(version=rr.base_version, folder=folder, device=device)
+        model = model_version_load(version=rr.base_version, folder=folder, device=device)
+        masklets = list(selection_masklets(selection))
+        dataset = masklet_training_dataset(masklets)
+        trainer = Trainer(model, dataset, _train_config(params))
+        steps, started = params["steps"], time.perf_counter()
+        job_progress(job=job, done=0, total=steps)
+        losses: list[float] = []
+        last_write = 0.0
+
+        def on_stats(stats) -> None:
+            nonlocal last_write
+            losses.append(stats.loss)
+            avg = sum(losses[-20:]) / len(losses[-20:])
+            now = time.perf_counter()
+            if now - last_write >= _PROGRESS_EVERY_S or stats.step == steps:
+                last_write = now
+                job_progress(job=job, done=min(stats.step, steps))
+                _job_result(job, {"stage": "training", "step": stats.step, "steps": steps,
+                                  "loss": round(stats.loss, 4), "loss_avg": round(avg, 4), "lr": stats.lr})
+                if job_cancel_requested(job=job):
+                    raise _Cancelled()
+            if on_step is not None:
+                on_step(stats.step, steps, stats.loss)
+
+        limit = params.get("time_limit_minutes")
+        trainer.train(steps, time_limit_s=limit * 60 if limit else None, callback=on_stats)
+        train_seconds = time.perf_counter() - started
+        if job_cancel_requested(job=job):
+            raise _Cancelled()
+
+        _round_status(rr, RetrainingRound.Status.EVALUATING)
+        _job_result(job, {"stage": "evaluating", "step": trainer.step, "steps": steps,
+                          "loss": round(losses[-1], 4) if losses else None})
+        model.eval()
+        metrics = _evaluation(model, base_model, selection, params)
+        metrics.update({
+            "steps": trainer.step, "train_seconds": round(train_seconds, 1),
+            "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4) if losses else None,
+            "train_masklets": len(masklets), "train_videos": len(dataset),
+            "data_selection": selection,
+        })
+        name = version_name_for(rr)
+        key = storage.checkpoint_key(name)
+        local = save_model(model, folder / "model.safetensors")
+        with open(local, "rb") as handle:
+            storage.put_file(key, handle)
+
+    with transaction.atomic():
+        locked = RetrainingRound.objects.select_for_update().get(pk=rr.pk)
+        if job_cancel_requested(job=job):
+            raise _Cancelled()
+        version = ModelVersion.objects.create(
+            name=name, config_name=rr.base_version.config_name, engine_config=rr.base_version.engine_config,
+            checkpoint_key=key, parent=rr.base_version, metrics=metrics, created_by=rr.created_by)
+        locked.status, locked.resulting_version, locked.finished_at = (
+            RetrainingRound.Status.SUCCEEDED, version, timezone.now())
+        val = metrics.get("val") or {}
+        locked.message = ("Held-out J&F " + ", ".join(f"{p} {v['jf']:.1f}" for p, v in val.items())
+                          if val else metrics.get("note", ""))
+        locked.save(update_fields=["status", "resulting_version", "finished_at", "message"])
+        job_succeed(job=job, result={"stage": "done", "step": trainer.step, "steps": steps,
+                                     "loss": metrics["final_loss"], "model_version": version.pk,
+                                     "model_version_name": version.name, "metrics": metrics})
+    return locked
+
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "evaluate_model",
+    "model_version_load",
+    "retraining_hyperparameters",
+    "retraining_round_cancel",
+    "retraining_round_launch",
+    "retraining_round_run",
+    "retraining_selection",
+    "selection_masklets",
+    "shipped_weights",
+]
