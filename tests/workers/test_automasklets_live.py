@@ -33,6 +33,10 @@ def test_auto_masklets_are_made_and_queued_for_verification(platform, celery_wor
         revision = masklet.current_revision
         assert revision.source == "auto" and revision.author is None and len(revision.masks) == 5
         assert len(revision.stability_scores) == 5 and all(0 <= s <= 1 for s in revision.stability_scores)
+    reviewer = api_client_for(user_factory("reviewer"))
+    queued = reviewer.post("/api/reviews/next/", {"kind": "auto", "video": video.pk}, format="json")
+    assert queued.status_code == 200, queued.content  # in the verification queue
+    assert queued.json()["id"] in job.result["masklets"]
 
 
 def test_auto_masklets_refuse_bad_parameters_and_non_admins(platform, user_factory, api_client_for) -> None:
