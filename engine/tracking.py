@@ -266,10 +266,9 @@ def condition_on_memory(model: SAM2Model, feats: FrameFeatures, banks: list[Memo
         b = len(idx)
         memory = torch.cat([banks[i].memory for i in idx], dim=1)  # (M, b, D)
         pos = torch.cat([banks[i].pos for i in idx], dim=1)
-        curr = feats.vision_feats[-1].expand(-1, b, -1)  # (hw, b, C): the same frame for every object
-        curr_pos = feats.vision_pos.expand(-1, b, -1)
-        fused = model.memory_attention(curr=curr, curr_pos=curr_pos, memory=memory, memory_pos=pos,
-                                       num_obj_ptr_tokens=num_ptr)  # (hw, b, C)
+        # The same frame tokens (hw, 1, C) for every object of the group.
+        fused = model.memory_attention.forward_shared_frame(
+            feats.vision_feats[-1], feats.vision_pos, memory, pos, num_obj_ptr_tokens=num_ptr)  # (hw, b, C)
         out[idx] = fused.permute(1, 2, 0).reshape(b, -1, h, w)
     return out
 

@@ -72,15 +72,20 @@ class MemoryAttentionLayer(nn.Module):
         x = self.norm2(tgt)
         return x + query_pos if self.pos_enc_at_cross_attn_queries else x
 
-    def forward(self, tgt: Tensor, memory: Tensor, pos: Tensor, query_pos: Tensor,
-                num_k_exclude_rope: int = 0) -> Tensor:
-        """tgt (B, HW, C), memory and pos (B, M, kv_in_dim), query_pos (B, HW, C) -> (B, HW, C)."""
-        tgt = self.forward_self(tgt, query_pos)
+    def forward_cross_mlp(self, tgt: Tensor, memory: Tensor, pos: Tensor, query_pos: Tensor,
+                          num_k_exclude_rope: int = 0) -> Tensor:
+        """Cross-attention to the memories, then the MLP block, on (B, HW, C)."""
         keys = memory + pos if self.pos_enc_at_cross_attn_keys else memory
         attn = self.cross_attn_image(q=self.cross_query(tgt, query_pos), k=keys, v=memory,
                                      num_k_exclude_rope=num_k_exclude_rope)
         tgt = tgt + self.dropout2(attn)
         return self.forward_mlp(tgt)
+
+    def forward(self, tgt: Tensor, memory: Tensor, pos: Tensor, query_pos: Tensor,
+                num_k_exclude_rope: int = 0) -> Tensor:
+        """tgt (B, HW, C), memory and pos (B, M, kv_in_dim), query_pos (B, HW, C) -> (B, HW, C)."""
+        tgt = self.forward_self(tgt, query_pos)
+        return self.forward_cross_mlp(tgt, memory, pos, query_pos, num_k_exclude_rope)
 
 
 class MemoryAttention(nn.Module):
@@ -111,6 +116,27 @@ class MemoryAttention(nn.Module):
         out, pos = out.transpose(0, 1), curr_pos.transpose(0, 1)
         memory, memory_pos = memory.transpose(0, 1), memory_pos.transpose(0, 1)
         for layer in self.layers:
+            out = layer(out, memory, memory_pos, pos, num_k_exclude_rope=num_obj_ptr_tokens)
+        return self.norm(out).transpose(0, 1)
+
+    def forward_shared_frame(self, curr: Tensor, curr_pos: Tensor, memory: Tensor, memory_pos: Tensor,
+                             num_obj_ptr_tokens: int = 0) -> Tensor:
+        """``forward`` for B objects on one frame: curr/curr_pos (HW, 1, C), memory/memory_pos (M, B, D).
+
+        Until the first cross-attention every object sees the same frame tokens, so the first
+        layer's self-attention runs once for the batch instead of once per object (same math).
+        Returns (HW, B, C).
+        """
+        b = memory.shape[1]
+        memory, memory_pos = memory.to(curr.dtype), memory_pos.to(curr.dtype)
+        out = curr + 0.1 * curr_pos if self.pos_enc_at_input else curr
+        out, pos = out.transpose(0, 1), curr_pos.transpose(0, 1)  # (1, HW, C)
+        memory, memory_pos = memory.transpose(0, 1), memory_pos.transpose(0, 1)  # (B, M, D)
+        first, *rest = self.layers
+        out = first.forward_self(out, pos).expand(b, -1, -1)  # (B, HW, C)
+        pos = pos.expand(b, -1, -1)
+        out = first.forward_cross_mlp(out, memory, memory_pos, pos, num_k_exclude_rope=num_obj_ptr_tokens)
+        for layer in rest:
             out = layer(out, memory, memory_pos, pos, num_k_exclude_rope=num_obj_ptr_tokens)
         return self.norm(out).transpose(0, 1)
 

@@ -108,3 +108,19 @@ def test_checkpoint_keys_match_reference(reference_model: torch.nn.Module) -> No
                            ("memory_encoder.", MemoryEncoder(MemoryEncoderConfig()))):
         expected = {k[len(prefix):] for k in ref_keys if k.startswith(prefix)}
         assert set(module.state_dict()) == expected
+
+
+def test_shared_frame_batch_equals_per_object(reference_model: torch.nn.Module) -> None:
+    """forward_shared_frame (one frame, B memories) equals forward on each object alone."""
+    ours = MemoryAttention(MemoryAttentionConfig(feat_sizes=(16, 16))).eval()
+    ours.load_state_dict(_sub_state(reference_model, "memory_attention."), strict=True)
+    g = torch.Generator().manual_seed(5)
+    hw, b, n_ptr = 16 * 16, 3, 8
+    curr, curr_pos = torch.randn(hw, 1, 256, generator=g), torch.randn(hw, 1, 256, generator=g)
+    memory = torch.randn(2 * hw + n_ptr, b, 64, generator=g)
+    memory_pos = torch.randn(2 * hw + n_ptr, b, 64, generator=g)
+    with torch.inference_mode():
+        batched = ours.forward_shared_frame(curr, curr_pos, memory, memory_pos, num_obj_ptr_tokens=n_ptr)
+        for i in range(b):
+            alone = ours(curr, memory[:, i:i + 1], curr_pos, memory_pos[:, i:i + 1], num_obj_ptr_tokens=n_ptr)
+            assert (batched[:, i:i + 1] - alone).abs().max().item() <= 1e-5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,16 @@ from engine.modeling.sam2 import SAM2Model, build_sam2
 from engine.video_session import MaskPrompt, PointPrompt, Propagation, RemoveObject, VideoSession
 
 H, W, N = 48, 64, 12
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """The micro model runs many tiny ops: one thread avoids thread hand-offs that dominate them
+    (by far, on a shared machine)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")
