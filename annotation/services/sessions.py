@@ -243,7 +243,7 @@ def _wait(result, *, timeout: float, hostname: str | None) -> Any:
             if time.monotonic() > deadline:
                 raise ApplicationError("The GPU worker holding your session is busy; try again in a moment.",
                                        status_code=503, code="engine_busy") from None
-    if result.failed():
+    if not result.successful():  # failed, or revoked (expired in a queue)
         raise ApplicationError(f"The model could not answer: {value}", status_code=502, code="engine_error")
     return value  # the result expires with result_expires
 

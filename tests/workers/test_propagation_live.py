@@ -107,3 +107,29 @@ def test_a_cancelled_propagation_saves_nothing_and_the_session_goes_on(platform,
         "frame_index": 3, "object_number": numbers[0], "kind": "click", "points": [[10, 10]], "labels": [1]},
         format="json")
     assert again.status_code == 200, again.content
+
+
+def test_phase_2_a_brush_correction_then_repropagation_makes_a_new_revision(platform, celery_worker) -> None:
+    import numpy as np
+
+    p = platform(phase=2, frames=6)
+    client, task = p["client"], p["task"]
+    assert client.post(f"/api/tasks/{task.pk}/session/").status_code == 200
+    number = prompt_two_objects(p)[0]
+    url = f"/api/tasks/{task.pk}"
+    first = client.post(f"{url}/propagate/", {"frame_index": 0}, format="json").json()["id"]
+    assert wait_for(lambda: finished(first), timeout=180, what="the first propagation").status == "succeeded"
+
+    brush = np.zeros((48, 64), dtype=bool)
+    brush[10:30, 5:25] = True  # the annotator paints the object on frame 3
+    answer = client.post(f"{url}/prompts/", {"frame_index": 3, "object_number": number, "kind": "mask",
+                                             "mask": rle_ops.encode(brush)}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert np.array_equal(rle_ops.decode(answer.json()["mask"]), brush)  # a mask prompt is the mask
+    second = client.post(f"{url}/propagate/", {"frame_index": 3, "direction": "both"}, format="json").json()["id"]
+    assert wait_for(lambda: finished(second), timeout=180, what="the re-propagation").status == "succeeded"
+
+    revisions = list(propagation_revisions(task).filter(masklet__object_number=number).order_by("number"))
+    assert [r.number for r in revisions] == [1, 2] and revisions[1].parent_id == revisions[0].pk
+    assert revisions[1].edited_frames == [0, 3]
+    assert np.array_equal(rle_ops.decode(revisions[1].masks["3"]), brush)  # the correction is kept
