@@ -86,7 +86,7 @@ class ObjectStep:
 @dataclass
 class SamOutput:
     low_res_masks: Tensor  # (B, 1, S/4, S/4)
-    high_res_masks: Tensor  # (B, 1, S, S)
+    high_res_masks: Tensor | None  # (B, 1, S, S); None when not asked for (a click needs no memory yet)
     obj_ptr: Tensor  # (B, C)
     object_score_logits: Tensor  # (B, 1)
 
@@ -102,7 +102,7 @@ def sine_pe_1d(pos: Tensor, dim: int, temperature: float = 10000.0) -> Tensor:
 
 def forward_sam_heads(model: SAM2Model, backbone_features: Tensor, point_coords: Tensor | None,
                       point_labels: Tensor | None, mask_inputs: Tensor | None, high_res: list[Tensor],
-                      multimask_output: bool) -> SamOutput:
+                      multimask_output: bool, high_res_output: bool = True) -> SamOutput:
     """Prompt encoder + mask decoder on (B, C, h, w) features; picks the best mask if multimask."""
     b = backbone_features.shape[0]
     device = backbone_features.device
@@ -130,7 +130,8 @@ def forward_sam_heads(model: SAM2Model, backbone_features: Tensor, point_coords:
         masks = masks[rows, best].unsqueeze(1)
         if tokens.shape[1] > 1:
             token = tokens[rows, best]
-    high = F.interpolate(masks, size=(model.image_size, model.image_size), mode="bilinear", align_corners=False)
+    high = F.interpolate(masks, size=(model.image_size, model.image_size), mode="bilinear",
+                         align_corners=False) if high_res_output else None
     obj_ptr = model.obj_ptr_proj(token)  # (B, C)
     if model.pred_obj_scores:
         lam = score.sigmoid() if model.soft_no_obj_ptr else present.float()
@@ -149,7 +150,7 @@ def use_mask_as_output(model: SAM2Model, backbone_features: Tensor, high_res: li
                         align_corners=False, antialias=True)
     if model.use_obj_ptrs_in_encoder:
         obj_ptr = forward_sam_heads(model, backbone_features, None, None, model.mask_downsample(mask),
-                                    high_res, multimask_output=False).obj_ptr
+                                    high_res, multimask_output=False, high_res_output=False).obj_ptr
     else:
         obj_ptr = torch.zeros(mask.shape[0], model.hidden_dim, device=mask.device)
     lam = torch.any(mask.flatten(1) > 0.0, dim=1)[:, None].float()  # (B, 1): is the mask non-empty
@@ -330,9 +331,11 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
                  and steps[i].prev_mask_logits is None]
         if plain:  # batched: every prompt-free object uses the same multimask setting
             multimask = _use_multimask(model, False, 0)
-            out = forward_sam_heads(model, fused[plain], None, None, None, feats.high_res(len(plain)), multimask)
+            out = forward_sam_heads(model, fused[plain], None, None, None, feats.high_res(len(plain)), multimask,
+                                    high_res_output=run_mem_encoder)
             for j, k in enumerate(plain):
-                sam[rest[k]] = SamOutput(out.low_res_masks[j:j + 1], out.high_res_masks[j:j + 1],
+                high = None if out.high_res_masks is None else out.high_res_masks[j:j + 1]
+                sam[rest[k]] = SamOutput(out.low_res_masks[j:j + 1], high,
                                          out.obj_ptr[j:j + 1], out.object_score_logits[j:j + 1])
         for k, i in enumerate(rest):
             if k in plain:
@@ -341,10 +344,13 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
             num_points = 0 if s.point_labels is None else s.point_labels.shape[1]
             mask_in = s.mask_input if s.mask_input is not None else s.prev_mask_logits
             sam[i] = forward_sam_heads(model, fused[k:k + 1], s.point_coords, s.point_labels, mask_in,
-                                       feats.high_res(1), _use_multimask(model, s.is_init_cond_frame, num_points))
+                                       feats.high_res(1), _use_multimask(model, s.is_init_cond_frame, num_points),
+                                       high_res_output=run_mem_encoder)
     outs = [FrameOutput(o.low_res_masks, o.obj_ptr, o.object_score_logits) for o in sam if o is not None]
     if run_mem_encoder and model.num_maskmem > 0 and outs:
-        high = torch.cat([o.high_res_masks for o in sam if o is not None], dim=0)
+        highs = [o.high_res_masks for o in sam if o is not None]
+        assert all(h is not None for h in highs)  # asked for with run_mem_encoder
+        high = torch.cat(highs, dim=0)  # type: ignore[arg-type]
         scores = torch.cat([o.object_score_logits for o in sam if o is not None], dim=0)
         mem, pos = encode_memory(model, feats, high, scores, is_mask_from_pts=False)
         for j, o in enumerate(outs):
