@@ -76,3 +76,11 @@ describe("api client helpers", () => {
     expect(formatValue(4.5, " s")).toBe("4.50 s");
   });
 });
+
+describe("model version metrics", async () => {
+  const { metricPairs } = await import("../src/ui/admin/dashboard");
+  it("flattens nested metrics into readable pairs", () => {
+    expect(metricPairs({ val: { "J&F": 0.6321, "1-click": 0.5 }, steps: 200 })).toEqual(["val J&F 0.632", "val 1-click 0.500", "steps 200"]);
+    expect(metricPairs(null)).toEqual([]);
+  });
+});

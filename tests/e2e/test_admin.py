@@ -13,7 +13,12 @@ from tests.e2e.seed import phase_metrics
 
 
 def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_factory, project):
+    from annotation.models import ModelVersion
+
     phase_metrics(project, user_factory("annotator"))
+    ModelVersion.objects.create(name="sam2.1-tiny", config_name="sam2.1_hiera_t", is_active=True)
+    retrained = ModelVersion.objects.create(name="round-1", config_name="sam2.1_hiera_t",
+                                            metrics={"val": {"J&F": 0.612}})
     assert AnnotationTask.objects.count() == 3
     login(page, user_factory("admin"))
     page.get_by_role("heading", name="Admin dashboard").wait_for()
@@ -31,6 +36,14 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     page.get_by_label("Table by").select_option("annotator")
     table.get_by_role("row").filter(has_text="annotator-").wait_for()
 
+    models = page.get_by_role("region", name="Model versions")
+    models.get_by_text("val J&F 0.612").wait_for()
+    page.on("dialog", lambda dialog: dialog.accept())
+    models.get_by_role("button", name="Promote round-1").click()
+    models.get_by_role("listitem").filter(has_text="round-1").get_by_text("active").wait_for()
+    retrained.refresh_from_db()
+    assert retrained.is_active
+
     page.get_by_role("button", name="Queue a task: phase-1.mp4").click()
     page.get_by_text("A task on “phase-1.mp4” is in the annotation queue.").wait_for()
     assert AnnotationTask.objects.filter(video__name="phase-1.mp4").count() == 2
@@ -39,7 +52,11 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
 def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login, user_factory, project, tmp_path):
     path = tmp_path / "walk.mp4"
     write_video(path, fps=24, frames=48, width=320, height=240)
+    from annotation.models import ModelVersion
+
     phase_metrics(project, user_factory("annotator"))  # so that the screenshot has figures
+    ModelVersion.objects.create(name="sam2.1-tiny", config_name="sam2.1_hiera_t", is_active=True,
+                                metrics={"sa-v val": {"J&F": 0.75}})
     login(page, user_factory("admin"))
     page.get_by_role("heading", name="Admin dashboard").wait_for()
     page.get_by_label("Project").select_option(str(project.pk))

@@ -66,12 +66,15 @@ def test_reviewer_plays_the_overlay_and_accepts(seeded, page, login, user_factor
     assert Review.objects.get(revision=seeded.current_revision).reviewer == reviewer
 
 
-def test_reviewer_rejects_with_a_reason_by_keyboard(seeded, page, login, user_factory):
+def test_reviewer_skips_then_rejects_with_a_reason_by_keyboard(seeded, page, login, user_factory):
     login(page, user_factory("reviewer"))
     page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
     page.keyboard.press("?")
     page.get_by_role("dialog", name="Review: keyboard shortcuts").wait_for()
     page.keyboard.press("Escape")
+    page.keyboard.press("s")  # skip: the lease is given back, and the queue hands the masklet out again
+    page.get_by_text(f"Masklet {seeded.id} skipped").wait_for()
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
     page.keyboard.press("r")
     page.get_by_role("button", name="Mask leaks onto the background").click()
     page.get_by_role("button", name="Reject masklet").click()

@@ -44,16 +44,10 @@ export const masklets = {
 export const metrics = (groupBy: GroupBy = "phase", project?: number) =>
   request<MetricsRow[]>("GET", "/api/metrics/", { query: { group_by: groupBy, project } });
 
-/** Model versions: no API route yet (GET /api/model-versions/ is assumed until one lands). */
-export interface ModelVersion {
-  id: number;
-  name: string;
-  config_name?: string;
-  is_active?: boolean;
-  metrics?: Record<string, number>;
-}
+export type ModelVersion = Schemas["ModelVersion"];
 
-export async function modelVersions(): Promise<ModelVersion[]> {
-  const data = await request<ModelVersion[] | { results: ModelVersion[] }>("GET", "/api/model-versions/");
-  return Array.isArray(data) ? data : data.results;
-}
+export const modelVersions = {
+  list: () => request<Schemas["PaginatedModelVersionList"]>("GET", "/api/model-versions/", { query: { page_size: 50 } }),
+  /** Make a version the one new sessions use (open sessions keep theirs). */
+  promote: (id: number) => request<ModelVersion>("POST", `/api/model-versions/${id}/promote/`),
+};

@@ -266,6 +266,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/model-versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        get: operations["model_versions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/model-versions/{version_id}/promote/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Make this version the active one: new sessions use it; open tasks keep theirs. */
+        post: operations["model_versions_promote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/": {
         parameters: {
             query?: never;
@@ -331,6 +365,41 @@ export interface paths {
         put?: never;
         /** @description Register a video already in storage (``s3://bucket/key`` or a storage key): ingest reads it there. */
         post: operations["projects_videos_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retraining-rounds/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        get: operations["retraining_rounds_list"];
+        put?: never;
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        post: operations["retraining_rounds_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retraining-rounds/{round_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        get: operations["retraining_rounds_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -685,6 +754,19 @@ export interface components {
             /** @description Send it back as the X-CSRFToken header on unsafe requests. */
             csrf_token: string;
         };
+        /** @description Which accepted masklets to train on (the schema; the service checks the values). */
+        DataSelectionRequest: {
+            /** @description Phases of the accepted revisions (1, 2, 3). Default: all. */
+            phases?: number[];
+            /** @description Accepted at or after (YYYY-MM-DD or ISO time). */
+            since?: string;
+            /** @description Accepted before (YYYY-MM-DD or ISO time). */
+            until?: string;
+            /** @description Only this project's videos. */
+            project?: number;
+            /** @description Video splits to train on: train (default) and/or unassigned. Val videos are held out for the evaluation. */
+            splits?: string[];
+        };
         /**
          * @description * `accept` - Accept
          *     * `reject` - Reject
@@ -769,6 +851,22 @@ export interface components {
          * @enum {string}
          */
         GroupByEnum: "phase" | "annotator" | "model_version";
+        HyperparametersRequest: {
+            steps?: number;
+            /** Format: double */
+            lr?: number;
+            /** Format: double */
+            image_encoder_lr?: number | null;
+            /** Format: double */
+            weight_decay?: number;
+            warmup_steps?: number;
+            clip_frames?: number;
+            max_objects?: number;
+            seed?: number;
+            eval_videos?: number;
+            /** Format: double */
+            time_limit_minutes?: number | null;
+        };
         ImportUploadRequest: {
             /** @description One or two SA-V JSON files (the video's manual and/or auto file), or one zip of DAVIS PNG folders (<video>/<frame>.png indexed, or <video>/<object>/<frame>.png binary); one PNG per annotated frame. */
             file: string[];
@@ -926,6 +1024,25 @@ export interface components {
             /** @description The SAM 2 paper's Table 1 row, by phase. */
             paper: components["schemas"]["PaperFigures"] | null;
         };
+        ModelVersion: {
+            readonly id: number;
+            readonly name: string;
+            /** @description The engine config, e.g. micro or sam2.1_hiera_t. */
+            readonly config_name: string;
+            /** @description Storage key of the weights; empty: the shipped weights. */
+            readonly checkpoint_key: string;
+            readonly parent: number | null;
+            /** @description J&F on the held-out split, per protocol. */
+            readonly metrics: unknown;
+            /** @description The version new sessions use. */
+            readonly is_active: boolean;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly created_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly promoted_at: string | null;
+        };
         /** @enum {unknown} */
         NullEnum: null;
         ObjectMasks: {
@@ -952,6 +1069,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Job"][];
         };
+        PaginatedModelVersionList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["ModelVersion"][];
+        };
         PaginatedProjectList: {
             /** @example 123 */
             count: number;
@@ -966,6 +1098,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Project"][];
+        };
+        PaginatedRetrainingRoundList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["RetrainingRound"][];
         };
         PaginatedTaskList: {
             /** @example 123 */
@@ -1166,6 +1313,50 @@ export interface components {
             /** @description The refinement task the rejection created. */
             task: components["schemas"]["Task"];
         };
+        RetrainingLaunchRequest: {
+            /**
+             * Format: int64
+             * @description The model version to fine-tune. Default: the active one.
+             */
+            base_version?: number;
+            data_selection?: components["schemas"]["DataSelectionRequest"];
+            /** @description steps (default 200, 1..100000); lr (default 0.0001, 1e-07..0.01); image_encoder_lr (default auto, 1e-08..0.01); weight_decay (default 0.1, 0..1); warmup_steps (default 0, 0..10000); clip_frames (default 8, 2..16); max_objects (default 3, 1..8); seed (default 0, 0..2.14748e+09); eval_videos (default 20, 0..1000); time_limit_minutes (default auto, 1..10080) */
+            hyperparameters?: components["schemas"]["HyperparametersRequest"];
+        };
+        RetrainingRound: {
+            readonly id: number;
+            readonly status: components["schemas"]["RetrainingRoundStatusEnum"];
+            readonly message: string;
+            readonly base_version: components["schemas"]["ModelVersion"];
+            /** @description Phases, date range, split of accepted masklets. */
+            readonly data_selection: unknown;
+            readonly hyperparameters: unknown;
+            readonly job: number | null;
+            readonly progress: components["schemas"]["JobProgress"];
+            readonly step: number | null;
+            /** Format: double */
+            readonly loss: number | null;
+            readonly metrics: {
+                [key: string]: unknown;
+            } | null;
+            readonly resulting_version: components["schemas"]["ModelVersion"] | null;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly created_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+        };
+        /**
+         * @description * `queued` - Queued
+         *     * `training` - Training
+         *     * `evaluating` - Evaluating
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        RetrainingRoundStatusEnum: "queued" | "training" | "evaluating" | "succeeded" | "failed" | "cancelled";
         Review: {
             readonly id: number;
             readonly masklet: number;
@@ -2274,6 +2465,115 @@ export interface operations {
             };
         };
     };
+    model_versions_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedModelVersionList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    model_versions_promote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     projects_list: {
         parameters: {
             query?: {
@@ -2696,6 +2996,172 @@ export interface operations {
                 };
             };
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retraining_rounds_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedRetrainingRoundList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retraining_rounds_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetrainingLaunchRequest"];
+                "multipart/form-data": components["schemas"]["RetrainingLaunchRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RetrainingLaunchRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainingRound"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retraining_rounds_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                round_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainingRound"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

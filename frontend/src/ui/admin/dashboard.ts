@@ -1,5 +1,4 @@
 /** The admin dashboard: Table 1 metrics, jobs, video upload and ingest, videos, model versions. */
-import { ApiError } from "../../api/client";
 import { videos } from "../../api/platform";
 import { modelVersions, tasks } from "../../api/queue";
 import { session } from "../../api/session";
@@ -57,19 +56,34 @@ function videosPanel(onJob: () => void) {
   return { element, reload: load };
 }
 
+/** A version's metrics (J&F per protocol), whatever their nesting, as "name value" pairs. */
+export function metricPairs(metrics: unknown, prefix = ""): string[] {
+  if (typeof metrics === "number") return [`${prefix} ${Number.isInteger(metrics) ? metrics : metrics.toFixed(3)}`.trim()];
+  if (!metrics || typeof metrics !== "object") return [];
+  return Object.entries(metrics as Record<string, unknown>).flatMap(([key, value]) => metricPairs(value, prefix ? `${prefix} ${key}` : key));
+}
+
 function modelsPanel() {
   const list = h("ul", { class: "models" });
   const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"), list);
-  modelVersions().then((versions) => {
-    replaceChildren(list, ...versions.map((v) => h("li", null, h("strong", null, v.name), v.is_active ? h("span", { class: "badge" }, "active") : "",
-      v.config_name ? ` ${v.config_name}` : "",
-      v.metrics && Object.keys(v.metrics).length ? ` — ${Object.entries(v.metrics).map(([k, m]) => `${k} ${m}`).join(", ")}` : "")));
-    if (!versions.length) list.append(h("li", { class: "muted" }, "No model version yet."));
-  }).catch((error) => {
-    list.append(h("li", { class: "muted" }, error instanceof ApiError && error.isMissingRoute
-      ? "The model versions API (GET /api/model-versions/) is not available on this server yet."
-      : `Model versions could not be loaded: ${errorText(error)}`));
-  });
+  async function load() {
+    try {
+      const page = await modelVersions.list();
+      replaceChildren(list, ...page.results.map((v) => h("li", null,
+        h("strong", null, v.name), " ", h("span", { class: "muted" }, v.config_name),
+        v.is_active ? h("span", { class: "badge" }, "active") : h("button", { type: "button", class: "chip",
+          "aria-label": `Promote ${v.name}`, on: { click: async () => {
+            if (!window.confirm(`Make ${v.name} the model of new sessions?`)) return;
+            await modelVersions.promote(v.id).catch((error) => window.alert(errorText(error)));
+            void load();
+          } } }, "Promote"),
+        metricPairs(v.metrics).length ? h("div", { class: "muted" }, metricPairs(v.metrics).join(" · ")) : "")));
+      if (!page.results.length) list.append(h("li", { class: "muted" }, "No model version yet."));
+    } catch (error) {
+      replaceChildren(list, h("li", { class: "muted" }, `Model versions could not be loaded: ${errorText(error)}`));
+    }
+  }
+  void load();
   return { element };
 }
 
