@@ -91,6 +91,31 @@ def test_a_worker_killed_mid_propagation_gets_the_job_back_and_saves_once(platfo
     assert all(len(r.masks) == 30 for r in revisions)
 
 
+def test_a_dead_session_worker_s_job_is_reaped_and_finished_elsewhere(platform, extra_worker, celery_worker) -> None:
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from dataplatform.services.jobs import jobs_reap_stale
+
+    p = platform(phase=3, frames=30)
+    client, task = p["client"], p["task"]
+    doomed = extra_worker()
+    open_on(task, doomed.hostname)
+    numbers = prompt_two_objects(p)
+    job_id = client.post(f"/api/tasks/{task.pk}/propagate/", {"frame_index": 0}, format="json").json()["id"]
+    wait_for(lambda: Job.objects.filter(pk=job_id, progress_done__gte=2, status="running").exists(),
+             timeout=120, what="the propagation to pass frame 2")
+    doomed.kill()  # the whole worker: its message stays unacknowledged in its own queue
+
+    later = timezone.now() + timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    assert jobs_reap_stale(now=later)["requeued"] == [job_id]  # re-dispatched: to the gpu queue now
+    job = wait_for(lambda: finished(job_id), timeout=240, what="the re-queued propagation")
+    assert job.status == Job.Status.SUCCEEDED and job.attempts == 2, job.message
+    assert sorted(r.masklet.object_number for r in propagation_revisions(task)) == numbers
+
+
 def test_a_cancelled_propagation_saves_nothing_and_the_session_goes_on(platform, celery_worker) -> None:
     p = platform(phase=3, frames=30)
     client, task, admin_like = p["client"], p["task"], p["client"]
