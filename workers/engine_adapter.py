@@ -398,13 +398,27 @@ class EngineAdapter:
 
         return AutoMaskletsRun(records, run)
 
+    def release_memory(self, keep: int | None = None) -> None:
+        """Drop every session but ``keep`` (after running out of GPU memory, before a retry)."""
+        for task_id in [t for t in self._sessions if t != keep]:
+            del self._sessions[task_id]
+            self.stats["evictions"] += 1
+        self._free_device_cache()
+
+    def _free_device_cache(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
     def _evict(self, keep: int) -> None:
         """Drop least recently used sessions past the count or the memory cap (never ``keep``)."""
+        evictions = self.stats["evictions"]
         while len(self._sessions) > self.max_sessions:
             self._drop_oldest(keep)
         total = sum(s.nbytes() for s in self._sessions.values())
         while total > self.max_session_bytes and len(self._sessions) > 1:
             total -= self._drop_oldest(keep)
+        if self.stats["evictions"] != evictions:
+            self._free_device_cache()
 
     def _drop_oldest(self, keep: int) -> int:
         for task_id, session in self._sessions.items():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import torch
+from botocore.exceptions import BotoCoreError
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.nodenames import worker_direct
+from django.db import InterfaceError, OperationalError
 
 from annotation.models import AnnotationTask
 from annotation.services.propagation import job_claim_or_resume, propagation_save
@@ -27,7 +30,14 @@ from workers.sessions import adapter, session_request
 logger = logging.getLogger("masklet.workers")
 
 
-@shared_task(bind=True, name="propagation.run", **GPU_TASK_LIMITS["propagation"])
+# Worth a retry: out of GPU memory (other sessions are dropped first), storage or database
+# connections lost or timed out. Anything else is final: the Job fails with the error.
+TRANSIENT_ERRORS = (torch.cuda.OutOfMemoryError, ConnectionError, TimeoutError, BotoCoreError,
+                    InterfaceError, OperationalError)
+RETRY_SECONDS = (5, 30)
+
+
+@shared_task(bind=True, name="propagation.run", max_retries=len(RETRY_SECONDS), **GPU_TASK_LIMITS["propagation"])
 def run_propagation(self, job_id: int) -> None:
     job = job_claim_or_resume(job_id=job_id, celery_task_id=self.request.id or "")
     if job is None:
@@ -54,6 +64,13 @@ def run_propagation(self, job_id: int) -> None:
         propagation_save(job=job, masks=masks)
     except SoftTimeLimitExceeded:
         job_fail(job=job, message="Propagation ran past its time limit; try a shorter range.")
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            job_fail(job=job, message=f"Propagation failed {self.max_retries + 1} times: {error}")
+            return
+        adapter().release_memory(keep=params["task"])
+        # The retry carries this task's id, so it takes the running Job over (claim or resume).
+        raise self.retry(exc=error, countdown=RETRY_SECONDS[self.request.retries]) from error
     except Exception as error:
         logger.exception("Propagation job %s failed", job_id)
         job_fail(job=job, message=f"Propagation failed: {error}")
