@@ -78,9 +78,10 @@ describe("api client helpers", () => {
 });
 
 describe("model version metrics", async () => {
-  const { metricPairs } = await import("../src/ui/admin/dashboard");
+  const { metricPairs } = await import("../src/ui/admin/metrics-format");
   it("flattens nested metrics into readable pairs", () => {
     expect(metricPairs({ val: { "J&F": 0.6321, "1-click": 0.5 }, steps: 200 })).toEqual(["val J&F 0.632", "val 1-click 0.500", "steps 200"]);
     expect(metricPairs(null)).toEqual([]);
+    expect(metricPairs({ data: { videos: [1, 2, 3] }, loss: 0.25 })).toEqual(["loss 0.250"]);
   });
 });

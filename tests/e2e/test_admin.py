@@ -16,7 +16,13 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     from annotation.models import ModelVersion
 
     phase_metrics(project, user_factory("annotator"))
-    ModelVersion.objects.create(name="sam2.1-tiny", config_name="sam2.1_hiera_t", is_active=True)
+    from annotation.models import RetrainingRound
+    from dataplatform.models import Job
+
+    active = ModelVersion.objects.create(name="sam2.1-tiny", config_name="sam2.1_hiera_t", is_active=True)
+    job = Job.objects.create(kind=Job.Kind.RETRAINING, status=Job.Status.RUNNING, progress_done=50,
+                             progress_total=200, result={"step": 50, "loss": 0.1234})
+    RetrainingRound.objects.create(base_version=active, status=RetrainingRound.Status.TRAINING, job=job)
     retrained = ModelVersion.objects.create(name="round-1", config_name="sam2.1_hiera_t",
                                             metrics={"val": {"J&F": 0.612}})
     assert AnnotationTask.objects.count() == 3
@@ -36,6 +42,10 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     page.get_by_label("Table by").select_option("annotator")
     table.get_by_role("row").filter(has_text="annotator-").wait_for()
 
+    rounds = page.get_by_role("region", name="Retraining rounds")
+    rounds.get_by_role("row").filter(has_text="sam2.1-tiny").filter(has_text="training").wait_for()
+    assert "50/200 loss 0.1234" in rounds.inner_text()
+    assert rounds.get_by_label("Base version").input_value() == str(active.pk)
     models = page.get_by_role("region", name="Model versions")
     models.get_by_text("val J&F 0.612").wait_for()
     page.on("dialog", lambda dialog: dialog.accept())

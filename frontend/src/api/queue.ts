@@ -51,3 +51,11 @@ export const modelVersions = {
   /** Make a version the one new sessions use (open sessions keep theirs). */
   promote: (id: number) => request<ModelVersion>("POST", `/api/model-versions/${id}/promote/`),
 };
+
+export type RetrainingRound = Schemas["RetrainingRound"];
+export type RetrainingLaunch = Schemas["RetrainingLaunchRequest"];
+
+export const retraining = {
+  list: () => request<Schemas["PaginatedRetrainingRoundList"]>("GET", "/api/retraining-rounds/", { query: { page_size: 10 } }),
+  launch: (body: RetrainingLaunch) => request<RetrainingRound>("POST", "/api/retraining-rounds/", { body }),
+};

@@ -5,6 +5,8 @@ import { session } from "../../api/session";
 import type { AppContext } from "../app";
 import { errorText, h, replaceChildren, type Screen } from "../dom";
 import { jobsPanel } from "./jobs-panel";
+import { metricPairs } from "./metrics-format";
+import { retrainingPanel } from "./retraining-panel";
 import { metricsPanel } from "./metrics-panel";
 import { uploadPanel } from "./upload-panel";
 
@@ -56,13 +58,6 @@ function videosPanel(onJob: () => void) {
   return { element, reload: load };
 }
 
-/** A version's metrics (J&F per protocol), whatever their nesting, as "name value" pairs. */
-export function metricPairs(metrics: unknown, prefix = ""): string[] {
-  if (typeof metrics === "number") return [`${prefix} ${Number.isInteger(metrics) ? metrics : metrics.toFixed(3)}`.trim()];
-  if (!metrics || typeof metrics !== "object") return [];
-  return Object.entries(metrics as Record<string, unknown>).flatMap(([key, value]) => metricPairs(value, prefix ? `${prefix} ${key}` : key));
-}
-
 function modelsPanel() {
   const list = h("ul", { class: "models" });
   const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"), list);
@@ -91,6 +86,7 @@ export function dashboardScreen(_ctx: AppContext): Screen {
   const metrics = metricsPanel();
   const jobs = jobsPanel();
   const videoList = videosPanel(() => void jobs.reload());
+  const retraining = retrainingPanel(() => void jobs.reload());
   const upload = uploadPanel(() => {
     void jobs.reload();
     void videoList.reload();
@@ -99,7 +95,8 @@ export function dashboardScreen(_ctx: AppContext): Screen {
     h("h1", { id: "dashboard-title" }, "Admin dashboard"),
     metrics.element,
     h("div", { class: "grid-2" }, upload.element, modelsPanel().element),
+    retraining.element,
     jobs.element,
     videoList.element);
-  return { element, unmount: () => jobs.stop() };
+  return { element, unmount: () => (jobs.stop(), retraining.stop()) };
 }
