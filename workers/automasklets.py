@@ -20,12 +20,13 @@ from dataplatform.services.jobs import (
 )
 from engine import rle as rle_ops
 from workers.engine_adapter import AutoMaskletsRequest, VideoSpec
+from workers.propagation import RETRY_SECONDS, TRANSIENT_ERRORS
 from workers.sessions import adapter, model_spec
 
 logger = logging.getLogger("masklet.workers")
 
 
-@shared_task(bind=True, name="automasklets.run", **GPU_TASK_LIMITS["automasklets"])
+@shared_task(bind=True, name="automasklets.run", max_retries=len(RETRY_SECONDS), **GPU_TASK_LIMITS["automasklets"])
 def run_automasklets(self, job_id: int) -> None:
     job = job_claim_or_resume(job_id=job_id, celery_task_id=self.request.id or "")
     if job is None:
@@ -55,6 +56,12 @@ def run_automasklets(self, job_id: int) -> None:
         automasklets_save(job=job, masklets=candidates)
     except SoftTimeLimitExceeded:
         job_fail(job=job, message="Automatic masklets ran past the time limit; try a shorter video or fewer points.")
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            job_fail(job=job, message=f"Automatic masklets failed {self.max_retries + 1} times: {error}")
+            return
+        adapter().release_memory()
+        raise self.retry(exc=error, countdown=RETRY_SECONDS[self.request.retries]) from error
     except Exception as error:
         logger.exception("Automatic masklets job %s failed", job_id)
         job_fail(job=job, message=f"Automatic masklets failed: {error}")
