@@ -335,8 +335,10 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
                                     high_res_output=run_mem_encoder)
             for j, k in enumerate(plain):
                 high = None if out.high_res_masks is None else out.high_res_masks[j:j + 1]
-                sam[rest[k]] = SamOutput(out.low_res_masks[j:j + 1], high,
-                                         out.obj_ptr[j:j + 1], out.object_score_logits[j:j + 1])
+                # Copies, not views: a view would keep the whole batch alive as long as any one
+                # object keeps its output, which defeats the per-object memory window.
+                sam[rest[k]] = SamOutput(out.low_res_masks[j:j + 1].clone(), high,
+                                         out.obj_ptr[j:j + 1].clone(), out.object_score_logits[j:j + 1].clone())
         for k, i in enumerate(rest):
             if k in plain:
                 continue
@@ -353,8 +355,8 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
         high = torch.cat(highs, dim=0)  # type: ignore[arg-type]
         scores = torch.cat([o.object_score_logits for o in sam if o is not None], dim=0)
         mem, pos = encode_memory(model, feats, high, scores, is_mask_from_pts=False)
-        for j, o in enumerate(outs):
-            o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1], pos[j:j + 1]
+        for j, o in enumerate(outs):  # pos is one cached encoding for every frame: views are free
+            o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].clone(), pos[j:j + 1]
     return outs
 
 
@@ -366,4 +368,4 @@ def encode_prompted(model: SAM2Model, feats: FrameFeatures, outs: list[FrameOutp
     scores = torch.cat([o.object_score_logits for o in outs], dim=0)
     mem, pos = encode_memory(model, feats, high, scores, is_mask_from_pts=True)
     for j, o in enumerate(outs):
-        o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1], pos[j:j + 1]
+        o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].clone(), pos[j:j + 1]

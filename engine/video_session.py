@@ -140,7 +140,7 @@ class VideoSession:
         ``clear=False`` adds the clicks to the frame's earlier ones. Returns every object's logits
         on that frame, {obj_id: (H, W) float32}.
         """
-        self._check_frame_idx(frame_idx)
+        frame_idx = self._check_frame_idx(frame_idx)
         obj_id = _check_obj_id(obj_id)
         xy, lab, box_arr = _check_point_prompt(points, labels, box, self.video_size)
         if box_arr is not None and not clear:
@@ -170,7 +170,7 @@ class VideoSession:
     @torch.inference_mode()
     def add_mask(self, frame_idx: int, obj_id: int, mask: ArrayLike) -> dict[int, np.ndarray]:
         """A binary (H, W) mask at video resolution as the object's prompt on a frame."""
-        self._check_frame_idx(frame_idx)
+        frame_idx = self._check_frame_idx(frame_idx)
         obj_id = _check_obj_id(obj_id)
         m = np.asarray(mask)
         if m.shape != self.video_size:
@@ -227,7 +227,7 @@ class VideoSession:
         if not self.state.objects:
             raise ValueError("no object to propagate: add points, a box or a mask first")
         if start is not None:
-            self._check_frame_idx(start)
+            start = self._check_frame_idx(start)
         if max_frames is not None and max_frames < 0:
             raise ValueError(f"max_frames must be >= 0, got {max_frames}")
         return self._propagate(Propagation(start, reverse, max_frames))
@@ -331,11 +331,12 @@ class VideoSession:
         arrays = video[:, 0].float().cpu().numpy()
         return {obj_id: arrays[i] for i, obj_id in enumerate(self.state.objects)}
 
-    def _check_frame_idx(self, frame_idx: int) -> None:
+    def _check_frame_idx(self, frame_idx: int) -> int:
         if isinstance(frame_idx, bool) or not isinstance(frame_idx, int | np.integer):
             raise ValueError(f"frame index must be an integer, got {frame_idx!r}")
         if not 0 <= frame_idx < self.num_frames:
             raise ValueError(f"frame {frame_idx} is out of range: the video has {self.num_frames} frames")
+        return int(frame_idx)
 
 
 def _check_obj_id(obj_id: int) -> int:

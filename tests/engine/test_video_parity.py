@@ -113,3 +113,20 @@ def test_session_matches_reference(keep_corrections_as_cond: Any, engine_model: 
     ours.remove_object(1)
     assert both_propagate(start=0, max_frames=3) == [0, 1, 2, 3]
     print(f"\nparity: {len(stats)} outputs, max |logit diff| {max(stats):.2e}, mean {np.mean(stats):.2e}")
+
+
+def test_mask_prompt_matches_reference(reference_video_predictor: Any, engine_model: Any, video_dir: Path) -> None:
+    """A mask prompt (used directly as the output, its pointer from SAM), then one tracked frame."""
+    ref = reference_video_predictor
+    state = ref.init_state(video_path=str(video_dir))
+    ours = VideoSession(engine_model, JpegFolderFrames(video_dir))
+    yy, xx = np.mgrid[0:H, 0:W]
+    mask = (xx - 44) ** 2 + (yy - 48) ** 2 < 17**2
+    stats: list[float] = []
+    _, ids, masks = ref.add_new_mask(state, 1, 5, mask)
+    _compare(ours.add_mask(1, 5, mask), ids, masks, "mask prompt", stats, {5})
+    ref_out = list(ref.propagate_in_video(state, start_frame_idx=1, max_frame_num_to_track=1))
+    our_out = list(ours.propagate(start=1, max_frames=1))
+    assert [f for f, _ in our_out] == [f for f, _, _ in ref_out] == [1, 2]
+    for (f, got), (_, ids, masks) in zip(our_out, ref_out, strict=True):
+        _compare(got, ids, masks, f"after a mask prompt, frame {f}", stats, {5})
