@@ -179,6 +179,7 @@ def annotate_tasks(client: MaskletClient, config: SimulationConfig, project_id: 
     """Lease and work every task this run queued, one after the other, as one annotator."""
     by_video = {v.video_id: v for v in videos}
     expected = set(task_ids)
+    foreign: set[int] = set()
     records = []
     while expected:
         task = client.next_task(project=project_id, phase=config.phase)
@@ -186,25 +187,43 @@ def annotate_tasks(client: MaskletClient, config: SimulationConfig, project_id: 
             raise RuntimeError(f"The queue ran dry with tasks {sorted(expected)} of this run not done "
                                "(someone else took them?).")
         if task.id not in expected:
-            raise RuntimeError(f"Task {task.id} of project {config.project_name!r} was not queued by this run; "
-                               "use a fresh --project (or finish that task first).")
-        sim = by_video[task.video]
-        gt_object = sim.pending.pop(0)
-        started = time.monotonic()
-        session = client.open_session(task.id)
-        obj = client.add_object(task.id)
-        api_session = ApiTaskSession(client, task.id, obj.object_number, job_timeout=config.job_timeout)
-        clock = SimClock(start=datetime.now(UTC))
-        outcome = annotate_object(api_session, sim.gt[gt_object], clock, phase=session.phase, policy=config.policy)
-        masks = api_session.latest()
-        client.submit(task.id, masklets=[obj.masklet_id], client_timestamp=clock.now())
+            # A lease left by an interrupted run (the queue hands a held task back first): give it
+            # back once; seen again, it is queued work of this project that this run did not make.
+            if task.id in foreign:
+                raise RuntimeError(f"Task {task.id} of project {config.project_name!r} was not queued by this "
+                                   "run; use a fresh --project (or finish that task first).")
+            foreign.add(task.id)
+            client.release(task.id)
+            log(f"task {task.id} was not queued by this run: released")
+            continue
+        try:
+            records.append(_annotate_task(client, config, task, by_video[task.video], log=log))
+        except BaseException:
+            with contextlib.suppress(Exception):  # leave nothing leased behind; the error matters more
+                client.release(task.id)
+            raise
         expected.discard(task.id)
-        records.append(TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome,
-                                  clock.seconds, masks))
-        log(f"task {task.id}: video {sim.name} object {gt_object}: {outcome.clicks} clicks on "
-            f"{len(outcome.clicks_per_frame)} frames, {outcome.propagations} propagations, "
-            f"{clock.seconds:.1f} s simulated ({time.monotonic() - started:.1f} s real)")
     return records
+
+
+def _annotate_task(client: MaskletClient, config: SimulationConfig, task, sim: SimVideo, *,
+                   log: Callable[[str], None]) -> TaskRecord:
+    """One task: open its session, add the object, annotate it under the phase's rules, submit."""
+    gt_object = sim.pending[0]
+    started = time.monotonic()
+    session = client.open_session(task.id)
+    obj = client.add_object(task.id)
+    api_session = ApiTaskSession(client, task.id, obj.object_number, job_timeout=config.job_timeout)
+    clock = SimClock(start=datetime.now(UTC))
+    outcome = annotate_object(api_session, sim.gt[gt_object], clock, phase=session.phase, policy=config.policy)
+    masks = api_session.latest()
+    client.submit(task.id, masklets=[obj.masklet_id], client_timestamp=clock.now())
+    sim.pending.pop(0)
+    log(f"task {task.id}: video {sim.name} object {gt_object}: {outcome.clicks} clicks on "
+        f"{len(outcome.clicks_per_frame)} frames, {outcome.propagations} propagations, "
+        f"{clock.seconds:.1f} s simulated ({time.monotonic() - started:.1f} s real)")
+    return TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome, clock.seconds,
+                      masks)
 
 
 # ---- Quality against the ground truth ----------------------------------------------------------
@@ -270,6 +289,11 @@ def celery_worker(*, timeout: float = 90.0) -> Iterator[subprocess.Popen]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"The simulation's Celery worker did not start; its log: {log.name}")
         yield proc
+    except BaseException:
+        logger.error("The simulation's Celery worker log is kept at %s", log.name)
+        raise
+    else:
+        Path(log.name).unlink(missing_ok=True)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
