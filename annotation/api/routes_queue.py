@@ -24,6 +24,7 @@ urlpatterns = [
     path("masklets/<oid:masklet_id>/review-release/", reviews.MaskletReviewReleaseApi.as_view(),
          name="masklet-review-release"),
     path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),
+    path("metrics/dashboard/", metrics.DashboardApi.as_view(), name="metrics-dashboard"),
 ]
 # Interactive sessions (a task's engine session on a GPU worker) and automatic masklets.
 urlpatterns += [

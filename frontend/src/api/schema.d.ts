@@ -266,6 +266,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/metrics/dashboard/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Throughput per day (masklets submitted and accepted, frames annotated), acceptance rates per
+         *     phase and per kind, and automatic against manual masklets by status.
+         */
+        get: operations["metrics_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/model-versions/": {
         parameters: {
             query?: never;
@@ -729,6 +749,31 @@ export interface components {
              */
             revision: number;
         };
+        AcceptanceByKind: {
+            label: string;
+            accepted: number;
+            rejected: number;
+            decided: number;
+            /**
+             * Format: double
+             * @description accepted / decided; null when nothing was decided.
+             */
+            rate: number | null;
+            kind: components["schemas"]["MaskletKindEnum"];
+        };
+        AcceptanceByPhase: {
+            label: string;
+            accepted: number;
+            rejected: number;
+            decided: number;
+            /**
+             * Format: double
+             * @description accepted / decided; null when nothing was decided.
+             */
+            rate: number | null;
+            /** @description The decided revision's phase; null when it has none (imported). */
+            phase: number | null;
+        };
         AutoMaskletsRequest: {
             points_per_side?: number;
             points_per_batch?: number;
@@ -753,6 +798,27 @@ export interface components {
         Csrf: {
             /** @description Send it back as the X-CSRFToken header on unsafe requests. */
             csrf_token: string;
+        };
+        Dashboard: {
+            days: number;
+            /**
+             * Format: date
+             * @description The window's first day.
+             */
+            start: string;
+            /**
+             * Format: date
+             * @description The window's last day (today).
+             */
+            end: string;
+            /** @description One row per day of the window, oldest first. */
+            throughput: components["schemas"]["ThroughputDay"][];
+            /** @description Decisions made in the window. */
+            acceptance_by_phase: components["schemas"]["AcceptanceByPhase"][];
+            /** @description Decisions made in the window. */
+            acceptance_by_kind: components["schemas"]["AcceptanceByKind"][];
+            /** @description Every masklet by kind and current status. */
+            masklets_by_kind: components["schemas"]["KindStatus"][];
         };
         /** @description Which accepted masklets to train on (the schema; the service checks the values). */
         DataSelectionRequest: {
@@ -946,6 +1012,14 @@ export interface components {
          * @enum {string}
          */
         JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        KindStatus: {
+            kind: components["schemas"]["MaskletKindEnum"];
+            draft: number;
+            submitted: number;
+            accepted: number;
+            rejected: number;
+            total: number;
+        };
         /**
          * @description * `manual` - manual
          *     * `auto` - auto
@@ -1509,6 +1583,16 @@ export interface components {
              * @description When the annotator pressed submit (the metrics use it).
              */
             client_timestamp?: string;
+        };
+        ThroughputDay: {
+            /** Format: date */
+            date: string;
+            /** @description Masklets listed by the tasks submitted that day. */
+            masklets_submitted: number;
+            /** @description Accept decisions made that day. */
+            masklets_accepted: number;
+            /** @description Annotated frames of the tasks submitted that day. */
+            frames_annotated: number;
         };
         Token: {
             token: string;
@@ -2437,6 +2521,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MetricsRow"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    metrics_dashboard: {
+        parameters: {
+            query?: {
+                /** @description The window: the last `days` days up to today. */
+                days?: number;
+                project?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
                 };
             };
             400: {
