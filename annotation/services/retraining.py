@@ -345,7 +345,12 @@ def _run(rr: RetrainingRound, job: Job,
         model = model_version_load(version=rr.base_version, folder=folder, device=device)
         masklets = list(selection_masklets(selection))
         dataset = masklet_training_dataset(masklets)
-        trainer = Trainer(model, dataset, _train_config(params))
+        # A clip fits in every video: short videos would otherwise never be sampled.
+        shortest = min(len(dataset[i].frames) for i in range(len(dataset)))
+        if shortest < 2:
+            raise ValueError("the selected videos have fewer than 2 annotated frames: nothing to track")
+        train_params = {**params, "clip_frames": min(params["clip_frames"], shortest)}
+        trainer = Trainer(model, dataset, _train_config(train_params))
         steps, started = params["steps"], time.perf_counter()
         job_progress(job=job, done=0, total=steps)
         losses: list[float] = []
@@ -381,6 +386,7 @@ def _run(rr: RetrainingRound, job: Job,
             "steps": trainer.step, "train_seconds": round(train_seconds, 1),
             "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4) if losses else None,
             "train_masklets": len(masklets), "train_videos": len(dataset),
+            "clip_frames": train_params["clip_frames"],
             "data_selection": selection,
         })
         name = version_name_for(rr)
