@@ -36,6 +36,7 @@ urlpatterns += [
     path("tasks/<oid:task_id>/undo/", sessions.TaskUndoApi.as_view(), name="task-undo"),
     path("tasks/<oid:task_id>/propagate/", sessions.TaskPropagateApi.as_view(), name="task-propagate"),
     path("tasks/<oid:task_id>/masks/", sessions.TaskMasksApi.as_view(), name="task-masks"),
+    path("tasks/<oid:task_id>/save/", sessions.TaskSaveApi.as_view(), name="task-save"),
     path("videos/<oid:video_id>/auto-masklets/", sessions.VideoAutoMaskletsApi.as_view(),
          name="video-auto-masklets"),
 ]

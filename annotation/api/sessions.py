@@ -16,6 +16,7 @@ from annotation.services.sessions import (
     session_object_delete,
     session_open,
     session_prompt,
+    session_save,
     session_undo,
     task_masks_latest,
 )
@@ -191,6 +192,22 @@ class TaskPropagateApi(_SessionApi):
         job = propagation_start(task=task_get(task_id=task_id), user=request.user, frame_index=data["frame_index"],
                                 direction=data["direction"], client_timestamp=data.get("client_timestamp"))
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SavedObjectSerializer(serializers.Serializer):
+    object_number = serializers.IntegerField()
+    masklet_id = serializers.IntegerField()
+    revision = serializers.IntegerField()
+
+
+@extend_schema(tags=["sessions"])
+class TaskSaveApi(_SessionApi):
+    """Save the latest masks of the task's objects as new revisions (those changed since their
+    current revision): phase 1's prompt answers, corrections made after the last propagation."""
+
+    @extend_schema(operation_id="tasks_save", request=None, responses={200: SavedObjectSerializer(many=True), **ERRORS})
+    def post(self, request: Request, task_id: int) -> Response:
+        return Response(session_save(task=task_get(task_id=task_id), user=request.user))
 
 
 @extend_schema(tags=["sessions"])

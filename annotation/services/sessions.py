@@ -32,7 +32,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
-from annotation.services.masklets import masklet_create
+from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
 from annotation.services.tasks import _lock_own_task
@@ -517,3 +517,27 @@ def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None,
                     "revision": revision.pk if revision else None,
                     "masks": {str(i): m for i, m in masks.items()}})
     return out
+
+
+def session_save(*, task: AnnotationTask, user) -> list[dict]:
+    """Save the latest masks of the task's objects as revisions, one per object whose prompt
+    answers are newer than its current revision, all in one transaction (e.g. phase 1, where no
+    propagation saves them; call before submitting). Edited frames: the object's prompted frames."""
+    with transaction.atomic():
+        locked = _lock_own_task(task=task, user=user)
+        locked = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.pk)
+        objects = task_objects(task=locked)
+        prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
+        saved = []
+        for latest in task_masks_latest(task=locked):
+            masklet = next(m for m in objects if m.pk == latest["masklet_id"])
+            since = masklet.current_revision.created_at if masklet.current_revision_id else None
+            mine = [r for r in prompts if r.object_number == masklet.object_number]
+            if not any(since is None or r.server_timestamp > since for r in mine):
+                continue  # nothing new since the current revision
+            revision = masklet_revision_create(
+                masklet=masklet, masks=latest["masks"], author=user, phase=locked.phase,
+                model_version=locked.model_version, edited_frames=sorted({r.frame_index for r in mine}),
+                source="annotation", expected_current_id=masklet.current_revision_id)
+            saved.append({"object_number": masklet.object_number, "masklet_id": masklet.pk, "revision": revision.pk})
+    return saved

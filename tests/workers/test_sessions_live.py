@@ -27,7 +27,7 @@ from django.utils import timezone
 from PIL import Image
 
 import engine
-from annotation.models import AnnotationTask, Interaction, ModelVersion
+from annotation.models import AnnotationTask, Interaction, MaskletRevision, ModelVersion
 from annotation.services.sessions import session_spec
 from annotation.services.tasks import task_create, task_next_for
 from dataplatform import storage
@@ -284,3 +284,29 @@ def test_a_dead_worker_is_replaced_and_the_annotator_sees_the_same_mask(platform
     task.refresh_from_db()
     assert task.session_worker and task.session_worker != doomed.hostname
     assert Interaction.objects.get(pk=undone.json()["interaction"]).payload["worker"] == task.session_worker
+
+
+def test_phase_1_answers_are_saved_as_a_revision_and_submitted(platform, celery_worker) -> None:
+    p = platform(phase=1, frames=4)
+    client, task, video = p["client"], p["task"], p["video"]
+    url = f"/api/tasks/{task.pk}"
+    assert client.post(f"{url}/session/").status_code == 200
+    number = client.post(f"{url}/objects/").json()["object_number"]
+    answers = {}
+    for frame in (0, 2):
+        response = client.post(f"{url}/prompts/", {"frame_index": frame, "object_number": number, "kind": "click",
+                                                   "points": [centre_of(video.clip.masks[1][frame])],
+                                                   "labels": [1]}, format="json")
+        assert response.status_code == 200, response.content
+        answers[str(frame)] = response.json()["mask"]
+
+    saved = client.post(f"{url}/save/")
+    assert saved.status_code == 200, saved.content
+    (entry,) = saved.json()
+    revision = MaskletRevision.objects.get(pk=entry["revision"])
+    assert (revision.phase, revision.source, revision.edited_frames) == (1, "annotation", [0, 2])
+    assert revision.masks["0"] == answers["0"] and revision.masks["2"] == answers["2"]
+    assert revision.masks["1"] == rle_ops.empty(H, W) and revision.author_id == p["annotator"].pk
+    assert client.post(f"{url}/save/").json() == []  # nothing new since
+    submitted = client.post(f"{url}/submit/", {}, format="json")
+    assert submitted.status_code == 200, submitted.content
