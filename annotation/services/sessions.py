@@ -399,7 +399,6 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
     The message carries the effective events up to the interaction as the ids before it plus the
     new event itself, so that a worker holding the session at that state reads nothing.
     """
-    started = time.perf_counter()
     ids = [r.pk for r in _effective_rows(task=task, upto=interaction.pk, objects=objects)]
     new: list[dict] = []
     if ids and ids[-1] == interaction.pk:
@@ -407,6 +406,7 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
         new.append(dataclasses.asdict(_events_of([_Row(interaction.pk, interaction.kind, frame_index,
                                                         object_number, interaction.server_timestamp, None, None)],
                                                   payloads={interaction.pk: interaction.payload})[0]))
+    started = time.perf_counter()  # the round trip: to the worker and back (a reopen included)
     reply = _call(task=task, name="session.prompt",
                   args=[task.pk, interaction.pk, frame_index, object_number, ids, new])
     round_trip = (time.perf_counter() - started) * 1000
