@@ -26,9 +26,10 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     retrained = ModelVersion.objects.create(name="round-1", config_name="sam2.1_hiera_t",
                                             metrics={"val": {"J&F": 0.612}})
     assert AnnotationTask.objects.count() == 3
+    reviewed = review_some(project, user_factory("reviewer"))
     login(page, user_factory("admin"))
     page.get_by_role("heading", name="Admin dashboard").wait_for()
-    charts = page.locator("svg.chart")
+    charts = page.get_by_role("region", name="Data engine metrics (Table 1)").locator("svg.chart")
     charts.first.wait_for()
     assert charts.count() == 4
     time_chart = charts.nth(0).get_attribute("aria-label")
@@ -54,9 +55,48 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     retrained.refresh_from_db()
     assert retrained.is_active
 
+    check_throughput_and_verification(page, reviewed)
+
     page.get_by_role("button", name="Queue a task: phase-1.mp4").click()
     page.get_by_text("A task on “phase-1.mp4” is in the annotation queue.").wait_for()
     assert AnnotationTask.objects.filter(video__name="phase-1.mp4").count() == 2
+
+
+def review_some(project, reviewer) -> dict:
+    """Phase 1's masklet accepted, phase 2's rejected (today); one automatic candidate in draft."""
+    from annotation.models import Masklet, Review
+    from annotation.services.masklets import masklet_create, masklet_revision_create
+
+    for phase, decision in ((1, "accept"), (2, "reject")):
+        masklet = Masklet.objects.get(video__name=f"phase-{phase}.mp4")
+        Review.objects.create(revision=masklet.current_revision, reviewer=reviewer, decision=decision,
+                              reason="" if decision == "accept" else "Wrong object")
+        Masklet.objects.filter(pk=masklet.pk).update(status="accepted" if decision == "accept" else "rejected")
+    auto = masklet_create(video=Video.objects.get(name="phase-3.mp4"), kind="auto")
+    masklet_revision_create(masklet=auto, masks={}, phase=3)
+    return {"submitted": 3, "accepted": 1, "frames": 30}
+
+
+def check_throughput_and_verification(page, seeded: dict) -> None:
+    """The second card: throughput per day, acceptance per phase and kind, auto vs manual."""
+    figures = page.get_by_role("region", name="Throughput and verification")
+    charts = figures.locator("svg.chart")
+    charts.nth(4).wait_for()
+    labels = [charts.nth(i).get_attribute("aria-label") for i in range(charts.count())]
+    assert len(labels) == 5, labels
+    per_day, frames, by_phase, by_kind, kinds = labels
+    assert per_day.startswith("Masklets per day"), per_day
+    assert f"submitted {seeded['submitted']} in all" in per_day and f"accepted {seeded['accepted']} in all" in per_day
+    assert f"frames {seeded['frames']} in all" in frames, frames
+    # Today's point is drawn: the last dot of each line, at the end of the window.
+    assert charts.nth(0).locator("polyline").count() == 2 and charts.nth(0).locator("circle").count() == 2
+    assert "phase 1 (1) 100.0 %" in by_phase and "phase 2 (1) 0.00 %" in by_phase and "phase 3 (0) —" in by_phase
+    assert "Manual (2) 50.0 %" in by_kind and "Auto (0) —" in by_kind, by_kind
+    assert "manual 0 draft, 1 submitted, 1 accepted, 1 rejected" in kinds, kinds
+    assert "auto 1 draft, 0 submitted, 0 accepted, 0 rejected" in kinds, kinds
+    assert charts.nth(4).locator("rect.segment[data-part='accepted'][data-value='1']").count() == 1
+    page.get_by_label("Window").select_option("7")
+    figures.get_by_text(re.compile(r"^From \d{4}-\d\d-\d\d")).wait_for()
 
 
 def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login, user_factory, project, tmp_path):

@@ -44,6 +44,12 @@ export const masklets = {
 export const metrics = (groupBy: GroupBy = "phase", project?: number) =>
   request<MetricsRow[]>("GET", "/api/metrics/", { query: { group_by: groupBy, project } });
 
+export type DashboardFigures = Schemas["Dashboard"];
+
+/** Throughput per day, acceptance rates, auto vs manual masklets (admins). */
+export const dashboardFigures = (days = 30, project?: number) =>
+  request<DashboardFigures>("GET", "/api/metrics/dashboard/", { query: { days, project } });
+
 export type ModelVersion = Schemas["ModelVersion"];
 
 export const modelVersions = {

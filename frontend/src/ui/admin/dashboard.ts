@@ -1,9 +1,10 @@
-/** The admin dashboard: Table 1 metrics, jobs, video upload and ingest, videos, model versions. */
+/** The admin dashboard: Table 1 metrics, throughput and acceptance, jobs, video upload and ingest, videos, model versions. */
 import { videos } from "../../api/platform";
 import { modelVersions, tasks } from "../../api/queue";
 import { session } from "../../api/session";
 import type { AppContext } from "../app";
 import { errorText, h, replaceChildren, type Screen } from "../dom";
+import { figuresPanel } from "./figures-panel";
 import { jobsPanel } from "./jobs-panel";
 import { metricPairs } from "./metrics-format";
 import { retrainingPanel } from "./retraining-panel";
@@ -94,6 +95,7 @@ export function dashboardScreen(_ctx: AppContext): Screen {
   const element = h("section", { class: "dashboard", "aria-labelledby": "dashboard-title" },
     h("h1", { id: "dashboard-title" }, "Admin dashboard"),
     metrics.element,
+    figuresPanel().element,
     h("div", { class: "grid-2" }, upload.element, modelsPanel().element),
     retraining.element,
     jobs.element,
