@@ -22,6 +22,7 @@ Phases (what an event does):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import time
@@ -132,7 +133,8 @@ def choose_device(setting: str = "auto") -> torch.device:
 
 
 def choose_dtype(setting: str = "float32") -> torch.dtype | None:
-    """None keeps the weights in float32 (the only precision used on the CPU)."""
+    """The autocast precision (None: float32). Weights stay float32; reduced precision is
+    autocast on CUDA, as SAM 2's own demo runs it; the CPU always computes in float32."""
     if setting in ("", "float32", "fp32"):
         return None
     if setting in ("bfloat16", "bf16"):
@@ -140,6 +142,13 @@ def choose_dtype(setting: str = "float32") -> torch.dtype | None:
     if setting in ("float16", "fp16"):
         return torch.float16
     raise ValueError(f"ENGINE_DTYPE must be float32, bfloat16 or float16, got {setting!r}")
+
+
+def precision(device: torch.device, dtype: torch.dtype | None) -> Callable[[], Any]:
+    """A context factory: autocast to ``dtype`` on CUDA, else nothing."""
+    if dtype is None or device.type != "cuda":
+        return contextlib.nullcontext
+    return lambda: torch.autocast("cuda", dtype=dtype)
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -259,6 +268,7 @@ class EngineAdapter:
                  cpu_threads: int = 0) -> None:
         self.device = choose_device(device)
         self.dtype = choose_dtype(dtype)
+        self.precision = precision(self.device, self.dtype)
         self.frames_for = frames_for
         self.checkpoint_path = checkpoint_path
         self.max_sessions = max(1, int(max_sessions))
@@ -283,8 +293,7 @@ class EngineAdapter:
                     raise ValueError(f"model {spec.key} needs checkpoint {spec.checkpoint_key}, "
                                      "and this adapter cannot fetch checkpoints")
                 checkpoint = self.checkpoint_path(spec.checkpoint_key)
-            model = engine.load_model(spec.config_name, checkpoint=checkpoint, device=self.device,
-                                      dtype=self.dtype)
+            model = engine.load_model(spec.config_name, checkpoint=checkpoint, device=self.device)
             self._models[spec.key] = model
             self.stats["models_loaded"] += 1
         return model
@@ -331,7 +340,8 @@ class EngineAdapter:
         self._sessions.move_to_end(session.task_id)
         try:
             for event in events:
-                session.apply(event)
+                with self.precision():
+                    session.apply(event)
                 session.applied.append(event.interaction_id)
         except BaseException:
             self._sessions.pop(session.task_id, None)  # half-applied: never reuse it
@@ -368,8 +378,14 @@ class EngineAdapter:
         """
         session, _ = self.sync(request)
         finished = False
+        frames = session.propagate(event)
         try:
-            yield from session.propagate(event)
+            while True:
+                with self.precision():  # entered per frame: the caller's code between frames runs as usual
+                    item = next(frames, None)
+                if item is None:
+                    break
+                yield item
             finished = True
         finally:
             if finished:
@@ -385,15 +401,23 @@ class EngineAdapter:
 
         model = self.model(request.model)
         frames = self.frames_for(request.video)
-        records = AutoMaskGenerator(model, **request.generator).generate(frames[0])[: request.max_masklets]
+        with self.precision():
+            records = AutoMaskGenerator(model, **request.generator).generate(frames[0])[: request.max_masklets]
 
         def run() -> Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]:
             if not records:
                 return
             session = VideoSession(model, frames)
-            for number, record in enumerate(records, start=1):
-                session.add_mask(0, number, decode(record["segmentation"]))
-            for frame_idx, logits in session.propagate(0):
+            with self.precision():
+                for number, record in enumerate(records, start=1):
+                    session.add_mask(0, number, decode(record["segmentation"]))
+            tracked = session.propagate(0)
+            while True:
+                with self.precision():
+                    item = next(tracked, None)
+                if item is None:
+                    return
+                frame_idx, logits = item
                 yield frame_idx, {obj: (lg > 0, stability_score(lg)) for obj, lg in logits.items()}
 
         return AutoMaskletsRun(records, run)

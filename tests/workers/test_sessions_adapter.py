@@ -159,3 +159,15 @@ def test_several_new_events_extend_a_held_session_without_a_replay(video, checkp
     assert (result.applied, result.replayed) == (2, False) and adapter.applied_ids(1) == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="placeholders"):  # a rebuild cannot use id-only events
         make_adapter(video, checkpoint).sync(request(1, [*placeholders, *events[2:4]]))
+
+
+def test_precision_is_autocast_on_cuda_only_and_weights_stay_float32(video, checkpoint) -> None:
+    from workers.engine_adapter import choose_dtype
+
+    events = events_for(video)[:3]
+    reduced = make_adapter(video, checkpoint, dtype="bfloat16")  # on the CPU: float32 all the same
+    full = make_adapter(video, checkpoint)
+    assert np.array_equal(reduced.mask(request(1, events), 0, 1).mask, full.mask(request(1, events), 0, 1).mask)
+    assert next(reduced.model(MODEL).parameters()).dtype == torch.float32
+    with pytest.raises(ValueError, match="ENGINE_DTYPE"):
+        choose_dtype("int8")
