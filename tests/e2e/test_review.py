@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from annotation.models import Masklet, Review
@@ -81,3 +83,42 @@ def test_reviewer_skips_then_rejects_with_a_reason_by_keyboard(seeded, page, log
     page.get_by_text(f"Masklet {seeded.id} rejected.").wait_for()
     review = Review.objects.get(revision=seeded.current_revision)
     assert (review.decision, review.reason) == ("reject", "Mask leaks onto the background")
+
+
+def _lease_holder(masklet: Masklet, *, given_back: bool, timeout: float = 10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        masklet.refresh_from_db()
+        if (masklet.review_assignee_id is None) == given_back or time.monotonic() > deadline:
+            return masklet.review_assignee_id
+        time.sleep(0.1)
+
+
+def test_leaving_the_review_gives_the_masklet_back(seeded, page, login, user_factory):
+    from annotation.selectors.reviews import review_queue
+    from annotation.services.reviews import review_next_for
+
+    reviewer = user_factory("reviewer")
+    login(page, reviewer)
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
+    assert _lease_holder(seeded, given_back=False) == reviewer.pk
+    page.goto("about:blank")  # the reviewer leaves the page (pagehide): the lease goes back with it
+    assert _lease_holder(seeded, given_back=True) is None
+    assert review_queue().filter(pk=seeded.pk).exists()
+    assert review_next_for(user=user_factory("reviewer")).pk == seeded.pk  # someone else gets it at once
+
+
+def test_leaving_the_review_screen_in_the_app_gives_the_masklet_back(seeded, page, login, user_factory):
+    login(page, user_factory("admin"), path="/app/review")
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
+    assert _lease_holder(seeded, given_back=False) is not None
+    page.get_by_role("navigation", name="Screens").get_by_role("link", name="Admin").click()
+    page.get_by_role("heading", name="Admin dashboard").wait_for()
+    assert _lease_holder(seeded, given_back=True) is None
+    # Every panel has answered before the database is flushed under the live server.
+    for text in ("No jobs yet.", "No model version yet.", "No retraining round yet.", "No submitted task yet."):
+        page.get_by_text(text).wait_for()
+    page.get_by_text(re.compile(r"^From \d{4}-")).wait_for()
+    page.get_by_text(re.compile(r"videos; the newest first")).wait_for()

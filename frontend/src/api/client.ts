@@ -92,6 +92,23 @@ export async function request<T>(method: string, path: string, options: RequestO
   return data as T;
 }
 
+/**
+ * A POST that outlives the page (`fetch` with `keepalive`, the session's CSRF token in its header,
+ * which `navigator.sendBeacon` cannot send): for giving leases back on `pagehide`. Fire and forget.
+ */
+export function postKeepalive(path: string): void {
+  try {
+    void fetch(path, {
+      method: "POST",
+      keepalive: true,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    }).catch(() => undefined);
+  } catch {
+    // A page being torn down may refuse new requests; the lease then expires on its own.
+  }
+}
+
 /** Upload with progress (fetch has no upload progress): XMLHttpRequest, same CSRF and errors. */
 export function upload<T>(path: string, form: FormData, onProgress: (loaded: number, total: number) => void): Promise<T> {
   return new Promise((resolve, reject) => {

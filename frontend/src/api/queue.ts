@@ -1,5 +1,5 @@
 /** Annotation queue, verification and metrics: types from the backend's OpenAPI schema. */
-import { request } from "./client";
+import { postKeepalive, request } from "./client";
 import type { Rle } from "./rle-types";
 import type { components, operations } from "./schema";
 
@@ -39,6 +39,8 @@ export const masklets = {
   reject: (id: number, revision: number, reason: string) =>
     request<Rejection>("POST", `/api/masklets/${id}/reject/`, { body: { revision, reason } }),
   release: (id: number) => request<void>("POST", `/api/masklets/${id}/review-release/`),
+  /** Give the review lease back while the page goes away (pagehide, leaving the screen). */
+  releaseOnLeave: (id: number) => postKeepalive(`/api/masklets/${id}/review-release/`),
 };
 
 export const metrics = (groupBy: GroupBy = "phase", project?: number) =>

@@ -28,11 +28,26 @@ export function reviewScreen(_ctx: AppContext): Screen {
     h("div", { class: "workspace-head" }, h("h1", { id: "review-title" }, "Verification queue"), nextButton),
     message.element, body);
   let current: ReviewView | null = null;
+  // The masklet leased to this reviewer: given back when they leave (another screen, another
+  // page, the tab closed) so that it does not wait out REVIEW_LEASE_SECONDS for the others.
+  let leased: number | null = null;
+  const giveBack = () => {
+    if (leased !== null) masklets.releaseOnLeave(leased);
+    leased = null;
+  };
+  const onPageHide = () => giveBack();
+  // Back from the browser's page cache: the lease was given back on the way out; take one again.
+  const onPageShow = (event: PageTransitionEvent) => {
+    if (event.persisted) void loadNext();
+  };
+  window.addEventListener("pagehide", onPageHide);
+  window.addEventListener("pageshow", onPageShow);
 
   async function loadNext(keepMessage = false) {
     if (!keepMessage) message.clear();
     current?.destroy();
     current = null;
+    leased = null;
     replaceChildren(body, h("p", { class: "muted" }, "Loading the next masklet…"));
     try {
       const masklet = await reviews.next();
@@ -40,6 +55,7 @@ export function reviewScreen(_ctx: AppContext): Screen {
         replaceChildren(body, h("p", { class: "empty" }, "The verification queue is empty."));
         return;
       }
+      leased = masklet.id;
       const full = masklet.current_revision?.masks ? masklet : await masklets.get(masklet.id);
       const revision = full.current_revision;
       if (!revision) throw new Error(`Masklet ${full.id} has no revision to review.`);
@@ -49,6 +65,7 @@ export function reviewScreen(_ctx: AppContext): Screen {
           if (decision === "accept") await masklets.accept(full.id, revision.id);
           else if (decision === "reject") await masklets.reject(full.id, revision.id, reason);
           else await masklets.release(full.id);
+          leased = null;
           message.show(`Masklet ${full.id} ${{ accept: "accepted", reject: "rejected", skip: "skipped: back in the queue for others" }[decision]}.`, "info");
           await loadNext(true);
         } catch (error) {
@@ -62,7 +79,15 @@ export function reviewScreen(_ctx: AppContext): Screen {
     }
   }
   void loadNext();
-  return { element, unmount: () => current?.destroy() };
+  return {
+    element,
+    unmount: () => {
+      window.removeEventListener("pagehide", onPageHide);
+      window.removeEventListener("pageshow", onPageShow);
+      giveBack();
+      current?.destroy();
+    },
+  };
 }
 
 class ReviewView {
