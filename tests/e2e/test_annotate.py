@@ -128,6 +128,33 @@ def test_workspace_on_the_session_contract(queued_task, page, login, user_factor
     shot(page, "workspace")
 
 
+def test_clicks_are_marked_on_their_frame_and_timed_to_the_overlay(queued_task, page, login, user_factory):
+    stub = stub_session(page, queued_task, phase=3)
+    open_workspace(page, login, user_factory("annotator"), queued_task)
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']")
+    page.mouse.click(*canvas_point(page, 100, 80))
+    page.wait_for_selector("canvas.frame-canvas[data-markers='+'][data-overlay-frame='0']")
+    green = canvas_pixel(page, 100, 80)  # the + is drawn over the object's (blue) overlay
+    assert green[1] > green[0] + 100 and green[1] > green[2] + 60, green
+    page.keyboard.press("n")
+    page.mouse.click(*canvas_point(page, 200, 60))
+    page.wait_for_selector("canvas.frame-canvas[data-markers='+-']")
+    red = canvas_pixel(page, 200, 60)
+    assert red[0] > red[1] + 100 and red[0] > red[2] + 100, red
+    assert [p["labels"] for p in stub.prompts] == [[1], [0]]
+    page.keyboard.press("ArrowRight")  # markers belong to their frame
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='1'][data-markers='']")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='0'][data-markers='+-']")
+    # Perceived speed: one sample per click, from the click to the overlay drawn.
+    page.wait_for_function("(window.__maskletPerf || []).length === 2")
+    samples = page.evaluate("window.__maskletPerf")
+    assert all(s["latency_ms"] == 42.0 and s["frame_index"] == 0 and 0 < s["click_to_overlay_ms"] < 5000
+               for s in samples), samples
+    assert page.evaluate("performance.getEntriesByName('masklet:click-to-overlay').length") == 2
+    shot(page, "workspace-markers")
+
+
 def test_phase_2_brush_sends_a_mask_prompt_and_propagation_cancels(transactional_db, e2e_media, project, page,
                                                                      login, user_factory):
     task = task_create(video=ready_video(project, frames=4), phase=2)

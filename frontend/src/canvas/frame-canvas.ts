@@ -6,6 +6,7 @@
 import type { Rle } from "../api/rle-types";
 import { strokeSegment } from "./brush";
 import { Emitter, type CanvasEventName, type Listener } from "./events";
+import { drawMarkers, markerShapes, type PointPrompt } from "./markers";
 import { cssColor, type Rgb } from "./overlay";
 import { OverlayRenderer } from "./overlay-renderer";
 import { decode, empty, encode } from "./rle";
@@ -50,6 +51,7 @@ export class FrameCanvas {
   private masks = new Map<number, Rle>();
   private working: Uint8Array | null = null; // the selected object's mask while brushing
   private boxPreview: [number, number, number, number] | null = null;
+  private points: readonly PointPrompt[] = [];
   private brushRadius = 8;
   private fitted = false;
   private frameRequest = 0;
@@ -98,6 +100,12 @@ export class FrameCanvas {
     this.working = null;
     this.draw();
     return this.repaintOverlay();
+  }
+
+  /** The clicks placed so far (any frame): those on the frame in view are drawn as + and − markers. */
+  setPoints(points: readonly PointPrompt[]): void {
+    this.points = points;
+    this.draw();
   }
 
   setObjects(objects: CanvasObject[]): void {
@@ -225,6 +233,10 @@ export class FrameCanvas {
     }
     ctx.imageSmoothingEnabled = false; // mask pixels stay crisp when zoomed
     if (this.overlayPixels) ctx.drawImage(this.overlayCanvas, 0, 0);
+    const hidden = new Set(this.objects.filter((o) => o.hidden).map((o) => o.objectNumber));
+    const markers = markerShapes(this.points, this.frameIndex, v, this.selected, hidden);
+    drawMarkers(ctx, markers);
+    this.element.dataset.markers = markers.map((m) => m.sign).join("");
     if (this.boxPreview) {
       const [x0, y0, x1, y1] = this.boxPreview;
       const selected = this.objects.find((o) => o.objectNumber === this.selected);

@@ -4,3 +4,4 @@ export { IllegalTransitionError, PHASE_TOOLS, TOOL_LABELS, ToolMachine, type Pha
 export { colorFor, cssColor, PALETTE, type Rgb } from "./overlay";
 export * as rle from "./rle";
 export * as viewport from "./viewport";
+export { markerShapes, type MarkerShape, type PointPrompt } from "./markers";

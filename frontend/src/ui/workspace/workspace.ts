@@ -8,12 +8,14 @@ import { jobs, isTerminal, type Job } from "../../api/platform";
 import { tasks } from "../../api/queue";
 import { session as sessionApi, type Direction, type PromptAnswer, type PromptRequest, type Session } from "../../api/session";
 import { FrameCanvas } from "../../canvas/frame-canvas";
+import type { PointPrompt } from "../../canvas/markers";
 import { colorFor, type Rgb } from "../../canvas/overlay";
 import { IllegalTransitionError, TOOL_LABELS, type ToolMode } from "../../canvas/tools";
 import type { AppContext } from "../app";
 import { errorText, h, messageBox, type Screen } from "../dom";
 import { FrameStore } from "../frames";
 import { Playback } from "../playback";
+import { startClick } from "../perf";
 import { installShortcuts, type Shortcut } from "../shortcuts";
 import { Timeline } from "../timeline";
 import { MaskStore } from "./masks";
@@ -57,6 +59,9 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   }
   let busy = false;
   let job: Job | null = null;
+  // The prompts sent from this page, newest last (undo pops one); their clicks are drawn as markers.
+  const sent: { point: PointPrompt | null }[] = [];
+  let points: PointPrompt[] = [];
   let jobTimer = 0;
 
   const stage = h("div", { class: "stage" });
@@ -115,30 +120,46 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
 
   // ---- canvas events → API ------------------------------------------------------------------------
   // One prompt per click: the session keeps the frame's earlier points (SAM 2 adds to them).
-  canvas.on("click", ({ frameIndex, objectNumber, point, label }) =>
-    void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "click", points: [point], labels: [label] }));
+  canvas.on("click", ({ frameIndex, objectNumber, point, label }) => {
+    const done = startClick();
+    const marker: PointPrompt = { frameIndex, objectNumber, point, label };
+    setPoints([...points, marker]); // drawn at once, before the mask comes back
+    void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "click", points: [point], labels: [label] },
+      marker, done);
+  });
   canvas.on("box", ({ frameIndex, objectNumber, box }) =>
     void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "box", box }));
   canvas.on("mask", ({ frameIndex, objectNumber, mask }) =>
     void prompt({ frame_index: frameIndex, object_number: objectNumber, kind: "mask", mask }));
 
-  async function prompt(body: PromptRequest) {
+  function setPoints(next: PointPrompt[]) {
+    points = next;
+    canvas.setPoints(points);
+  }
+
+  async function prompt(body: PromptRequest, marker: PointPrompt | null = null,
+    done?: ReturnType<typeof startClick>) {
     message.clear();
     try {
-      applyAnswer(await sessionApi.prompt(taskId, body), true);
+      const answer = await sessionApi.prompt(taskId, body);
+      sent.push({ point: marker });
+      await applyAnswer(answer, true);
+      done?.({ latency_ms: answer.latency_ms, round_trip_ms: answer.round_trip_ms, frame_index: answer.frame_index });
     } catch (error) {
+      if (marker) setPoints(points.filter((p) => p !== marker));
       message.show(errorText(error));
     }
   }
 
-  function applyAnswer(answer: PromptAnswer, edited: boolean) {
+  /** Stores the answer's mask and, when its frame is in view, draws it (resolves once drawn). */
+  async function applyAnswer(answer: PromptAnswer, edited: boolean) {
     store.set(answer.object_number, answer.frame_index, answer.mask, edited);
     latency.textContent = `${Math.round(answer.latency_ms)} ms`;
     latency.title = `Model time on the worker; ${Math.round(answer.round_trip_ms)} ms there and back`;
-    if (playback.cursor === answer.frame_index) {
-      void canvas.showFrame(answer.frame_index, frames.cached(answer.frame_index) ?? null, store.frame(answer.frame_index));
-    }
     timeline.invalidate();
+    if (playback.cursor === answer.frame_index) {
+      await canvas.showFrame(answer.frame_index, frames.cached(answer.frame_index) ?? null, store.frame(answer.frame_index));
+    }
   }
 
   async function loadMasksAround(frame: number) {
@@ -191,6 +212,7 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     try {
       await sessionApi.removeObject(taskId, n);
       objects = objects.filter((o) => o !== n);
+      setPoints(points.filter((p) => p.objectNumber !== n));
       store.removeObject(n);
       canvas.setObjects(canvasObjects());
       refreshObjects();
@@ -247,8 +269,10 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   async function runUndo() {
     try {
       const answer = await sessionApi.undo(taskId);
+      const undone = sent.pop()?.point;
+      if (undone) setPoints(points.filter((p) => p !== undone));
       store.invalidate();
-      applyAnswer(answer, false);
+      void applyAnswer(answer, false);
       await playback.seek(answer.frame_index);
     } catch (error) {
       message.show(errorText(error));
