@@ -50,6 +50,19 @@ def test_dockerfiles_pin_torch_and_never_install_torchvision() -> None:
     assert "torch==2.13.0" in (DOCKER / "Dockerfile").read_text()
 
 
+def test_the_web_image_builds_the_ui_in_a_node_stage_and_copies_dist_before_collectstatic() -> None:
+    text = (DOCKER / "Dockerfile").read_text()
+    stage = re.search(r"^FROM node:20\S* AS (\w+)$", text, re.MULTILINE)
+    assert stage, "no Node stage (FROM node:20 AS …)"
+    node = text[stage.end():text.index("FROM python")]
+    assert "npm ci" in node and "npm run build" in node
+    assert node.index("npm ci") < node.index("npm run build")
+    copy = re.search(rf"^COPY --from={stage.group(1)} \S*/dist \./frontend/dist$", text, re.MULTILINE)
+    assert copy, "the Python stage does not copy the UI's dist/ to frontend/dist"
+    assert copy.start() < text.index("RUN python manage.py collectstatic")
+    assert "frontend/dist" in SETTINGS  # the settings add it to the static files
+
+
 def test_workers_consume_the_queues_the_routes_send_to(compose: dict) -> None:
     services = compose["services"]
     routed = {route["queue"] for route in TASK_ROUTES.values()}
