@@ -60,7 +60,7 @@ def test_the_web_image_builds_the_ui_in_a_node_stage_and_copies_dist_before_coll
     copy = re.search(rf"^COPY --from={stage.group(1)} \S*/dist \./frontend/dist$", text, re.MULTILINE)
     assert copy, "the Python stage does not copy the UI's dist/ to frontend/dist"
     assert copy.start() < text.index("RUN python manage.py collectstatic")
-    assert "frontend/dist" in SETTINGS  # the settings add it to the static files
+    assert '"frontend" / "dist"' in SETTINGS  # the settings add it to the static files
 
 
 def test_workers_consume_the_queues_the_routes_send_to(compose: dict) -> None:
