@@ -16,6 +16,7 @@ import dataclasses
 import math
 import random
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from engine.checkpoint import load_state_dict_strict, save_model
-from engine.config import config_to_json
-from engine.modeling.sam2 import SAM2Model
+from engine.config import SAM2Config, config_to_json
+from engine.modeling.sam2 import SAM2Model, build_sam2
 from engine.training.data import Clip, ClipConfig, MaskletDataset, sample_clip
 from engine.training.distributed import DistInfo, all_reduce_mean, init_distributed, wrap_ddp
 from engine.training.forward import clip_forward
@@ -103,6 +104,27 @@ class Trainer:
         optim = dataclasses.replace(self.cfg.optim, total_steps=max(total_steps, self.step + 1))
         self.cfg = dataclasses.replace(self.cfg, optim=optim)
 
+    def set_image_size(self, image_size: int) -> None:
+        """Train on at another input size from now on (same weights, same optimiser state).
+
+        The weights do not depend on the input size (``SAM2Config.with_image_size``): a run may train
+        at a low resolution first, which is several times cheaper, and finish at the model's own.
+        """
+        if image_size == self.model.image_size:
+            return
+        old = self.model
+        new = build_sam2(old.config.with_image_size(image_size), init_weights=False).to(self.device)
+        new.load_state_dict(old.state_dict())
+        old_params, new_params = dict(old.named_parameters()), dict(new.named_parameters())
+        for name, p in new_params.items():
+            p.requires_grad_(old_params[name].requires_grad)
+        swap = {id(old_params[n]): new_params[n] for n in old_params}
+        for group in self.optimizer.param_groups:
+            group["params"] = [swap[id(p)] for p in group["params"]]
+        self.optimizer.state = defaultdict(dict, {swap[id(p)]: st for p, st in self.optimizer.state.items()})
+        self.model = new.train()
+        self.module = wrap_ddp(_ClipLoss(new, self.cfg), self.dist, self.device)
+
     # -- one step ---------------------------------------------------------------------------------
 
     def sample(self) -> tuple[Clip, PromptPlan]:
@@ -154,6 +176,8 @@ class Trainer:
                 stats = self.train_step()
                 history.append(stats)
                 ema = stats.loss if ema is None else 0.95 * ema + 0.05 * stats.loss
+                if time_limit_s is not None:  # the horizon a time-bounded run aims at
+                    bar.total = max(self.cfg.optim.total_steps, stats.step)
                 bar.update(1)
                 bar.set_postfix(step=stats.step, loss=f"{stats.loss:.3f}", avg=f"{ema:.3f}", lr=f"{stats.lr:.1e}")
                 if callback is not None:
@@ -181,6 +205,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "step": self.step,
+            "image_size": self.model.image_size,
             "total_steps": self.cfg.optim.total_steps,
             "rng": {
                 "numpy": self.rng.bit_generator.state,
@@ -193,6 +218,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        self.set_image_size(int(state.get("image_size", self.model.image_size)))
         load_state_dict_strict(self.model, state["model"], source="training checkpoint")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -217,10 +243,13 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         self.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=False))
 
-    def save_weights(self, path: str | Path) -> Path:
-        """The model alone, as safetensors with its config (what ``load_model`` reads)."""
+    def save_weights(self, path: str | Path, config: SAM2Config | None = None) -> Path:
+        """The model alone, as safetensors with its config (what ``load_model`` reads).
+
+        ``config``: the config to store, e.g. the model's own input size after low-resolution training.
+        """
         path = Path(path)
         if self.dist.is_main:
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_model(self.model, path)
+            save_model(self.model, path, config=config)
         return path

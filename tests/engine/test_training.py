@@ -35,6 +35,15 @@ from engine.training.prompts import PromptPlan, plan_prompts, sample_box, sample
 
 LN2 = math.log(2)
 BIG = 50.0  # a logit whose sigmoid is 1 (or 0) to float precision
+SIZE = 128  # the micro model at 128 px input (same weights as at 256, a quarter of the cost)
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One thread: on a busy machine several threads per process are much slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 # -- loss terms ------------------------------------------------------------------------------------
@@ -227,7 +236,7 @@ def _tiny_dataset() -> SyntheticMaskletDataset:
 
 def _trainer(seed: int = 0, **optim: float) -> Trainer:
     torch.manual_seed(seed)
-    model = build_sam2(get_config("micro"))
+    model = build_sam2(get_config("micro").with_image_size(SIZE))
     cfg = TrainConfig(clip=ClipConfig(num_frames=2, max_objects=1),
                       prompts=PromptConfig(num_correction_points=1),
                       optim=OptimConfig(lr=1e-3, image_encoder_lr=1e-3, warmup_steps=0, total_steps=10, **optim),
@@ -253,7 +262,7 @@ def test_clips_are_sampled_with_masklets_visible_on_the_first_frame() -> None:
 
 def test_a_few_steps_reduce_the_loss_on_a_fixed_clip() -> None:
     trainer = _trainer()
-    clip = sample_clip(trainer.dataset, np.random.default_rng(3), 256, trainer.cfg.clip)
+    clip = sample_clip(trainer.dataset, np.random.default_rng(3), SIZE, trainer.cfg.clip)
     gt = clip.masks[0]
     box = sample_box(gt, torch.Generator().manual_seed(0), noise=0.0)
     plan = PromptPlan("box", *box, correct_frames=[])

@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         names = ("minutes", "max_steps", "train_seed", "eval_seed", "eval_videos", "eval_frames", "threads",
-                 "out", "checkpoint", "resume", "eval_only", "no_progress")
+                 "low_res_fraction", "out", "checkpoint", "resume", "eval_only", "no_progress")
         try:
             cfg = bootstrap.config_from_args(argparse.Namespace(**{k: options[k] for k in names}))
         except ValueError as error:
