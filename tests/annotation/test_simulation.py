@@ -29,7 +29,7 @@ from annotation.simulation.annotator import (
 )
 from annotation.simulation.client import ApiError
 from annotation.simulation.protocols import Policy, annotate_object
-from annotation.simulation.runner import SimulationConfig, report_lines, run_simulation
+from annotation.simulation.runner import SimulationConfig, report_lines, run_simulation, source_indices
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -253,6 +253,13 @@ def test_corrections_stop_at_the_pass_budget() -> None:
     session = FakeSession(gt, drift=8)
     outcome = annotate_object(session, gt, SimClock(start=T0), phase=3, policy=Policy(max_passes=2))
     assert outcome.passes == 2 and outcome.propagations == 3
+
+
+def test_annotated_frames_map_to_source_frames_by_their_timestamps() -> None:
+    # 24 fps sampled at 6 fps: every 4th frame; times are relative to the first decoded frame.
+    assert source_indices(timestamps=[0.5, 0.5 + 1 / 6, 0.5 + 2 / 6], source_fps=24.0, frame_count=3) == [0, 4, 8]
+    with pytest.raises(ValueError):
+        source_indices(timestamps=[], source_fps=24.0, frame_count=3)
 
 
 # ---- End to end: the REST API, a real Celery worker, PostgreSQL, Redis, S3 ----------------------
