@@ -13,7 +13,8 @@ export function jobRow(job: Job, onCancel?: (job: Job) => void): HTMLElement {
     h("td", null, bar, ` ${done}/${total || "?"}`),
     h("td", { class: "job-message" }, job.message ?? ""),
     h("td", null, !isTerminal(job) && onCancel
-      ? h("button", { type: "button", disabled: job.cancel_requested, on: { click: () => onCancel(job) } }, "Cancel") : ""));
+      ? h("button", { type: "button", disabled: job.cancel_requested, "aria-label": `Cancel job ${job.id} (${job.kind})`,
+        on: { click: () => onCancel(job) } }, "Cancel") : ""));
 }
 
 export function jobsPanel() {

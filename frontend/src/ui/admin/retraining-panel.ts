@@ -21,7 +21,8 @@ export function retrainingPanel(onChange: () => void) {
   const tbody = h("tbody");
   const message = messageBox();
   const base = h("select", { id: "retrain-base" });
-  const phases = [1, 2, 3].map((p) => h("input", { type: "checkbox", id: `retrain-phase-${p}`, value: String(p), checked: true }));
+  const phases = [1, 2, 3].map((p) => h("input", { type: "checkbox", id: `retrain-phase-${p}`, value: String(p), checked: true,
+    "aria-label": `Accepted masklets of phase ${p}` }));
   const steps = h("input", { id: "retrain-steps", type: "number", min: 1, max: 100000, value: "200" });
   const launch = h("button", { type: "submit", class: "primary" }, "Launch round");
   const form = h("form", { class: "row", on: { submit: async (event) => {

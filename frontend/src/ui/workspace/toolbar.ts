@@ -16,8 +16,9 @@ export function toolbar(tools: readonly ToolMode[], onPick: (mode: ToolMode) => 
   const element = h("div", { class: "toolbar", role: "toolbar", "aria-label": "Tools" },
     ...tools.map((mode) => {
       const button = h("button", { type: "button", class: `tool tool-${mode}`, "aria-pressed": "false",
-        title: `${TOOL_LABELS[mode]} (${TOOL_KEYS[mode]})`, on: { click: () => onPick(mode) } },
-        TOOL_LABELS[mode], h("kbd", null, TOOL_KEYS[mode]));
+        title: `${TOOL_LABELS[mode]} (${TOOL_KEYS[mode]})`, "aria-keyshortcuts": TOOL_KEYS[mode], on: { click: () => onPick(mode) } },
+        // The key is announced as a shortcut, not read into the name ("Positive click", not "Positive clickp").
+        TOOL_LABELS[mode], h("kbd", { "aria-hidden": "true" }, TOOL_KEYS[mode]));
       buttons.set(mode, button);
       return button;
     }));
