@@ -209,9 +209,14 @@ def task_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int] | None
     masklet of a refinement task; else the draft masklets of the video whose current revision
     the user wrote. Each needs masks that were not reviewed yet.
     """
+    from annotation.services.sessions import session_save  # sessions builds on this module
+
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
+        # Prompt answers not yet saved as revisions (phase 1 never propagates) are saved first,
+        # so what the annotator saw is what goes to verification.
+        session_save(task=locked, user=user)
         masklets = _masklets_to_submit(task=locked, user=user, masklet_ids=masklet_ids)
         Masklet.objects.filter(pk__in=[m.pk for m in masklets]).update(
             status=Masklet.Status.SUBMITTED, review_assignee=None, review_lease_expires_at=None, updated_at=now)

@@ -27,7 +27,6 @@ from annotation.simulation.annotator import (
     offline_time,
     online_time,
 )
-from annotation.simulation.client import ApiError
 from annotation.simulation.protocols import Policy, annotate_object
 from annotation.simulation.runner import SimulationConfig, report_lines, run_simulation, source_indices
 
@@ -356,9 +355,6 @@ def check_report(result, phase: int) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(raises=ApiError, strict=True,
-                   reason="phase 1 has no propagation and nothing else saves prompt answers as a revision, "
-                          "so the submit is refused ('Masklet N has no masks yet'); remove once it saves them")
 def test_phase1_end_to_end_every_frame_clicked_nothing_propagated(sim_project, live_server) -> None:
     from annotation.models import Interaction
 
