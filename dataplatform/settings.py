@@ -224,6 +224,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # The filesystem transport polls; 20 ms keeps an interactive click's round trip short.
+        "polling_interval": 0.02,
     }
 else:
     # CELERY_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged task. Default: 3600
@@ -258,6 +260,24 @@ REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 600)
 ENGINE_DEVICE = env("ENGINE_DEVICE", "auto")
 # ENGINE_DEFAULT_CONFIG: the model config of the default model version. Default: micro
 ENGINE_DEFAULT_CONFIG = env("ENGINE_DEFAULT_CONFIG", "micro")
+# ENGINE_DTYPE: autocast precision on CUDA: float32, bfloat16 or float16 (the CPU runs float32).
+# Default: float32
+ENGINE_DTYPE = env("ENGINE_DTYPE", "float32")
+# ENGINE_CPU_THREADS: torch threads per worker process on the CPU; 0 keeps torch's default. Default: 0
+ENGINE_CPU_THREADS = env_int("ENGINE_CPU_THREADS", 0)
+# ENGINE_SESSION_CACHE: interactive sessions a GPU worker keeps open (least recently used leave
+# first; a returning one is rebuilt by replaying its prompts). Default: 4
+ENGINE_SESSION_CACHE = env_int("ENGINE_SESSION_CACHE", 4)
+# ENGINE_SESSION_CACHE_MB: the memory those open sessions may take, estimated. Default: 4096
+ENGINE_SESSION_CACHE_MB = env_int("ENGINE_SESSION_CACHE_MB", 4096)
+# ENGINE_SESSION_REPLY_TIMEOUT: seconds to wait for a session's worker before pinging it (and
+# reopening the session elsewhere when it does not answer). Default: 5
+ENGINE_SESSION_REPLY_TIMEOUT = env_float("ENGINE_SESSION_REPLY_TIMEOUT", 5.0)
+# ENGINE_SESSION_OPEN_TIMEOUT: seconds opening a session may take (model load + replay). Default: 120
+ENGINE_SESSION_OPEN_TIMEOUT = env_float("ENGINE_SESSION_OPEN_TIMEOUT", 120.0)
+# ENGINE_SESSION_MAX_WAIT: seconds a prompt may wait on a live but busy worker; also the expiry
+# of prompt messages. Default: 300
+ENGINE_SESSION_MAX_WAIT = env_float("ENGINE_SESSION_MAX_WAIT", 300.0)
 
 # ---- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
