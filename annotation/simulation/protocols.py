@@ -10,9 +10,12 @@ assumes). Each click is one prompt; the server adds it to the frame's earlier cl
 - **Phase 2** (SAM + SAM 2 Mask): SAM clicks on the first frame where the object is visible, then
   mask-only propagation. Then correction passes: examine the masklet (30 s per 300 frames), take
   the worst frame below ``accept_iou`` that was not corrected yet, make it a **new mask** with SAM
-  clicks (from an empty mask: the first click at the GT centre), re-propagate.
+  clicks (from an empty mask: the first click at the GT centre), re-propagate. Where the object is
+  absent but the masklet shows it, SAM clicks cannot make an empty mask: the annotator erases it
+  (an empty mask prompt, the eraser), charged like one click after locating (1 s + 1.5 s).
 - **Phase 3** (full SAM 2): the same passes, but a correction refines the propagated mask on that
-  frame through the memory (the first click goes to the largest error region of that mask).
+  frame through the memory (the first click goes to the largest error region of that mask; where
+  the object is absent, that is a negative click).
 
 The correction passes follow the paper's *offline* protocol (App. E): each pass examines the whole
 masklet and corrects its worst frame, then re-segments (propagates); we click that frame until it
@@ -49,6 +52,9 @@ class TaskSession(Protocol):
     def click(self, frame_index: int, click: Click, stamp: datetime) -> np.ndarray:
         """Send one click; the object's mask on that frame after it."""
 
+    def mask(self, frame_index: int, mask: np.ndarray, stamp: datetime) -> np.ndarray:
+        """Send a mask prompt (a brush or eraser result); the object's mask on that frame after it."""
+
     def propagate(self, frame_index: int, direction: str, stamp: datetime) -> dict[int, np.ndarray]:
         """Propagate from a frame and wait; the object's masks on every frame afterwards."""
 
@@ -65,7 +71,7 @@ class Policy:
 class SentInteraction:
     """What the client sent, to compare with the platform's Interaction rows."""
 
-    kind: str  # "click+", "click-" or "propagate" (the platform's Interaction kinds)
+    kind: str  # "click+", "click-", "mask" or "propagate" (the platform's Interaction kinds)
     frame_index: int
     stamp: datetime
 
@@ -75,6 +81,7 @@ class ObjectOutcome:
     """One object's annotation: what was sent, the simulated time, the masks at the end."""
 
     clicks_per_frame: dict[int, int] = field(default_factory=dict)  # frame -> clicks (all passes)
+    erased_frames: list[int] = field(default_factory=list)  # frames given an empty mask (phase 2)
     sent: list[SentInteraction] = field(default_factory=list)
     propagations: int = 0
     passes: int = 0
@@ -83,6 +90,11 @@ class ObjectOutcome:
     @property
     def clicks(self) -> int:
         return sum(self.clicks_per_frame.values())
+
+    @property
+    def prompted_frames(self) -> set[int]:
+        """The frames edited by hand: clicked or erased."""
+        return set(self.clicks_per_frame) | set(self.erased_frames)
 
 
 class _Recorder:
@@ -106,6 +118,14 @@ class _Recorder:
         result = click_until_good(gt, predict, start=start, target_iou=policy.target_iou,
                                   max_clicks=policy.max_clicks, on_click=stamp)
         return result.mask
+
+    def erase(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
+        moment = self.clock.now()
+        self.clock.locate()
+        self.clock.click()  # one eraser stroke, charged as a click
+        self.outcome.sent.append(SentInteraction("mask", frame, moment))
+        self.outcome.erased_frames.append(frame)
+        return self.session.mask(frame, np.zeros(shape, dtype=bool), moment)
 
     def propagate(self, frame: int, frame_count: int) -> dict[int, np.ndarray]:
         direction = "both" if frame > 0 else "forward"
@@ -158,10 +178,15 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
         if not failing:
             break
         worst = int(failing[0])
-        # Phase 2: a new mask from SAM on a fresh frame. Phase 3: refine the propagated mask.
-        start = None if phase == 2 else masks.get(worst)
-        recorder.click_frame(gt[worst], worst, start, policy)
         corrected.add(worst)
+        if phase == 2 and not gt[worst].any():
+            recorder.erase(worst, gt.shape[1:])  # absent there: SAM clicks cannot say so
+        else:
+            # Phase 2: a new mask from SAM on a fresh frame. Phase 3: refine the propagated mask.
+            sent = len(recorder.outcome.sent)
+            recorder.click_frame(gt[worst], worst, None if phase == 2 else masks.get(worst), policy)
+            if len(recorder.outcome.sent) == sent:
+                continue  # nothing to click there after all: nothing to re-propagate
         masks = recorder.propagate(first, frames)
         outcome.passes += 1
     outcome.masks = masks

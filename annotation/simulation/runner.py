@@ -163,6 +163,11 @@ class ApiTaskSession:
                                    points=[(click.x, click.y)], labels=[click.label], client_timestamp=stamp)
         return answer.mask
 
+    def mask(self, frame_index: int, mask: np.ndarray, stamp: datetime) -> np.ndarray:
+        answer = self.client.mask(self.task_id, frame_index=frame_index, object_number=self.object_number,
+                                  mask=mask, client_timestamp=stamp)
+        return answer.mask
+
     def propagate(self, frame_index: int, direction: str, stamp: datetime) -> dict[int, np.ndarray]:
         job = self.client.propagate(self.task_id, frame_index=frame_index, direction=direction,  # type: ignore[arg-type]
                                     client_timestamp=stamp)
@@ -220,7 +225,8 @@ def _annotate_task(client: MaskletClient, config: SimulationConfig, task, sim: S
     client.submit(task.id, masklets=[obj.masklet_id], client_timestamp=clock.now())
     sim.pending.pop(0)
     log(f"task {task.id}: video {sim.name} object {gt_object}: {outcome.clicks} clicks on "
-        f"{len(outcome.clicks_per_frame)} frames, {outcome.propagations} propagations, "
+        f"{len(outcome.clicks_per_frame)} frames, {len(outcome.erased_frames)} erased, "
+        f"{outcome.propagations} propagations, "
         f"{clock.seconds:.1f} s simulated ({time.monotonic() - started:.1f} s real)")
     return TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome, clock.seconds,
                       masks)
@@ -330,12 +336,13 @@ def report_lines(result: SimulationResult) -> list[str]:
     lines = metrics_table(result.metrics) if result.metrics else ["No submitted task in the metrics."]
     clicks = sum(r.outcome.clicks for r in result.tasks)
     clicked = sum(len(r.outcome.clicks_per_frame) for r in result.tasks)
+    erased = sum(len(r.outcome.erased_frames) for r in result.tasks)
     propagations = sum(r.outcome.propagations for r in result.tasks)
     seconds = sum(r.seconds for r in result.tasks)
     lines += [
         "",
         f"simulated annotator (phase {result.phase}): {len(result.tasks)} tasks, {clicks} clicks on {clicked} "
-        f"frames, {propagations} propagations, {seconds:.1f} s by the time model",
+        f"frames, {erased} frames erased, {propagations} propagations, {seconds:.1f} s by the time model",
         f"submitted masks vs ground truth: J&F {result.jf:.1f}  J {result.j:.1f}  F {result.f:.1f}  "
         f"mean IoU {result.mean_iou:.1f} %",
     ]

@@ -29,6 +29,7 @@ from annotation.simulation.annotator import (
 )
 from annotation.simulation.protocols import Policy, annotate_object
 from annotation.simulation.runner import SimulationConfig, report_lines, run_simulation, source_indices
+from engine import rle as rle_ops
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -206,12 +207,19 @@ class FakeSession:
         self.prompted.add(frame_index)
         return self.gt[frame_index]
 
+    def mask(self, frame_index: int, mask: np.ndarray, stamp: datetime) -> np.ndarray:
+        self.calls.append(("mask", frame_index, int(mask.sum()), stamp))
+        self.prompted.add(frame_index)
+        return mask
+
     def propagate(self, frame_index: int, direction: str, stamp: datetime) -> dict[int, np.ndarray]:
         self.calls.append(("propagate", frame_index, direction, stamp))
         out = {}
         for f in range(self.gt.shape[0]):
             distance = min(abs(f - p) for p in self.prompted)
-            out[f] = np.roll(self.gt[f], self.drift * distance, axis=1)
+            # An absent object is tracked where it was last seen (the propagation's typical miss).
+            source = self.gt[f] if self.gt[f].any() else self.gt[max(g for g in range(f) if self.gt[g].any())]
+            out[f] = self.gt[f] if f in self.prompted else np.roll(source, self.drift * distance, axis=1)
         return out
 
 
@@ -245,6 +253,19 @@ def test_phases_2_and_3_click_propagate_and_correct_the_worst_frames(phase: int)
     expected = len(outcome.clicks_per_frame) * (LOCATE_S + CLICK_S) + outcome.propagations * examine_seconds(6)
     assert clock.seconds == pytest.approx(expected)
     assert [s.kind for s in outcome.sent] == ["click+" if k == "click" else "propagate" for k in kinds]
+
+
+def test_phase2_erases_a_frame_where_the_object_is_absent_phase3_clicks_it_away() -> None:
+    gt = moving_square()
+    gt[3] = False  # hidden on frame 3: the propagation still shows it there
+    session = FakeSession(gt, drift=0)
+    outcome = annotate_object(session, gt, SimClock(start=T0), phase=2)
+    assert outcome.erased_frames == [3] and ("mask", 3, 0) in [c[:3] for c in session.calls]
+    assert 3 not in outcome.clicks_per_frame and outcome.prompted_frames == {0, 3}
+    assert not outcome.masks[3].any() and outcome.propagations == 2
+    session = FakeSession(gt, drift=0)
+    outcome = annotate_object(session, gt, SimClock(start=T0), phase=3)
+    assert outcome.erased_frames == [] and ("click", 3, 0) in [c[:3] for c in session.calls]
 
 
 def test_corrections_stop_at_the_pass_budget() -> None:
@@ -318,7 +339,7 @@ def assert_interactions_match(result) -> None:
     for record in result.tasks:
         rows = list(Interaction.objects.filter(task_id=record.task_id).order_by("id"))
         sent = [(r.kind, r.frame_index, r.client_timestamp) for r in rows
-                if r.kind in ("click+", "click-", "propagate")]
+                if r.kind in ("click+", "click-", "mask", "propagate")]
         assert sent == [(s.kind, s.frame_index, s.stamp) for s in record.outcome.sent]
         assert all(r.object_number == record.object_number for r in rows if r.kind.startswith("click"))
         submit = [r for r in rows if r.kind == "submit"]
@@ -339,7 +360,8 @@ def assert_metrics_match(result, phase: int, *, frames_per_task: int) -> object:
     clicked = sum(len(r.outcome.clicks_per_frame) for r in result.tasks)
     assert row.clicks_per_clicked_frame == pytest.approx(clicks / clicked)
     assert 1 <= row.clicks_per_clicked_frame <= E2E_POLICY.max_clicks
-    assert row.edited_frames_percent == pytest.approx(100 * clicked / row.frames)
+    edited = sum(len(r.outcome.prompted_frames) for r in result.tasks)
+    assert row.edited_frames_percent == pytest.approx(100 * edited / row.frames)
     assert row.alignment_percent is None  # no phase-1 revision of these masklets
     return row
 
@@ -375,7 +397,9 @@ def test_phase2_end_to_end_clicks_then_mask_propagation(sim_project, live_server
     project = sim_project(2)
     result = run_simulation(e2e_config(2, project), base_url=live_server.url)
     assert_interactions_match(result)
-    assert not Interaction.objects.filter(task__video__project=project, kind__in=["box", "mask"]).exists()
+    assert not Interaction.objects.filter(task__video__project=project, kind="box").exists()
+    for row in Interaction.objects.filter(task__video__project=project, kind="mask"):  # the eraser only
+        assert rle_ops.area(row.payload["mask"]) == 0
     for record in result.tasks:
         assert record.outcome.propagations == record.outcome.passes + 1 >= 1
     assert_metrics_match(result, 2, frames_per_task=E2E_SOURCE_FRAMES // 4)
