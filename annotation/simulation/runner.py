@@ -135,7 +135,7 @@ def setup(config: SimulationConfig, *, folder: Path) -> tuple[object, list[SimVi
     from dataplatform.roles import ANNOTATOR
     from dataplatform.services.users import user_ensure
 
-    project, created = Project.objects.get_or_create(name=config.project_name, defaults={"phase": config.phase})
+    project, _ = Project.objects.get_or_create(name=config.project_name, defaults={"phase": config.phase})
     if project.phase != config.phase:
         raise ValueError(f"Project {project.name!r} is in phase {project.phase}, not {config.phase}.")
     videos = make_videos(config, project, folder=folder)
