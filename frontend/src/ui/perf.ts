@@ -7,6 +7,8 @@
 export interface ClickSample {
   /** From the click event to the overlay drawn (the canvas painted with the answer's mask). */
   click_to_overlay_ms: number;
+  /** From the click event to the prompt's answer parsed (the HTTP request's share). */
+  click_to_answer_ms: number;
   /** The model's time on the worker, and the API's round trip to the worker, as the answer says. */
   latency_ms: number;
   round_trip_ms: number;
@@ -31,16 +33,24 @@ export function pushBounded<T>(list: T[], item: T, limit = PERF_LIMIT): T[] {
 
 let counter = 0;
 
-/** Call in the click's event handler; call the returned function once the overlay is drawn. */
-export function startClick(): (answer: Omit<ClickSample, "click_to_overlay_ms">) => void {
+export interface ClickTimer {
+  /** Call when the prompt's answer has arrived. */
+  answered(): void;
+  /** Call once the overlay is drawn: records the sample. */
+  drawn(answer: Omit<ClickSample, "click_to_overlay_ms" | "click_to_answer_ms">): void;
+}
+
+/** Call in the click's event handler. */
+export function startClick(): ClickTimer {
   const mark = `masklet:click:${++counter}`;
   performance.mark(mark);
-  return (answer) => {
+  let answeredAt = NaN;
+  return { answered: () => (answeredAt = performance.now()), drawn: (answer) => {
     const measure = performance.measure(MEASURE, mark);
     performance.clearMarks(mark);
     const samples = (window.__maskletPerf ??= []);
-    pushBounded(samples, { click_to_overlay_ms: measure.duration, ...answer });
+    pushBounded(samples, { click_to_overlay_ms: measure.duration, click_to_answer_ms: answeredAt - measure.startTime, ...answer });
     const entries = performance.getEntriesByName(MEASURE);
     if (entries.length > PERF_LIMIT) performance.clearMeasures(MEASURE); // the timeline stays bounded too
-  };
+  } };
 }

@@ -142,9 +142,10 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     message.clear();
     try {
       const answer = await sessionApi.prompt(taskId, body);
+      done?.answered();
       sent.push({ point: marker });
       await applyAnswer(answer, true);
-      done?.({ latency_ms: answer.latency_ms, round_trip_ms: answer.round_trip_ms, frame_index: answer.frame_index });
+      done?.drawn({ latency_ms: answer.latency_ms, round_trip_ms: answer.round_trip_ms, frame_index: answer.frame_index });
     } catch (error) {
       if (marker) setPoints(points.filter((p) => p !== marker));
       message.show(errorText(error));
