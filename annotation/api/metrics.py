@@ -31,7 +31,8 @@ class MetricsApi(ApiView):
                    responses={200: MetricsRowSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         query = validated_query(request, MetricsQuerySerializer)
-        rows = engine_metrics(group_by=query.get("group_by", "phase"), project=project_or_400(query.get("project")))
+        rows = engine_metrics(group_by=query.get("group_by", "phase"),
+                              project=project_or_400(query.get("project")))
         return Response(MetricsRowSerializer([row.as_dict() for row in rows], many=True).data)
 
 
@@ -43,7 +44,7 @@ class DashboardQuerySerializer(serializers.Serializer):
 
 class ThroughputDaySerializer(serializers.Serializer):
     date = serializers.DateField()
-    masklets_submitted = serializers.IntegerField(help_text="Masklets listed by the tasks submitted that day.")
+    masklets_submitted = serializers.IntegerField(help_text="Masklets the tasks submitted that day listed.")
     masklets_accepted = serializers.IntegerField(help_text="Accept decisions made that day.")
     frames_annotated = serializers.IntegerField(help_text="Annotated frames of the tasks submitted that day.")
 
@@ -53,12 +54,12 @@ class AcceptanceSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
     decided = serializers.IntegerField()
-    rate = serializers.FloatField(allow_null=True, help_text="accepted / decided; null when nothing was decided.")
+    rate = serializers.FloatField(allow_null=True, help_text="accepted / decided; null if none was.")
 
 
 class AcceptanceByPhaseSerializer(AcceptanceSerializer):
     phase = serializers.IntegerField(source="key", allow_null=True,
-                                     help_text="The decided revision's phase; null when it has none (imported).")
+                                     help_text="The decided revision's phase; null when it has none.")
 
 
 class AcceptanceByKindSerializer(AcceptanceSerializer):

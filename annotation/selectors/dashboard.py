@@ -109,7 +109,8 @@ def throughput_by_day(*, days: int = 30, project: Project | None = None,
 
 
 def _acceptance(counts: dict, key, label: str) -> AcceptanceRow:
-    accepted, rejected = counts.get((key, Review.Decision.ACCEPT), 0), counts.get((key, Review.Decision.REJECT), 0)
+    accepted = counts.get((key, Review.Decision.ACCEPT), 0)
+    rejected = counts.get((key, Review.Decision.REJECT), 0)
     decided = accepted + rejected
     return AcceptanceRow(key=key, label=label, accepted=accepted, rejected=rejected, decided=decided,
                          rate=accepted / decided if decided else None)
@@ -126,10 +127,12 @@ def acceptance_rates(*, days: int = 30, project: Project | None = None,
         reviews = reviews.filter(revision__masklet__video__project=project)
     by_phase: Counter = Counter()
     by_kind: Counter = Counter()
-    for row in reviews.values("decision", "revision__phase", "revision__masklet__kind").annotate(n=Count("id")).order_by():
+    for row in (reviews.values("decision", "revision__phase", "revision__masklet__kind")
+                .annotate(n=Count("id")).order_by()):
         by_phase[(row["revision__phase"], row["decision"])] += row["n"]
         by_kind[(row["revision__masklet__kind"], row["decision"])] += row["n"]
-    phases = [1, 2, 3] + sorted({p for p, _ in by_phase if p not in (1, 2, 3)}, key=lambda p: (p is None, p or 0))
+    others = {p for p, _ in by_phase if p not in (1, 2, 3)}
+    phases = [1, 2, 3] + sorted(others, key=lambda p: (p is None, p or 0))
     phase_rows = [_acceptance(by_phase, p, f"phase {p}" if p is not None else "unrecorded") for p in phases]
     kind_rows = [_acceptance(by_kind, k.value, k.label) for k in Masklet.Kind]
     return phase_rows, kind_rows

@@ -22,9 +22,9 @@ def _at(day: date, hour: int = 12) -> datetime:
 
 
 def _submit(task, user, masklets, when: datetime) -> None:
+    listed = [{"masklet": m.pk, "revision": m.current_revision_id} for m in masklets]
     row = Interaction.objects.create(task=task, user=user, kind="submit", phase=task.phase,
-                                     payload={"masklets": [{"masklet": m.pk, "revision": m.current_revision_id}
-                                                           for m in masklets]})
+                                     payload={"masklets": listed})
     Interaction.objects.filter(pk=row.pk).update(server_timestamp=when)  # auto_now_add: set afterwards
 
 
@@ -41,7 +41,7 @@ def rows(project, video_factory, user_factory, masklet_factory):
     """In ``project``: video A (3 frames), video B (10 frames); in another project, video C (5 frames).
 
     Submits (last per task counts, by the server's day):
-    - t1 on A: submitted Mar 8 with masklets m1, m2, then again Mar 9 with m1 only → Mar 9: 1 masklet, 3 frames.
+    - t1 on A: Mar 8 with masklets m1, m2, then again Mar 9 with m1 only → Mar 9: 1 masklet, 3 frames.
     - t2 on B: Mar 9 with m3 → Mar 9: +1 masklet, +10 frames.
     - t3 on A: Mar 10 with m4 → Mar 10: 1 masklet, 3 frames.
     - t4 on A: Feb 1 (outside a 30-day window).
@@ -63,8 +63,8 @@ def rows(project, video_factory, user_factory, masklet_factory):
     a5 = masklet_factory(b, kind="auto", phase=None)
     masklet_factory(b, kind="auto", phase=3)  # a6: a draft candidate nobody reviewed
     m6 = masklet_factory(c, author=annotator, phase=3, status="submitted")
-    t1, t2, t3, t4 = (AnnotationTask.objects.create(video=v, phase=3, status="submitted") for v in (a, b, a, a))
-    t5 = AnnotationTask.objects.create(video=c, phase=3, status="submitted")
+    t1, t2, t3, t4, t5 = (AnnotationTask.objects.create(video=v, phase=3, status="submitted")
+                          for v in (a, b, a, a, c))
     _submit(t1, annotator, [m1, m2], _at(date(2026, 3, 8)))
     _submit(t1, annotator, [m1], _at(date(2026, 3, 9), 8))
     _submit(t2, annotator, [m3], _at(date(2026, 3, 9), 23))
@@ -84,7 +84,9 @@ def rows(project, video_factory, user_factory, masklet_factory):
 def test_throughput_per_day_counts_each_task_once_on_its_last_submit(rows):
     figures = dashboard(days=3, project=rows, today=TODAY)
     assert (figures.start, figures.end) == (date(2026, 3, 8), TODAY)
-    assert [(d.date.day, d.masklets_submitted, d.masklets_accepted, d.frames_annotated) for d in figures.throughput] == [
+    days = [(d.date.day, d.masklets_submitted, d.masklets_accepted, d.frames_annotated)
+            for d in figures.throughput]
+    assert days == [
         (8, 0, 0, 0),  # t1's first submit was replaced by its second
         (9, 2, 1, 13),  # t1 (m1, 3 frames) and t2 (m3, 10 frames); m1 accepted
         (10, 1, 2, 3),  # t3 (m4, 3 frames); m3 and m5 accepted
@@ -112,7 +114,9 @@ def test_acceptance_rates_per_phase_and_per_kind(rows):
 
 def test_auto_against_manual_masklets_by_status(rows):
     figures = dashboard(days=1, project=rows, today=TODAY)
-    assert [(r.kind, r.draft, r.submitted, r.accepted, r.rejected, r.total) for r in figures.masklets_by_kind] == [
+    kinds = [(r.kind, r.draft, r.submitted, r.accepted, r.rejected, r.total)
+             for r in figures.masklets_by_kind]
+    assert kinds == [
         ("manual", 0, 0, 3, 1, 4),  # m1, m3, m4 accepted; m2 rejected
         ("auto", 1, 0, 1, 1, 3),  # a6 draft, m5 accepted, a5 rejected
     ]
@@ -123,7 +127,8 @@ def test_dashboard_api_for_admins(rows, api_client_for, admin_user, reviewer):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["days"] == 7 and len(body["throughput"]) == 7
-    assert set(body["throughput"][-1]) == {"date", "masklets_submitted", "masklets_accepted", "frames_annotated"}
+    assert set(body["throughput"][-1]) == {"date", "masklets_submitted", "masklets_accepted",
+                                           "frames_annotated"}
     assert [r["phase"] for r in body["acceptance_by_phase"]][:3] == [1, 2, 3]
     assert [r["kind"] for r in body["acceptance_by_kind"]] == ["manual", "auto"]
     assert body["masklets_by_kind"][0] == {"kind": "manual", "draft": 0, "submitted": 0, "accepted": 3,

@@ -41,7 +41,8 @@ def role_and_name(snapshot: str) -> tuple[str, str | None]:
 def tab_through(page, screen: str, limit: int = 250) -> list[str]:
     """Tab until the focus comes back round to a control it visited (past the page's end, Tab wraps
     to its start); every stop's role and name."""
-    page.evaluate("document.querySelectorAll('[data-tab-visited]').forEach((e) => e.removeAttribute('data-tab-visited'))")
+    page.evaluate("document.querySelectorAll('[data-tab-visited]')"
+                  ".forEach((e) => e.removeAttribute('data-tab-visited'))")
     stops, problems = [], []
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -117,7 +118,8 @@ def test_admin_dashboard(transactional_db, e2e_media, project, page, login, user
     page.get_by_role("region", name="Throughput and verification").locator("svg.chart").first.wait_for()
     stops = tab_through(page, "admin dashboard")
     for expected in ("combobox 'Table by'", "combobox 'Window'", "button 'Video file'", "button 'Upload'",
-                     "button 'Promote round-1'", "button 'Launch round'", "button 'Queue a task: phase-1.mp4'",
-                     "checkbox 'Accepted masklets of phase 2'", "button 'Cancel job"):
+                     "button 'Promote round-1'", "button 'Launch round'",
+                     "button 'Queue a task: phase-1.mp4'", "checkbox 'Accepted masklets of phase 2'",
+                     "button 'Cancel job"):
         assert any(stop.startswith(expected) for stop in stops), (expected, stops)
     shot(page, "admin-keyboard")

@@ -71,7 +71,8 @@ def review_some(project, reviewer) -> dict:
         masklet = Masklet.objects.get(video__name=f"phase-{phase}.mp4")
         Review.objects.create(revision=masklet.current_revision, reviewer=reviewer, decision=decision,
                               reason="" if decision == "accept" else "Wrong object")
-        Masklet.objects.filter(pk=masklet.pk).update(status="accepted" if decision == "accept" else "rejected")
+        status = "accepted" if decision == "accept" else "rejected"
+        Masklet.objects.filter(pk=masklet.pk).update(status=status)
     auto = masklet_create(video=Video.objects.get(name="phase-3.mp4"), kind="auto")
     masklet_revision_create(masklet=auto, masks={}, phase=3)
     return {"submitted": 3, "accepted": 1, "frames": 30}
@@ -86,11 +87,13 @@ def check_throughput_and_verification(page, seeded: dict) -> None:
     assert len(labels) == 5, labels
     per_day, frames, by_phase, by_kind, kinds = labels
     assert per_day.startswith("Masklets per day"), per_day
-    assert f"submitted {seeded['submitted']} in all" in per_day and f"accepted {seeded['accepted']} in all" in per_day
+    assert f"submitted {seeded['submitted']} in all" in per_day, per_day
+    assert f"accepted {seeded['accepted']} in all" in per_day, per_day
     assert f"frames {seeded['frames']} in all" in frames, frames
     # Today's point is drawn: the last dot of each line, at the end of the window.
     assert charts.nth(0).locator("polyline").count() == 2 and charts.nth(0).locator("circle").count() == 2
-    assert "phase 1 (1) 100.0 %" in by_phase and "phase 2 (1) 0.00 %" in by_phase and "phase 3 (0) —" in by_phase
+    assert "phase 1 (1) 100.0 %" in by_phase and "phase 2 (1) 0.00 %" in by_phase, by_phase
+    assert "phase 3 (0) —" in by_phase, by_phase
     assert "Manual (2) 50.0 %" in by_kind and "Auto (0) —" in by_kind, by_kind
     assert "manual 0 draft, 1 submitted, 1 accepted, 1 rejected" in kinds, kinds
     assert "auto 1 draft, 0 submitted, 0 accepted, 0 rejected" in kinds, kinds

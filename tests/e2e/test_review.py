@@ -118,7 +118,8 @@ def test_leaving_the_review_screen_in_the_app_gives_the_masklet_back(seeded, pag
     page.get_by_role("heading", name="Admin dashboard").wait_for()
     assert _lease_holder(seeded, given_back=True) is None
     # Every panel has answered before the database is flushed under the live server.
-    for text in ("No jobs yet.", "No model version yet.", "No retraining round yet.", "No submitted task yet."):
+    for text in ("No jobs yet.", "No model version yet.", "No retraining round yet.",
+                 "No submitted task yet."):
         page.get_by_text(text).wait_for()
     page.get_by_text(re.compile(r"^From \d{4}-")).wait_for()
     page.get_by_text(re.compile(r"videos; the newest first")).wait_for()

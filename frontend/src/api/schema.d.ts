@@ -776,7 +776,7 @@ export interface components {
             decided: number;
             /**
              * Format: double
-             * @description accepted / decided; null when nothing was decided.
+             * @description accepted / decided; null if none was.
              */
             rate: number | null;
             kind: components["schemas"]["MaskletKindEnum"];
@@ -788,10 +788,10 @@ export interface components {
             decided: number;
             /**
              * Format: double
-             * @description accepted / decided; null when nothing was decided.
+             * @description accepted / decided; null if none was.
              */
             rate: number | null;
-            /** @description The decided revision's phase; null when it has none (imported). */
+            /** @description The decided revision's phase; null when it has none. */
             phase: number | null;
         };
         AutoMaskletsRequest: {
@@ -1612,7 +1612,7 @@ export interface components {
         ThroughputDay: {
             /** Format: date */
             date: string;
-            /** @description Masklets listed by the tasks submitted that day. */
+            /** @description Masklets the tasks submitted that day listed. */
             masklets_submitted: number;
             /** @description Accept decisions made that day. */
             masklets_accepted: number;
