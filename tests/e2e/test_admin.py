@@ -108,6 +108,7 @@ def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login
     from annotation.models import ModelVersion
 
     phase_metrics(project, user_factory("annotator"))  # so that the screenshot has figures
+    review_some(project, user_factory("reviewer"))
     ModelVersion.objects.create(name="sam2.1-tiny", config_name="sam2.1_hiera_t", is_active=True,
                                 metrics={"sa-v val": {"J&F": 0.75}})
     login(page, user_factory("admin"))

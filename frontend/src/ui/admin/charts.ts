@@ -85,7 +85,8 @@ export function lineChart(title: string, labels: string[], series: Series[]): SV
   });
   const every = Math.max(1, Math.ceil(labels.length / 8));
   labels.forEach((label, i) => {
-    if (i % every === 0 || i === labels.length - 1) {
+    const last = labels.length - 1; // always labelled; a regular tick too close to it is left out
+    if ((i % every === 0 && last - i >= every) || i === last) {
       chart.append(svg("text", { x: x(i), y: top + plot + 13, "text-anchor": "middle", class: "chart-label" }, label));
     }
   });
