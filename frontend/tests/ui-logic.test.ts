@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { csrfToken, withQuery } from "../src/api/client";
-import { niceMax, formatValue } from "../src/ui/admin/charts";
+import { dayLabel, niceMax, formatValue } from "../src/ui/admin/charts";
+import { pushBounded } from "../src/ui/perf";
 import { prefetchOrder } from "../src/ui/frames";
 import { LruCache } from "../src/ui/lru";
 import { tickStep, visibleRange } from "../src/ui/timeline";
@@ -83,5 +84,18 @@ describe("model version metrics", async () => {
     expect(metricPairs({ val: { "J&F": 0.6321, "1-click": 0.5 }, steps: 200 })).toEqual(["val J&F 0.632", "val 1-click 0.500", "steps 200"]);
     expect(metricPairs(null)).toEqual([]);
     expect(metricPairs({ data: { videos: [1, 2, 3] }, loss: 0.25 })).toEqual(["loss 0.250"]);
+  });
+});
+
+describe("dashboard and perceived speed helpers", () => {
+  it("labels days in UTC whatever the browser's zone", () => {
+    expect(dayLabel("2026-03-09")).toBe("Mar 9");
+    expect(dayLabel("2026-12-31")).toBe("Dec 31");
+  });
+
+  it("keeps only the newest samples", () => {
+    const samples: number[] = [];
+    for (let i = 0; i < 12; i++) pushBounded(samples, i, 5);
+    expect(samples).toEqual([7, 8, 9, 10, 11]);
   });
 });
