@@ -123,3 +123,12 @@ def test_leaving_the_review_screen_in_the_app_gives_the_masklet_back(seeded, pag
         page.get_by_text(text).wait_for()
     page.get_by_text(re.compile(r"^From \d{4}-")).wait_for()
     page.get_by_text(re.compile(r"videos; the newest first")).wait_for()
+
+
+def test_logging_out_of_the_review_gives_the_masklet_back(seeded, page, login, user_factory):
+    login(page, user_factory("reviewer"))
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
+    assert _lease_holder(seeded, given_back=False) is not None
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log in").wait_for()
+    assert _lease_holder(seeded, given_back=True, timeout=0) is None  # given back before the logout

@@ -137,6 +137,9 @@ export class App {
       h("a", { href: n.path, "data-link": true, class: location.pathname.startsWith(n.path) ? "active" : "",
         "aria-current": location.pathname.startsWith(n.path) ? "page" : false }, n.label));
     const logout = h("button", { type: "button", class: "link", on: { click: async () => {
+      const leaving = this.current?.unmount?.(); // while the session still lets the screen give back its lease
+      this.current = null;
+      await leaving;
       await auth.logout().catch(() => undefined);
       this.me = null;
       this.navigate("/app/login");

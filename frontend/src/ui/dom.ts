@@ -66,8 +66,11 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A screen: mounted into the main area; `unmount` stops its timers and listeners. */
+/**
+ * A screen: mounted into the main area; `unmount` stops its timers and listeners and gives back
+ * what the screen holds on the server (its promise settles once it has: logging out waits for it).
+ */
 export interface Screen {
   element: HTMLElement;
-  unmount?: () => void;
+  unmount?: () => void | Promise<void>;
 }

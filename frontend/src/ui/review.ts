@@ -31,11 +31,15 @@ export function reviewScreen(_ctx: AppContext): Screen {
   // The masklet leased to this reviewer: given back when they leave (another screen, another
   // page, the tab closed) so that it does not wait out REVIEW_LEASE_SECONDS for the others.
   let leased: number | null = null;
-  const giveBack = () => {
-    if (leased !== null) masklets.releaseOnLeave(leased);
+  // The page going away: a keepalive request that outlives it. Another screen of the app: a plain one.
+  const giveBack = (pageGoing: boolean): Promise<void> => {
+    const id = leased;
     leased = null;
+    if (id === null) return Promise.resolve();
+    if (pageGoing) return Promise.resolve(masklets.releaseOnLeave(id));
+    return masklets.release(id).catch(() => undefined);
   };
-  const onPageHide = () => giveBack();
+  const onPageHide = () => void giveBack(true);
   // Back from the browser's page cache: the lease was given back on the way out; take one again.
   const onPageShow = (event: PageTransitionEvent) => {
     if (event.persisted) void loadNext();
@@ -84,8 +88,8 @@ export function reviewScreen(_ctx: AppContext): Screen {
     unmount: () => {
       window.removeEventListener("pagehide", onPageHide);
       window.removeEventListener("pageshow", onPageShow);
-      giveBack();
       current?.destroy();
+      return giveBack(false);
     },
   };
 }
