@@ -2,11 +2,15 @@
 latency for the same prompts; and stepping and scrolling through a 1,000-frame video.
 
     python -m bench.browser_bench [--clicks 40] [--warmup 6] [--size 640x480] [--steps 100]
+                                  [--server django|gunicorn]
 
 Runs on a throwaway database (``test_<name>`` next to the one DATABASE_URL names; default
 ``postgres://postgres@127.0.0.1:5432/masklet_browser_bench``), local media in a temporary folder,
-the Redis broker CELERY_BROKER_URL names (default ``redis://127.0.0.1:6379/14``), Django's live
-server in a thread (the built ``frontend/dist`` from /static/) and one Celery worker on the
+the Redis broker CELERY_BROKER_URL names (default ``redis://127.0.0.1:6379/14``), a web server
+(``--server django``: Django's live server in a thread, the test server, which opens a database
+connection per request; ``--server gunicorn``: gunicorn as in production, two workers of four
+threads that keep their connections, static files collected for whitenoise) serving the built
+``frontend/dist``, and one Celery worker on the
 ``micro`` model (``bench.click_bench``'s, ``-Q gpu -c 1``). Debian's Chromium (``CHROMIUM``,
 default ``/usr/bin/chromium``), headless, driven by Playwright. Build the UI first.
 
@@ -27,8 +31,13 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataplatform.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/masklet_browser_bench")
@@ -54,7 +63,7 @@ from PIL import Image  # noqa: E402
 
 from annotation.models import ModelVersion  # noqa: E402
 from annotation.services.tasks import task_create, task_next_for  # noqa: E402
-from bench.click_bench import checkpoint_bytes, percentile, start_worker  # noqa: E402
+from bench.click_bench import REPO_ROOT, checkpoint_bytes, percentile, start_worker  # noqa: E402
 from dataplatform import storage  # noqa: E402
 from dataplatform.models import Project, Video  # noqa: E402
 from dataplatform.services.users import user_set_roles  # noqa: E402
@@ -135,6 +144,32 @@ def start_live_server() -> LiveServerThread:
     return server
 
 
+def start_gunicorn(database_name: str) -> tuple[subprocess.Popen, str]:
+    """gunicorn on a free port, on this run's database (as ``start_worker`` points its worker)."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # whitenoise serves STATIC_ROOT
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+                                         f"{db['PORT'] or 5432}/{database_name}"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "dataplatform.wsgi:application", "--bind",
+                             f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--log-level", "warning"],
+                            cwd=REPO_ROOT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/app/login", timeout=2).read()
+            return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("gunicorn did not answer in 60 s.")
+
+
 def login(page, base: str, username: str) -> None:
     page.goto(f"{base}/app/login")
     page.get_by_label("Username").fill(username)
@@ -172,6 +207,19 @@ def click_run(page, base: str, task, clicks: int, warmup: int, width: int, heigh
     return samples
 
 
+def api_floor(page, task, count: int = 30) -> list[float]:
+    """The cheapest authenticated call from the page (GET /api/tasks/{id}/): the floor of any request."""
+    return page.evaluate("""async ([url, count]) => {
+        const times = [];
+        for (let i = 0; i < count; i++) {
+            const start = performance.now();
+            await (await fetch(url, {credentials: 'same-origin'})).json();
+            times.push(performance.now() - start);
+        }
+        return times.slice(3);
+    }""", [f"/api/tasks/{task.pk}/", count])
+
+
 def long_video_run(page, base: str, video, task, steps: int) -> tuple[list[float], list[float]]:
     urls = [storage.url_for(storage.frame_key(video.pk, i)) for i in range(LONG_VIDEO)]
     stub = SessionStub(frame_urls=urls, width=WIDTH, height=HEIGHT, phase=3)
@@ -188,14 +236,17 @@ def row(name: str, values: list[float]) -> None:
     print(f"{name:44}{statistics.median(values):>11.1f}{percentile(values, 0.9):>10.1f}")
 
 
-def run(clicks: int, warmup: int, width: int, height: int, steps: int) -> None:
+def run(clicks: int, warmup: int, width: int, height: int, steps: int, server_kind: str) -> None:
     import redis
     from playwright.sync_api import sync_playwright
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     user, task, long_video, long_task = make_rows(width, height)
-    server = start_live_server()
-    base = f"http://127.0.0.1:{server.port}"
+    if server_kind == "gunicorn":
+        server, base = start_gunicorn(connection.settings_dict["NAME"])
+    else:
+        server = start_live_server()
+        base = f"http://127.0.0.1:{server.port}"
     worker, _hostname = start_worker(connection.settings_dict["NAME"])
     try:
         with sync_playwright() as playwright:
@@ -205,13 +256,17 @@ def run(clicks: int, warmup: int, width: int, height: int, steps: int) -> None:
             page = context.new_page()
             login(page, base, user.username)
             samples = click_run(page, base, task, clicks, warmup, width, height)
+            floor = api_floor(page, task)
             step_times, scroll_times = long_video_run(page, base, long_video, long_task, steps)
             browser.close()
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         server.terminate()
-        server.join()
+        if server_kind == "gunicorn":
+            server.wait(timeout=30)
+        else:
+            server.join()
 
     overlay = [s["click_to_overlay_ms"] for s in samples]
     engine_ms = [s["latency_ms"] for s in samples]
@@ -221,7 +276,7 @@ def run(clicks: int, warmup: int, width: int, height: int, steps: int) -> None:
     added = [o - e for o, e in zip(overlay, engine_ms, strict=True)]
     print(f"\nPerceived speed in Chromium (headless), micro model on {torch.get_num_threads()} CPU thread(s),"
           " "
-          f"{width}x{height} frames, {clicks} clicks after {warmup} warm-up, localhost\n")
+          f"{width}x{height} frames, {clicks} clicks after {warmup} warm-up, {server_kind} on localhost\n")
     header = f"{'':44}{'median ms':>11}{'p90 ms':>10}"
     print(header)
     print("-" * len(header))
@@ -232,6 +287,7 @@ def run(clicks: int, warmup: int, width: int, height: int, steps: int) -> None:
     row("API: round trip to the worker", trip)
     row("engine on the worker (latency_ms)", engine_ms)
     row("added by browser + platform", added)
+    row("reference: GET /api/tasks/{id}/ from the page", floor)
     row(f"{LONG_VIDEO:,}-frame video: frame step (key to drawn)", step_times)
     row(f"{LONG_VIDEO:,}-frame video: timeline scroll to painted", scroll_times)
     verdict = "met" if statistics.median(overlay) <= statistics.median(engine_ms) + 50 else "NOT met"
@@ -244,6 +300,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=6)
     parser.add_argument("--size", default="640x480", help="frame width x height")
     parser.add_argument("--steps", type=int, default=100, help="frame steps on the 1,000-frame video")
+    parser.add_argument("--server", choices=("django", "gunicorn"), default="django",
+                        help="the web server: Django's test server in a thread, or gunicorn")
     args = parser.parse_args()
     if not DIST_INDEX.is_file():
         raise SystemExit("Build the web UI first: `npm ci && npm run build` in frontend/.")
@@ -252,7 +310,7 @@ def main() -> None:
     creation = connection.creation
     name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        run(args.clicks, args.warmup, width, height, args.steps)
+        run(args.clicks, args.warmup, width, height, args.steps, args.server)
     finally:
         creation.destroy_test_db(name, verbosity=0)
 
