@@ -52,11 +52,11 @@ class FlywheelConfig:
     val_videos: int = 2
     seed: int = 0
     start: str = "shipped"  # or "untrained"
-    steps: int = 40
-    lr: float = 1e-4
+    steps: int = 30
+    lr: float = 2e-4
     width: int = 320
     height: int = 240
-    source_frames: int = 32  # 8 annotated frames at 6 fps
+    source_frames: int = 24  # 6 annotated frames at 6 fps
     objects: tuple[int, int] = (2, 3)
     policy: Policy = field(default_factory=Policy)
 
