@@ -35,20 +35,19 @@ def rope_cos_sin(dim: int, width: int, height: int, theta: float = 10000.0) -> t
 
 
 def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """Rotate consecutive channel pairs of ``x`` (..., N, dim) by angles (N, dim // 2).
+    """Rotate consecutive channel pairs of ``x`` (..., N, dim) by angles (N, dim // 2) given as cos/sin.
 
     ``N`` may be a multiple of the number of angles: the angles then repeat, one block per
-    memory frame (``rope_k_repeat``).
+    memory frame (``rope_k_repeat``), by broadcasting rather than by a repeated copy.
     """
     n, half = cos.shape
     reps = x.shape[-2] // n
     if reps * n != x.shape[-2]:
         raise ValueError(f"{x.shape[-2]} tokens are not a whole number of {n}-token frames")
-    pairs = x.float().reshape(*x.shape[:-2], reps, n, half, 2)  # (..., reps, N, dim/2, 2)
-    re, im = pairs[..., 0], pairs[..., 1]
-    # (a + ib)(c + is) = (ac - bs) + i(as + bc): the complex product, written out in reals.
-    out = torch.stack((re * cos - im * sin, re * sin + im * cos), dim=-1)
-    return out.reshape(x.shape).to(x.dtype)
+    # One complex multiply per pair, as the reference: (a + ib)(cos + i sin).
+    xc = torch.view_as_complex(x.float().reshape(*x.shape[:-2], reps, n, half, 2))
+    rot = torch.complex(cos.float(), sin.float())  # (N, dim/2)
+    return torch.view_as_real(xc * rot).reshape(x.shape).to(x.dtype)
 
 
 class Attention(nn.Module):
