@@ -191,8 +191,8 @@ def bench_rss(num_frames: int, checkpoints: tuple[int, ...], bar: tqdm) -> dict[
     session.add_points(0, 1, [[140, 240]], [1])
     rss: dict[int, float] = {}
     for f, _ in session.propagate():
-        if f in checkpoints:
-            rss[f] = _rss_mb()
+        if f + 1 in checkpoints:  # after 50, 100, ... frames
+            rss[f + 1] = _rss_mb()
         bar.update(1)
     return rss
 
@@ -203,12 +203,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", default="640x480", help="video WIDTHxHEIGHT")
     parser.add_argument("--objects", type=int, default=5, help="objects in the multi-object run (<= 5)")
     parser.add_argument("--rss-frames", type=int, default=300, help="frames of the memory run (0: skip)")
+    parser.add_argument("--rss-only", action="store_true", help="only the memory run (no reference needed)")
     args = parser.parse_args(argv)
+    threads = torch.get_num_threads()
     width, height = (int(v) for v in args.size.lower().split("x"))
     warnings.filterwarnings("ignore")  # the reference warns that its CUDA hole filling is missing
     torch.set_grad_enabled(False)
     checkpoints = tuple(f for f in (50, 100, 200, 300) if f <= args.rss_frames)
-    total = 2 * args.frames + args.rss_frames + 2
+    total = args.rss_frames + (0 if args.rss_only else 2 * args.frames + 2)
     rows: list[tuple[str, ...]] = []
 
     def row(name: str, ref_t: Timing, our_t: Timing, unit: str, diff: float, fmt: Callable[[float], str]) -> None:
@@ -216,31 +218,37 @@ def main(argv: list[str] | None = None) -> None:
                      f"{ref_t[0] / our_t[0]:.2f}x", f"{ref_t[1] / our_t[1]:.2f}x", f"{diff:.1e}"))
 
     with tempfile.TemporaryDirectory() as tmp, tqdm(total=total, desc="engine bench", unit="step") as bar:
-        video = Path(tmp)
-        points = write_video(video, args.frames, width, height)
-        ref, ours = build_models()
-        t_ref, t_ours, d = bench_encoder(ref, ours, video)
-        row("image encoder (set_image)", t_ref, t_ours, "s", d, lambda v: f"{v:.2f}")
-        bar.update(1)
-        t_ref, t_ours, d = bench_click(ref, ours, video, points)
-        row("click, cached frame", t_ref, t_ours, "ms", d, lambda v: f"{1000 * v:.0f}")
-        bar.update(1)
-        for n in (1, args.objects):
-            t_ref, t_ours, d = bench_propagation(ref, ours, video, points[:n], bar)
-            row(f"propagation, {n} object{'s' if n > 1 else ''}", t_ref, t_ours, "s/frame", d,
-                lambda v: f"{v:.2f}")
-        del ref
+        if not args.rss_only:
+            video = Path(tmp)
+            points = write_video(video, args.frames, width, height)
+            ref, ours = build_models()
+            t_ref, t_ours, d = bench_encoder(ref, ours, video)
+            row("image encoder (set_image)", t_ref, t_ours, "s", d, lambda v: f"{v:.2f}")
+            bar.update(1)
+            t_ref, t_ours, d = bench_click(ref, ours, video, points)
+            row("click, cached frame", t_ref, t_ours, "ms", d, lambda v: f"{1000 * v:.0f}")
+            bar.update(1)
+            for n in (1, args.objects):
+                t_ref, t_ours, d = bench_propagation(ref, ours, video, points[:n], bar)
+                row(f"propagation, {n} object{'s' if n > 1 else ''}", t_ref, t_ours, "s/frame", d,
+                    lambda v: f"{v:.2f}")
+            del ref, ours
         rss = bench_rss(args.rss_frames, checkpoints, bar) if args.rss_frames else {}
 
-    print(f"\nsam2.1_hiera_t, 1024 px model input, {width}x{height} video, {args.frames} frames, "
-          f"{torch.get_num_threads()} threads, float32 CPU")
+    if rows:
+        _print_table(rows, f"sam2.1_hiera_t, 1024 px model input, {width}x{height} video, {args.frames} "
+                           f"frames, {threads} threads, float32 CPU")
+    if rss:
+        print(f"\nour RSS during a lazy {args.rss_frames}-frame propagation (micro model, 256 px input, "
+              "640x480 frames, 1 thread): " + ", ".join(f"after {f} frames: {v:.0f} MB" for f, v in rss.items()))
+
+
+def _print_table(rows: list[tuple[str, ...]], title: str) -> None:
+    print(f"\n{title}")
     header = ("measure", "reference (wall / cpu)", "ours (wall / cpu)", "ratio wall", "ratio cpu", "max |diff|")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    if rss:
-        print(f"\nour RSS during a lazy {args.rss_frames}-frame propagation (micro model, 256 px input, "
-              "640x480 frames): " + ", ".join(f"frame {f}: {v:.0f} MB" for f, v in rss.items()))
 
 
 if __name__ == "__main__":
