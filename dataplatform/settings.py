@@ -238,6 +238,10 @@ CELERY_RESULT_BACKEND = env(
 )
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    # Kombu's and Celery's file-based broker and results, with atomic writes (dataplatform/broker.py).
+    CELERY_RESULT_BACKEND = f"dataplatform.broker:AtomicFilesystemBackend+{CELERY_RESULT_BACKEND}"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "dataplatform.broker:AtomicFilesystemTransport"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "control", "processed"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
