@@ -28,6 +28,11 @@ class Masklet(models.Model):
     object_number = models.PositiveIntegerField(help_text="The object's number within its video (SA-V's index).")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MANUAL, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # The task whose annotator added the object: a task sees its own objects only, so two people
+    # annotating the same video never see each other's drafts.
+    task = models.ForeignKey("annotation.AnnotationTask", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="created_masklets", db_index=True,
+                             help_text="The task that added it; empty for automatic and imported masklets.")
     # RESTRICT, not PROTECT: a revision can't be deleted alone, but deleting the video takes both.
     current_revision = models.OneToOneField("annotation.MaskletRevision", null=True, blank=True,
                                             on_delete=models.RESTRICT, related_name="current_of")

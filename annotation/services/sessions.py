@@ -75,15 +75,12 @@ class WorkerUnavailable(Exception):
 
 
 def task_objects(*, task: AnnotationTask) -> list[Masklet]:
-    """The masklets a task works on: a refinement task's masklet, else the draft manual masklets
-    of its video that have no masks yet or whose masks its annotator wrote."""
+    """The masklets a task works on: those it added (``Masklet.task``), and a refinement task's
+    masklet. Another task's objects on the same video, drafts included, are not among them."""
+    mine = Q(task_id=task.pk)
     if task.masklet_id is not None:
-        return list(Masklet.objects.filter(pk=task.masklet_id))
-    mine = Q(current_revision__isnull=True)
-    if task.assignee_id is not None:
-        mine |= Q(current_revision__author_id=task.assignee_id)
-    return list(Masklet.objects.filter(mine, video_id=task.video_id, kind=Masklet.Kind.MANUAL,
-                                       status=Masklet.Status.DRAFT).order_by("object_number"))
+        mine |= Q(pk=task.masklet_id)
+    return list(Masklet.objects.filter(mine).order_by("object_number"))
 
 
 @dataclass(frozen=True)
@@ -459,12 +456,15 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
 
 
 def session_object_create(*, task: AnnotationTask, user) -> Masklet:
-    """A new object (a draft masklet) in the task's video."""
+    """A new object of the task: a draft masklet in its video, belonging to the task."""
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
         if locked.kind == AnnotationTask.Kind.REFINE:
             raise ApplicationError("A refinement task works on its one masklet; it cannot add objects.")
-        return masklet_create(video=locked.video)
+        masklet = masklet_create(video=locked.video)
+        Masklet.objects.filter(pk=masklet.pk).update(task=locked)
+        masklet.task = locked
+        return masklet
 
 
 def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> None:

@@ -186,8 +186,11 @@ def _masklets_to_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int
     elif task.masklet_id is not None:
         masklets = list(Masklet.objects.select_for_update().filter(pk=task.masklet_id))
     else:
+        # The task's own objects with masks; drafts made before objects belonged to a task are
+        # found by their author.
         masklets = list(Masklet.objects.select_for_update().filter(
-            video_id=task.video_id, status=Masklet.Status.DRAFT, current_revision__author=user))
+            Q(task=task) | Q(task__isnull=True, current_revision__author=user), video_id=task.video_id,
+            status=Masklet.Status.DRAFT, current_revision__isnull=False))
     if not masklets:
         raise ApplicationError("Nothing to submit: this task has no masklet with masks yet.")
     for masklet in masklets:
@@ -206,8 +209,9 @@ def task_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int] | None
     """End the task: its masklets go to verification, a ``submit`` interaction is recorded.
 
     The masklets: ``masklet_ids`` when given (masklets of the task's video); else the refined
-    masklet of a refinement task; else the draft masklets of the video whose current revision
-    the user wrote. Each needs masks that were not reviewed yet.
+    masklet of a refinement task; else the task's draft objects that have masks (and drafts of
+    the video from before objects belonged to tasks whose current revision the user wrote). Each
+    needs masks that were not reviewed yet.
     """
     from annotation.services.sessions import session_save  # sessions builds on this module
 
