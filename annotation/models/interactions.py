@@ -1,4 +1,8 @@
-"""Interactions: every prompt and action in a task, the telemetry the per-phase metrics come from."""
+"""Interactions: every prompt and action in a task, the telemetry the per-phase metrics come from.
+
+Only prompts (clicks, boxes, masks), propagations and undos shape a session's replay; ``submit``
+and ``remove`` (an object taken out of the task, recorded before its draft masklet goes) are
+telemetry only."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class Interaction(models.Model):
         PROPAGATE = "propagate"
         UNDO = "undo"
         SUBMIT = "submit"
+        REMOVE = "remove", "Object removed"
 
     task = models.ForeignKey("annotation.AnnotationTask", on_delete=models.CASCADE, related_name="interactions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

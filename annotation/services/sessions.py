@@ -45,7 +45,6 @@ from engine import rle as rle_ops
 PROMPT_KINDS = (Interaction.Kind.CLICK_POSITIVE, Interaction.Kind.CLICK_NEGATIVE, Interaction.Kind.BOX,
                 Interaction.Kind.MASK)
 EVENT_KINDS = (*PROMPT_KINDS, Interaction.Kind.PROPAGATE)
-REMOVE_OBJECT = "remove_object"  # the payload action of an object's removal (an undo-kind row)
 
 
 def _setting(name: str, default: float) -> float:
@@ -468,7 +467,8 @@ def session_object_create(*, task: AnnotationTask, user) -> Masklet:
 
 
 def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> None:
-    """Remove a draft object of the task; its prompts stop counting (telemetry rows stay)."""
+    """Remove a draft object of the task; its prompts stop counting (telemetry rows stay). The
+    removal is recorded first, as a ``remove`` interaction naming the object."""
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
         masklet, _ = _check_object(locked, object_number)
@@ -477,6 +477,10 @@ def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> 
         masklet = Masklet.objects.select_for_update().get(pk=masklet.pk)
         if masklet.status != Masklet.Status.DRAFT:
             raise ConflictError(f"Object {object_number} was already submitted; it cannot be removed.")
+        Interaction.objects.create(
+            task=locked, user=user, kind=Interaction.Kind.REMOVE, object_number=object_number,
+            payload={"masklet": masklet.pk}, phase=locked.phase,
+            model_version_id=locked.model_version_id)
         Masklet.objects.filter(pk=masklet.pk).update(current_revision=None)
         masklet.revisions.all().delete()
         masklet.delete()

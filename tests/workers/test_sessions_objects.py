@@ -1,13 +1,15 @@
 """A task's objects are its own: two annotators on one video never see each other's drafts, a
-refinement task works on its masklet. (No worker needed.)"""
+refinement task works on its masklet; removing an object is recorded (``remove``) and changes
+neither replay nor the metrics. (No worker needed.)"""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet
+from annotation.selectors.metrics import engine_metrics
 from annotation.services.masklets import masklet_create, masklet_revision_create
-from annotation.services.sessions import task_objects
+from annotation.services.sessions import session_events, task_objects
 from annotation.services.tasks import task_create, task_next_for, task_submit
 from dataplatform.models import Project, Video
 from tests.dataplatform.conftest import api_client_for, error_of, user_factory  # noqa: F401 - fixtures
@@ -74,3 +76,31 @@ def test_a_refinement_task_works_on_its_masklet(user_factory, api_client_for) ->
     response = client.post(f"/api/tasks/{task.pk}/objects/")
     assert response.status_code == 400 and "cannot add objects" in error_of(response)["message"]
 
+
+def test_a_removal_is_recorded_and_neither_replayed_nor_counted(user_factory, api_client_for) -> None:  # noqa: F811
+    video = ready_video()
+    annotator = user_factory("annotator")
+    task_create(video=video)
+    task = task_next_for(user=annotator)
+    client = api_client_for(annotator)
+    kept = client.post(f"/api/tasks/{task.pk}/objects/").json()
+    gone = client.post(f"/api/tasks/{task.pk}/objects/").json()
+    prompt = Interaction.objects.create(task=task, user=annotator, kind="click+", frame_index=1,
+                                        object_number=kept["object_number"], phase=3,
+                                        payload={"points": [[10, 10]], "labels": [1]})
+
+    assert client.delete(f"/api/tasks/{task.pk}/objects/{gone['object_number']}/").status_code == 204
+
+    removal = Interaction.objects.get(kind=Interaction.Kind.REMOVE)
+    assert (removal.task_id, removal.user_id, removal.object_number) == (task.pk, annotator.pk, gone["object_number"])
+    assert removal.payload == {"masklet": gone["masklet_id"]} and removal.frame_index is None
+    assert removal.get_kind_display() == "Object removed"
+    assert not Masklet.objects.filter(pk=gone["masklet_id"]).exists()
+    assert [e.interaction_id for e in session_events(task=task)] == [prompt.pk]
+
+    kept_masklet = Masklet.objects.get(pk=kept["masklet_id"])
+    masklet_revision_create(masklet=kept_masklet, masks={}, author=annotator, phase=3, edited_frames=[1])
+    task_submit(task=task, user=annotator)
+    row = engine_metrics(group_by="phase")[0]
+    assert row.clicks_per_clicked_frame == 1.0  # one click on one frame; the removal is no click
+    assert row.tasks == 1 and row.masklets == 1
