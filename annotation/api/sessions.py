@@ -140,7 +140,7 @@ class TaskPromptApi(_SessionApi):
                    responses={200: PromptAnswerSerializer, **ERRORS})
     def post(self, request: Request, task_id: int) -> Response:
         data = validated_body(request, PromptSerializer)
-        answer = session_prompt(task=task_get(task_id=task_id), user=request.user, kind=data["kind"],
+        answer = session_prompt(task_id=task_id, user=request.user, kind=data["kind"],
                                 frame_index=data["frame_index"], object_number=data["object_number"],
                                 data=data, client_timestamp=data.get("client_timestamp"))
         return Response(answer)

@@ -26,8 +26,8 @@ from typing import Any
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.utils.nodenames import worker_direct
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Func, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -73,13 +73,17 @@ class WorkerUnavailable(Exception):
 # ---- The task's objects and effective events ---------------------------------------------------
 
 
-def task_objects(*, task: AnnotationTask) -> list[Masklet]:
-    """The masklets a task works on: those it added (``Masklet.task``), and a refinement task's
-    masklet. Another task's objects on the same video, drafts included, are not among them."""
+def _objects_of(task: AnnotationTask) -> QuerySet[Masklet]:
     mine = Q(task_id=task.pk)
     if task.masklet_id is not None:
         mine |= Q(pk=task.masklet_id)
-    return list(Masklet.objects.filter(mine).order_by("object_number"))
+    return Masklet.objects.filter(mine).order_by("object_number")
+
+
+def task_objects(*, task: AnnotationTask) -> list[Masklet]:
+    """The masklets a task works on: those it added (``Masklet.task``), and a refinement task's
+    masklet. Another task's objects on the same video, drafts included, are not among them."""
+    return list(_objects_of(task))
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,12 @@ def _effective_rows(*, task: AnnotationTask, upto: int | None = None,
     rows = Interaction.objects.filter(task_id=task.pk, kind__in=[*EVENT_KINDS, Interaction.Kind.UNDO])
     if upto is not None:
         rows = rows.filter(pk__lte=upto)
-    rows = [_Row(pk, kind, frame, obj, ts, undoes, job) for pk, kind, frame, obj, ts, undoes, job in rows.order_by("pk")
-            .values_list("pk", "kind", "frame_index", "object_number", "server_timestamp",
-                         KeyTransform("undoes", "payload"), KeyTransform("job", "payload"))]
+    # Only undo and propagation rows' payloads are read (in SQL, so that the prompt answers stored
+    # in the others' payloads are never fetched nor decompressed: this runs on every prompt).
+    undoes = Case(When(kind=Interaction.Kind.UNDO, then=KeyTransform("undoes", "payload")))
+    job = Case(When(kind=Interaction.Kind.PROPAGATE, then=KeyTransform("job", "payload")))
+    rows = [_Row(*values) for values in rows.order_by("pk").values_list(
+        "pk", "kind", "frame_index", "object_number", "server_timestamp", undoes, job)]
     undone = {int(r.undoes) for r in rows if r.kind == Interaction.Kind.UNDO and r.undoes is not None}
     born = {m.object_number: m.created_at for m in (task_objects(task=task) if objects is None else objects)}
     jobs = [r.job for r in rows if r.kind == Interaction.Kind.PROPAGATE]
@@ -372,14 +379,19 @@ def _prompt_payload(*, kind: str, data: dict, video: Video) -> tuple[str, dict]:
     raise ApplicationError(f"kind must be click, box or mask, got {kind!r}.")
 
 
+def _check_object_in(objects: list[Masklet], object_number: int) -> Masklet:
+    """The masklet of ``object_number`` among the task's ``objects``."""
+    for masklet in objects:
+        if masklet.object_number == object_number:
+            return masklet
+    raise ApplicationError(f"Object {object_number} is not an object of this task; add it first "
+                           f"(objects: {sorted(m.object_number for m in objects)}).", {"field": "object_number"})
+
+
 def _check_object(task: AnnotationTask, object_number: int) -> tuple[Masklet, list[Masklet]]:
     """The object's masklet, and every object of the task."""
     listed = task_objects(task=task)
-    objects = {m.object_number: m for m in listed}
-    if object_number not in objects:
-        raise ApplicationError(f"Object {object_number} is not an object of this task; add it first "
-                               f"(objects: {sorted(objects)}).", {"field": "object_number"})
-    return objects[object_number], listed
+    return _check_object_in(listed, object_number), listed
 
 
 def _check_frame(video: Video, frame_index: int) -> None:
@@ -388,14 +400,34 @@ def _check_frame(video: Video, frame_index: int) -> None:
                                {"field": "frame_index"})
 
 
+def _answer_record(*, interaction_id: int, latency_ms: float, payload: dict) -> None:
+    """Store a prompt's answer on its row (committed before the worker was asked), in one statement.
+
+    On PostgreSQL that statement's commit does not wait for the disk: ``set_config(…, true)``
+    turns ``synchronous_commit`` off for its own transaction only (the setting in effect at commit
+    decides). It is the second commit of every click, and what it writes is derived data: the
+    prompt itself was committed durably before, and a session replaying the prompts computes the
+    answer again. Only a database crash within a fraction of a second of a click could lose an
+    answer (the masks endpoint would show that frame's previous mask until the next prompt or
+    propagation there), never a prompt. Inside a caller's transaction it is a plain update.
+    """
+    rows = Interaction.objects.filter(pk=interaction_id)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        rows = rows.alias(commit_mode=Func(Value("synchronous_commit"), Value("off"), Value(True),
+                                           function="set_config", output_field=CharField())
+                          ).filter(commit_mode="off")
+    rows.update(model_latency_ms=latency_ms, payload=payload)
+
+
 def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index: int, object_number: int,
-                 objects: list[Masklet]) -> dict:
+                 effective: list[int]) -> dict:
     """Ask the worker for the mask after ``interaction``; recorded on the row, then returned.
 
-    The message carries the effective events up to the interaction as the ids before it plus the
-    new event itself, so that a worker holding the session at that state reads nothing.
+    ``effective``: the ids of the effective events up to the interaction (read under the task's
+    lock). The message carries them as the ids before it plus the new event itself, so that a
+    worker holding the session at that state reads nothing.
     """
-    ids = [r.pk for r in _effective_rows(task=task, upto=interaction.pk, objects=objects)]
+    ids = list(effective)
     new: list[dict] = []
     if ids and ids[-1] == interaction.pk:
         ids.pop()
@@ -408,21 +440,32 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
     round_trip = (time.perf_counter() - started) * 1000
     payload = {**interaction.payload, "result": reply["mask"], "round_trip_ms": round_trip,
                "replayed": reply["replayed"], "worker": reply["worker"], "worker_ms": reply["worker_ms"]}
-    Interaction.objects.filter(pk=interaction.pk).update(model_latency_ms=reply["latency_ms"], payload=payload)
+    _answer_record(interaction_id=interaction.pk, latency_ms=reply["latency_ms"], payload=payload)
     return {"interaction": interaction.pk, "frame_index": frame_index, "object_number": object_number,
             "mask": reply["mask"], "latency_ms": reply["latency_ms"], "round_trip_ms": round_trip,
             "worker_ms": reply["worker_ms"]}
 
 
-def session_prompt(*, task: AnnotationTask, user, kind: str, frame_index: int, object_number: int,
+def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_number: int,
                    data: dict, client_timestamp: datetime | None = None) -> dict:
-    """Record a prompt as an Interaction, then get its mask from the session's worker."""
+    """Record a prompt as an Interaction (committed before the worker sees it), then get its mask
+    from the session's worker.
+
+    The hot path of annotation, so its reads are few: the task once, under its lock (hence the id,
+    not a loaded task); its objects with their video (every object is in the task's video, and a
+    prompt needs an object); the effective events as ids; no model version lookup once the
+    session is open. ``tests/workers/test_sessions_queries.py`` holds the count.
+    """
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
-        locked.video = task.video  # loaded with the task; the lock is on the task row only
+        try:
+            locked = _lock_own_task(task=AnnotationTask(pk=task_id), user=user)  # reads the id only
+        except AnnotationTask.DoesNotExist:
+            raise NotFoundError(f"Task {task_id} does not exist.") from None
         phase_check_tool(phase=locked.phase, tool=kind)
+        objects = list(_objects_of(locked).select_related("video"))
+        _check_object_in(objects, object_number)
+        locked.video = objects[0].video
         _check_frame(locked.video, frame_index)
-        _, objects = _check_object(locked, object_number)
         interaction_kind, payload = _prompt_payload(kind=kind, data=data, video=locked.video)
         if locked.model_version_id is None:
             session_model_version(task=locked)
@@ -430,8 +473,9 @@ def session_prompt(*, task: AnnotationTask, user, kind: str, frame_index: int, o
             task=locked, user=user, kind=interaction_kind, frame_index=frame_index, object_number=object_number,
             payload=payload, client_timestamp=client_timestamp, phase=locked.phase,
             model_version_id=locked.model_version_id)
+        effective = [r.pk for r in _effective_rows(task=locked, upto=interaction.pk, objects=objects)]
     return _mask_answer(task=locked, interaction=interaction, frame_index=frame_index, object_number=object_number,
-                        objects=objects)
+                        effective=effective)
 
 
 def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
@@ -439,7 +483,8 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
     with transaction.atomic():
         locked = _lock_own_task(task=task, user=user)
         objects = task_objects(task=locked)
-        prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
+        rows = _effective_rows(task=locked, objects=objects)
+        prompts = [r for r in rows if r.kind in PROMPT_KINDS]
         if not prompts:
             raise ConflictError("Nothing to undo: this task has no prompt left.")
         target = prompts[-1]
@@ -447,8 +492,9 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
             task=locked, user=user, kind=Interaction.Kind.UNDO, frame_index=target.frame_index,
             object_number=target.object_number, payload={"undoes": target.pk},
             client_timestamp=client_timestamp, phase=locked.phase, model_version_id=locked.model_version_id)
+    # The effective events up to the undo: those before it but its target (an undo never counts).
     return _mask_answer(task=locked, interaction=interaction, frame_index=target.frame_index,
-                        object_number=target.object_number, objects=objects)
+                        object_number=target.object_number, effective=[r.pk for r in rows if r.pk != target.pk])
 
 
 # ---- Objects -----------------------------------------------------------------------------------
