@@ -34,7 +34,9 @@ install: $(STAMP)
 # The web UI: npm ci when the lock changes, a build when a source changes.
 $(FRONTEND_STAMP): frontend/package-lock.json
 	@command -v $(NPM) >/dev/null 2>&1 || { echo "The web UI needs Node.js 20 and npm (e.g. apt-get install nodejs npm)"; exit 1; }
-	cd frontend && $(NPM) ci --no-audit --no-fund
+	# `npm install --no-save` rather than `npm ci`: the lock records no download addresses, and
+	# npm ci then refuses it for lacking other platforms' optional packages; --no-save keeps it as is.
+	cd frontend && $(NPM) install --no-save --no-audit --no-fund
 	touch $(FRONTEND_STAMP)
 
 frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
