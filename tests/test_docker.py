@@ -55,8 +55,8 @@ def test_the_web_image_builds_the_ui_in_a_node_stage_and_copies_dist_before_coll
     stage = re.search(r"^FROM node:20\S* AS (\w+)$", text, re.MULTILINE)
     assert stage, "no Node stage (FROM node:20 AS …)"
     node = text[stage.end():text.index("FROM python")]
-    assert "npm ci" in node and "npm run build" in node
-    assert node.index("npm ci") < node.index("npm run build")
+    assert "npm install --no-save" in node and "npm run build" in node
+    assert node.index("npm install --no-save") < node.index("npm run build")
     copy = re.search(rf"^COPY --from={stage.group(1)} \S*/dist \./frontend/dist$", text, re.MULTILINE)
     assert copy, "the Python stage does not copy the UI's dist/ to frontend/dist"
     assert copy.start() < text.index("RUN python manage.py collectstatic")
