@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-# The web UI: npm ci when the lock changes, a build when a source changes.
+# The web UI: its packages when the lock changes, a build when a source changes.
 $(FRONTEND_STAMP): frontend/package-lock.json
 	@command -v $(NPM) >/dev/null 2>&1 || { echo "The web UI needs Node.js 20 and npm (e.g. apt-get install nodejs npm)"; exit 1; }
 	# `npm install --no-save` rather than `npm ci`: the lock records no download addresses, and

@@ -1,7 +1,7 @@
 """Browser tests: Playwright's Python API driving Debian's Chromium against pytest-django's
 ``live_server`` and the built web UI (``frontend/dist``, served from /static/ and /app/).
 
-Needs: ``npm ci && npm run build`` in frontend/, ``apt-get install chromium`` (CHROMIUM to point
+Needs: ``npm install --no-save && npm run build`` in frontend/, ``apt-get install chromium`` (CHROMIUM to point
 elsewhere) and ``pip install playwright`` (never ``playwright install``: the system browser is used).
 A missing piece skips these tests with the reason; with REQUIRE_SERVICES=1 (CI) it fails them.
 
@@ -39,7 +39,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 def _missing() -> str | None:
     if not DIST_INDEX.is_file():
-        return "the web UI is not built: run `npm ci && npm run build` in frontend/"
+        return "the web UI is not built: run `npm install --no-save && npm run build` in frontend/"
     if not Path(CHROMIUM).is_file():
         return f"no Chromium at {CHROMIUM}: `apt-get install chromium` (or set CHROMIUM)"
     try:
