@@ -124,3 +124,9 @@ def save_model(model: SAM2Model, path: str | Path, config: str | SAM2Config | No
     path = Path(path)
     save_file(tensors, str(path), metadata=metadata)
     return path
+
+
+def shipped_weights(config_name: str) -> Path | None:
+    """The weights shipped with the engine for a config (``engine/weights/<name>.safetensors``), if any."""
+    path = Path(__file__).resolve().parent / "weights" / f"{config_name}.safetensors"
+    return path if path.is_file() else None

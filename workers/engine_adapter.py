@@ -195,7 +195,8 @@ def tensor_nbytes(value: Any, _seen: set[int] | None = None) -> int:
 class TaskSession:
     """The engine state of one task: the sessions of its phase and the events applied to them."""
 
-    def __init__(self, request: SessionRequest, model: Any, frames: FrameSource) -> None:
+    def __init__(self, request: SessionRequest, model: Any, frames: FrameSource,
+                 memory_mb: float | None = 1024.0) -> None:
         from engine.video_session import VideoSession
 
         self.task_id = request.task_id
@@ -203,9 +204,10 @@ class TaskSession:
         self.model_key = request.model.key
         self.video = request.video
         # Phase 1 and 3: the one session of every prompt. Phase 2: the mask-only tracking session.
-        self.tracker = VideoSession(model, frames)
+        # Memories of every tracked frame up to ``memory_mb``, so a correction anywhere uses them.
+        self.tracker = VideoSession(model, frames, memory_budget_mb=memory_mb)
         # Phase 2: SAM on a frame; its masks become the tracker's mask prompts. Never propagated.
-        self.sam = VideoSession(model, frames) if request.phase == 2 else None
+        self.sam = VideoSession(model, frames, memory_budget_mb=memory_mb) if request.phase == 2 else None
         if self.sam is not None:
             self.sam._features = self.tracker._features  # one feature cache for both (same model, frames)
         self.applied: list[int] = []
@@ -265,7 +267,7 @@ class EngineAdapter:
     def __init__(self, *, frames_for: Callable[[VideoSpec], FrameSource],
                  checkpoint_path: Callable[[str], str] | None = None, device: str = "auto",
                  dtype: str = "float32", max_sessions: int = 4, max_session_mb: float = 4096.0,
-                 cpu_threads: int = 0) -> None:
+                 cpu_threads: int = 0, session_memory_mb: float | None = 1024.0) -> None:
         self.device = choose_device(device)
         self.dtype = choose_dtype(dtype)
         self.precision = precision(self.device, self.dtype)
@@ -273,6 +275,7 @@ class EngineAdapter:
         self.checkpoint_path = checkpoint_path
         self.max_sessions = max(1, int(max_sessions))
         self.max_session_bytes = float(max_session_mb) * 2**20
+        self.session_memory_mb = session_memory_mb  # each session's budget for tracked frames' memories
         if cpu_threads > 0:
             torch.set_num_threads(cpu_threads)
         self._models: dict[str, Any] = {}
@@ -286,8 +289,11 @@ class EngineAdapter:
         model = self._models.get(spec.key)
         if model is None:
             import engine
+            from engine.checkpoint import shipped_weights
 
-            checkpoint = None
+            # An empty key means the weights shipped with the engine (random ones for a config
+            # shipped without weights), as the retraining rounds that fine-tune it assume.
+            checkpoint = shipped_weights(spec.config_name)
             if spec.checkpoint_key:
                 if self.checkpoint_path is None:
                     raise ValueError(f"model {spec.key} needs checkpoint {spec.checkpoint_key}, "
@@ -329,7 +335,8 @@ class EngineAdapter:
             if any(e.kind == "applied" for e in request.events):
                 raise ValueError(f"task {request.task_id}: a rebuild needs every event, got id-only placeholders")
             self._sessions.pop(request.task_id, None)
-            session = TaskSession(request, self.model(request.model), self.frames_for(request.video))
+            session = TaskSession(request, self.model(request.model), self.frames_for(request.video),
+                                  self.session_memory_mb)
             todo, replayed = request.events, bool(request.events)
             self.stats["replays"] += int(replayed)
         self._sessions[request.task_id] = session
@@ -407,7 +414,7 @@ class EngineAdapter:
         def run() -> Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]:
             if not records:
                 return
-            session = VideoSession(model, frames)
+            session = VideoSession(model, frames, memory_budget_mb=0)  # one pass, never corrected
             with self.precision():
                 for number, record in enumerate(records, start=1):
                     session.add_mask(0, number, decode(record["segmentation"]))

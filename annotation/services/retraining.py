@@ -228,11 +228,10 @@ def _device():
 
 
 def shipped_weights(config_name: str) -> Path | None:
-    """The weights shipped with the engine for a config (``engine/weights/<name>.safetensors``), if any."""
-    import engine
+    """The weights shipped with the engine for a config, if any."""
+    from engine.checkpoint import shipped_weights as engine_shipped_weights
 
-    path = Path(engine.__file__).resolve().parent / "weights" / f"{config_name}.safetensors"
-    return path if path.is_file() else None
+    return engine_shipped_weights(config_name)
 
 
 def model_version_load(*, version: ModelVersion, folder: Path, device=None):
