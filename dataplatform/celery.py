@@ -43,6 +43,7 @@ GPU_TASK_LIMITS = {
     "session": {"soft_time_limit": 300, "time_limit": 360},  # open (model load + replay) or one prompt
     "propagation": {"soft_time_limit": 3600, "time_limit": 3660},
     "automasklets": {"soft_time_limit": 7200, "time_limit": 7260},
+    "retraining": {"soft_time_limit": 86400, "time_limit": 86460},  # a day of training at most
 }
 
 app.conf.update(
