@@ -46,7 +46,7 @@ frontend: frontend/dist/index.html
 
 frontend-test: $(FRONTEND_STAMP) install
 	cd frontend && $(NPM) test
-	cd frontend && $(NPM) run check:api
+	cd frontend && PYTHON=$(abspath $(PY)) $(NPM) run check:api
 
 lint: install
 	$(VENV)/bin/ruff check .
