@@ -3,8 +3,9 @@
 The semantics are the reference ``SAM2Base``'s (``track_step`` and the helpers around it), with
 the objects of a frame processed as one batch: they share the frame's features, and objects
 whose memory banks have the same layout go through the memory attention together. Memory
-features stay float32 (the reference rounds them to bfloat16), so a frame with no object
-pointers in its memory (a reverse pass from the last frame) works instead of raising.
+features are stored in bfloat16, as the reference stores them (half the bytes of a tracked frame),
+and read back as float32, so a frame with no object pointers in its memory (a reverse pass from
+the last frame) works where the reference raises a dtype error.
 
 Shapes: S = model.image_size, (h, w) = the stride-16 grid, C = hidden_dim (256), D = mem_dim (64).
 """
@@ -19,6 +20,7 @@ from torch import Tensor
 
 from engine.modeling.sam2 import SAM2Model
 
+MEMORY_DTYPE = torch.bfloat16  # stored memory features, as the reference stores them
 NO_OBJ_SCORE = -1024.0  # logits of an object the occlusion head calls absent
 MASK_OUT_SCALE, MASK_OUT_BIAS = 20.0, -10.0  # a mask prompt used as output: +-10 logits
 
@@ -58,8 +60,13 @@ class FrameOutput:
     pred_masks: Tensor | None  # (1, 1, S/4, S/4) low-res logits; None once pruned
     obj_ptr: Tensor  # (1, C) object pointer
     object_score_logits: Tensor  # (1, 1) occlusion head: > 0 means present
-    maskmem_features: Tensor | None = None  # (1, D, h, w) memory; None until encoded / once pruned
-    maskmem_pos_enc: Tensor | None = None  # (1, D, h, w), the same for every frame
+    maskmem_features: Tensor | None = None  # (1, D, h, w) bfloat16 memory; None until encoded / once evicted
+    maskmem_pos_enc: Tensor | None = None  # (1, D, h, w): one shared tensor for every frame (no bytes of its own)
+
+    def nbytes(self) -> int:
+        """Bytes this output holds of its own (the shared position encoding is not counted)."""
+        return sum(t.numel() * t.element_size() for t in (self.pred_masks, self.obj_ptr, self.object_score_logits,
+                                                          self.maskmem_features) if t is not None)
 
 
 @dataclass
@@ -289,7 +296,7 @@ def encode_memory(model: SAM2Model, feats: FrameFeatures, high_res_masks: Tensor
     # The memory encoder's forward, with the frame projection computed once for all objects.
     x = enc.pix_feat_proj(feats.pix_feat()) + enc.mask_downsampler(mask)  # (B, C, h, w)
     x = enc.out_proj(enc.fuser(x))  # (B, D, h, w)
-    pos = enc.position_encoding(x).to(x.dtype)
+    pos = enc.position_encoding(x).to(x.dtype)  # a view of one cached encoding
     if model.no_obj_embed_spatial is not None:
         absent = 1 - (object_score_logits > 0).float()  # (B, 1)
         x = x + absent[..., None, None] * model.no_obj_embed_spatial[..., None, None].expand(*x.shape)
@@ -355,8 +362,8 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
         high = torch.cat(highs, dim=0)  # type: ignore[arg-type]
         scores = torch.cat([o.object_score_logits for o in sam if o is not None], dim=0)
         mem, pos = encode_memory(model, feats, high, scores, is_mask_from_pts=False)
-        for j, o in enumerate(outs):  # pos is one cached encoding for every frame: views are free
-            o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].clone(), pos[j:j + 1]
+        for j, o in enumerate(outs):  # pos is one cached encoding for every frame
+            o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].to(MEMORY_DTYPE, copy=True), pos[j:j + 1]
     return outs
 
 
@@ -368,4 +375,4 @@ def encode_prompted(model: SAM2Model, feats: FrameFeatures, outs: list[FrameOutp
     scores = torch.cat([o.object_score_logits for o in outs], dim=0)
     mem, pos = encode_memory(model, feats, high, scores, is_mask_from_pts=True)
     for j, o in enumerate(outs):
-        o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].clone(), pos[j:j + 1]
+        o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].to(MEMORY_DTYPE, copy=True), pos[j:j + 1]

@@ -9,9 +9,20 @@
 
 Semantics are the reference ``SAM2VideoPredictor``'s (masks > 0 are the object; an absent object
 has logits -1024), except that every frame that received a prompt stays a conditioning frame, so
-a correction is never overwritten by the next propagation (sam2 issue #719). Memory stays bounded:
-frame features live in a small LRU, and an object keeps full memories only for frames that its
-memory window can still use (near the propagation front or near its prompted frames).
+a correction is never overwritten by the next propagation (sam2 issue #719).
+
+Memory is bounded by a budget, not by the video's length. Frame features live in a small LRU
+(``feature_cache_size`` frames). Every tracked frame keeps each object's memory (features stored in
+bfloat16, as the reference stores them), object pointer and low-res logits, so a correction click on
+any tracked frame is the reference's: conditioned on the memories around it, with the frame's
+previous logits fed back as a mask prompt. When what is stored passes ``memory_budget_mb``
+(``stored_bytes``), the least useful frames go first: those farthest from the propagation front and
+from the object's prompted frames lose their memory and logits (and, beyond the object-pointer
+window, their entry). What the next tracked frames need is never evicted (the ``num_maskmem``
+memories around the front and each prompted frame, the pointers within ``max_obj_ptrs_in_encoder``),
+so a budget of 0 keeps only that. A click on an evicted frame still works, as a correction
+conditioned on whatever memories remain around it (at least the prompted frames), without previous
+logits; other objects evicted there return -1024 in that click's output until tracked again.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ from engine.tracking import (
     track_frame,
 )
 
+DEFAULT_MEMORY_BUDGET_MB = 1024.0  # per session: ~1300 object-frames of sam2.1 at 1024 px
 LOGIT_CLAMP = 32.0  # previous logits fed back as a mask prompt are clamped, as the reference does
 
 
@@ -88,10 +100,17 @@ class SessionState:
 
 
 class VideoSession:
-    """One video, any number of objects; see the module docstring."""
+    """One video, any number of objects; see the module docstring.
+
+    ``memory_budget_mb`` bounds the memories, pointers and logits kept for tracked frames (MiB,
+    counted by ``stored_bytes``; ``None``: no limit); the working set of the next tracked frames is
+    kept even beyond it. Frame features are bounded separately by ``feature_cache_size``.
+    """
 
     def __init__(self, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
-                 feature_cache_size: int = 4) -> None:
+                 feature_cache_size: int = 4, memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB) -> None:
+        if memory_budget_mb is not None and not memory_budget_mb >= 0:
+            raise ValueError(f"memory_budget_mb must be >= 0 or None, got {memory_budget_mb!r}")
         self.model = model.eval()
         self.frames = as_frame_source(frames)
         self.num_frames = len(self.frames)
@@ -99,7 +118,16 @@ class VideoSession:
         self.video_size: tuple[int, int] = (int(first.shape[0]), int(first.shape[1]))  # (H, W)
         self.feature_cache_size = max(1, feature_cache_size)
         self._features: OrderedDict[int, FrameFeatures] = OrderedDict()
+        self.memory_budget_mb = memory_budget_mb
+        self._budget = None if memory_budget_mb is None else int(memory_budget_mb * 2**20)
+        self._stored = 0  # bytes of every object's memory.cond and memory.non_cond outputs
+        self._pos_enc: torch.Tensor | None = None  # the memories' position encoding, one tensor for all
         self.state = SessionState()
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes held by the tracked frames' outputs (memories, pointers, logits), what the budget bounds."""
+        return self._stored
 
     @property
     def prompts(self) -> list[SessionEvent]:
@@ -112,8 +140,9 @@ class VideoSession:
 
     @classmethod
     def replay(cls, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
-               prompts: Sequence[SessionEvent], feature_cache_size: int = 4) -> VideoSession:
-        session = cls(model, frames, feature_cache_size)
+               prompts: Sequence[SessionEvent], feature_cache_size: int = 4,
+               memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB) -> VideoSession:
+        session = cls(model, frames, feature_cache_size, memory_budget_mb)
         for event in prompts:
             if isinstance(event, PointPrompt):
                 box = None if event.box is None else event.box
@@ -193,12 +222,14 @@ class VideoSession:
         """Forget an object: its prompts, memories and outputs. Other objects are unaffected."""
         if obj_id not in self.state.objects:
             raise ValueError(f"unknown object {obj_id!r}; objects: {self.obj_ids}")
-        del self.state.objects[obj_id]
+        mem = self.state.objects.pop(obj_id).memory
+        self._stored -= sum(o.nbytes() for store in (mem.cond, mem.non_cond) for o in store.values())
         self.state.prompts.append(RemoveObject(obj_id))
 
     def reset(self) -> None:
         """Forget every object and prompt (frame features stay cached)."""
         self.state = SessionState()
+        self._stored = 0
 
     def _run_prompt(self, frame_idx: int, obj: ObjectState, step: ObjectStep) -> dict[int, np.ndarray]:
         reverse = obj.memory.reverse_of.get(frame_idx, False)
@@ -266,10 +297,10 @@ class VideoSession:
             outs = track_frame(self.model, self._frame_features(frame_idx), frame_idx, steps, self.num_frames,
                                reverse, run_mem_encoder=True)
             for o, out in zip(todo, outs, strict=True):
-                o.memory.non_cond[frame_idx] = out
+                self._put(o.memory.non_cond, frame_idx, out)
         for o in objects:
             o.memory.reverse_of[frame_idx] = reverse
-            self._prune(o.memory, frame_idx)
+        self._evict(frame_idx)
 
     @torch.inference_mode()
     def _consolidate_prompts(self) -> None:
@@ -281,24 +312,56 @@ class VideoSession:
         for frame_idx, items in sorted(by_frame.items()):
             encode_prompted(self.model, self._frame_features(frame_idx), [out for _, out in items])
             for obj, out in items:
-                obj.memory.cond[frame_idx] = out
-                obj.memory.non_cond.pop(frame_idx, None)
+                self._put(obj.memory.cond, frame_idx, out)
+                self._pop(obj.memory.non_cond, frame_idx)
                 obj.pending.pop(frame_idx)
 
-    def _prune(self, mem: ObjectMemory, head: int) -> None:
-        """Drop what no memory window can use: memories (and logits) beyond num_maskmem frames of the
-        propagation front and of every prompted frame; object pointers beyond max_obj_ptrs."""
+    def _put(self, store: dict[int, FrameOutput], frame_idx: int, out: FrameOutput) -> None:
+        pos = out.maskmem_pos_enc  # a view of one cached encoding: keep one view object, so that
+        if pos is not None:  # a walk over the session's tensors (the worker's estimate) counts it once
+            old = self._pos_enc
+            if (old is not None and old.shape == pos.shape and old.dtype == pos.dtype
+                    and old.device == pos.device and old.data_ptr() == pos.data_ptr()):
+                out.maskmem_pos_enc = old
+            else:
+                self._pos_enc = pos
+        self._pop(store, frame_idx)
+        store[frame_idx] = out
+        self._stored += out.nbytes()
+
+    def _pop(self, store: dict[int, FrameOutput], frame_idx: int) -> None:
+        old = store.pop(frame_idx, None)
+        if old is not None:
+            self._stored -= old.nbytes()
+
+    def _evict(self, head: int) -> None:
+        """Over budget: free the tracked frames farthest from the front (``head``) and from each
+        object's prompted frames first. Within ``num_maskmem`` frames of those, memories and logits
+        stay; within ``max_obj_ptrs_in_encoder``, object pointers stay (the next frames use them)."""
+        if self._budget is None or self._stored <= self._budget:
+            return
         m = self.model
         mem_radius = m.num_maskmem * max(1, m.memory_temporal_stride_for_eval)
         ptr_radius = m.max_obj_ptrs_in_encoder
-        anchors = [head, *mem.cond]
-        for t in list(mem.non_cond):
-            dist = min(abs(t - a) for a in anchors)
+        candidates: list[tuple[int, int, int, ObjectMemory]] = []  # (distance, object rank, frame, memory)
+        for rank, obj in enumerate(self.state.objects.values()):
+            mem = obj.memory
+            anchors = np.array([head, *mem.cond])
+            for t, out in mem.non_cond.items():
+                dist = int(np.abs(anchors - t).min())
+                if dist > ptr_radius or (dist > mem_radius and out.pred_masks is not None):
+                    candidates.append((dist, rank, t, mem))
+        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+        for dist, _, t, mem in candidates:
+            if self._stored <= self._budget:
+                break
             if dist > ptr_radius:
-                del mem.non_cond[t]
-            elif dist > mem_radius:
+                self._pop(mem.non_cond, t)
+            else:  # keep the pointer, drop the memory and the logits
                 out = mem.non_cond[t]
+                self._stored -= out.nbytes()
                 out.maskmem_features = out.maskmem_pos_enc = out.pred_masks = None
+                self._stored += out.nbytes()
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ some out), or the comparison would prove nothing.
 Our sessions keep every prompted frame as a conditioning frame (sam2 issue #719); the reference
 does the same with ``add_all_frames_to_correct_as_cond=True``, which this test sets for the
 scenario with a correction. The difference from the reference's default is tested separately.
+
+A third case corrects a frame more than ``num_maskmem`` frames away from the propagation front and
+from the prompted frames: the reference refines it through the memory around it and the frame's
+previous logits, which our session must still hold there (within its memory budget).
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ NUM_FRAMES = 4
 TOL = 1e-3
 
 
-def _write_video(folder: Path) -> Path:
-    """Four JPEGs of two moving shapes on a noisy background."""
+def _write_video(folder: Path, num_frames: int = NUM_FRAMES) -> Path:
+    """JPEGs of two moving shapes on a noisy background."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:H, 0:W]
-    for i in range(NUM_FRAMES):
+    for i in range(num_frames):
         img = rng.integers(0, 50, (H, W, 3)).astype(np.uint8)
         img[(xx - 40 - 4 * i) ** 2 + (yy - 48) ** 2 < 18**2] = (210, 60, 50)
         img[(abs(xx - 95) < 14) & (abs(yy - 30 - 3 * i) < 12)] = (50, 200, 90)
@@ -48,6 +52,12 @@ def _write_video(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def video_dir(tmp_path_factory: Any) -> Path:
     return _write_video(tmp_path_factory.mktemp("video"))
+
+
+@pytest.fixture(scope="module")
+def long_video_dir(tmp_path_factory: Any, engine_model: Any) -> Path:
+    """num_maskmem + 3 frames: the fewest for a frame > num_maskmem frames from the front and the prompts."""
+    return _write_video(tmp_path_factory.mktemp("long_video"), engine_model.num_maskmem + 3)
 
 
 @pytest.fixture
@@ -130,3 +140,32 @@ def test_mask_prompt_matches_reference(reference_video_predictor: Any, engine_mo
     assert [f for f, _ in our_out] == [f for f, _, _ in ref_out] == [1, 2]
     for (f, got), (_, ids, masks) in zip(our_out, ref_out, strict=True):
         _compare(got, ids, masks, f"after a mask prompt, frame {f}", stats, {5})
+
+
+def test_correction_far_from_front_matches_reference(keep_corrections_as_cond: Any, engine_model: Any,
+                                                     long_video_dir: Path) -> None:
+    """Propagate over every frame, go back to frame 0 (the front), correct the last frame: more than
+    num_maskmem frames from the front and the prompted frame. Both objects must match, the corrected
+    one (memory-conditioned, previous logits fed back) and the other one (its tracked output)."""
+    ref = keep_corrections_as_cond
+    state = ref.init_state(video_path=str(long_video_dir))
+    ours = VideoSession(engine_model, JpegFolderFrames(long_video_dir))
+    last = ours.num_frames - 1
+    assert last > engine_model.num_maskmem
+    stats: list[float] = []
+    for obj, kw in ((1, {"points": [[40, 48]], "labels": [1]}), (2, {"box": [80, 17, 110, 43]})):
+        _, ids, masks = ref.add_new_points_or_box(state, 0, obj, **kw)
+        got = ours.add_points(0, obj, kw.get("points"), kw.get("labels"), box=kw.get("box"))
+        _compare(got, ids, masks, f"prompt obj {obj}", stats, set(ids))
+    for kw in ({}, {"start": 0, "max_frames": 0}):  # the second one moves the front back to frame 0
+        ref_out = list(ref.propagate_in_video(state, start_frame_idx=kw.get("start"),
+                                              max_frame_num_to_track=kw.get("max_frames")))
+        our_out = list(ours.propagate(**kw))
+        assert [f for f, _ in our_out] == [f for f, _, _ in ref_out]
+        for (f, got), (_, ids, masks) in zip(our_out, ref_out, strict=True):
+            _compare(got, ids, masks, f"propagation {kw} frame {f}", stats, set(ids))
+    _, ids, masks = ref.add_new_points_or_box(state, last, 1, points=[[60, 50]], labels=[0])
+    got = ours.add_points(last, 1, [[60, 50]], [0])
+    _compare(got, ids, masks, f"correction on frame {last}", stats, {1, 2})
+    print(f"\nfar correction parity: {len(stats)} outputs, max |logit diff| {max(stats):.2e}, "
+          f"correction {stats[-2]:.2e} / {stats[-1]:.2e}")

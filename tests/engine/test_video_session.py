@@ -141,14 +141,15 @@ def test_replay_rebuilds_session(model: SAM2Model, frames: list[np.ndarray]) -> 
 
 
 def test_memory_stays_bounded(model: SAM2Model) -> None:
-    """A 60-frame lazy video: frames are loaded one at a time and old memories are dropped."""
+    """A 60-frame lazy video: frames are loaded one at a time; with a budget of 0 only the memory
+    window of the next frames is kept."""
     loads: list[int] = []
 
     def load(i: int) -> np.ndarray:
         loads.append(i)
         return np.full((H, W, 3), (i * 4) % 255, np.uint8)
 
-    s = VideoSession(model, CallableFrames(load, 60), feature_cache_size=2)
+    s = VideoSession(model, CallableFrames(load, 60), feature_cache_size=2, memory_budget_mb=0)
     s.add_points(0, 1, [[10, 10]], [1])
     for _ in s.propagate():
         mem = s.state.objects[1].memory
@@ -156,6 +157,80 @@ def test_memory_stays_bounded(model: SAM2Model) -> None:
         assert sum(o.maskmem_features is not None for o in mem.non_cond.values()) <= 2 * model.num_maskmem + 1
         assert len(mem.non_cond) <= 2 * model.max_obj_ptrs_in_encoder + 1
     assert loads.count(30) == 1  # each frame decoded once during propagation
+
+
+def _lazy_video(num_frames: int) -> CallableFrames:
+    def load(i: int) -> np.ndarray:
+        return np.random.default_rng(i).integers(0, 255, (H, W, 3), dtype=np.uint8)
+
+    return CallableFrames(load, num_frames)
+
+
+def _recount(s: VideoSession) -> int:
+    return sum(out.nbytes() for obj in s.state.objects.values()
+               for store in (obj.memory.cond, obj.memory.non_cond) for out in store.values())
+
+
+def test_correction_far_from_front_uses_memory(model: SAM2Model) -> None:
+    """A click on a tracked frame far (> num_maskmem) from the front and the prompted frames is a
+    correction through the memory with the previous logits fed back, as with an unlimited budget."""
+    n, far = 30, 15
+    assert min(far, n - 1 - far) > model.num_maskmem
+    sessions = {budget: VideoSession(model, _lazy_video(n), memory_budget_mb=budget) for budget in (1024, None, 0)}
+    clicks = {}
+    for budget, s in sessions.items():
+        s.add_points(0, 1, [[10, 10]], [1])
+        s.add_points(0, 2, None, None, box=[30, 5, 60, 40])
+        tracked = _run(s)
+        if budget is not None and budget > 0:
+            assert s._previous_logits(s.state.objects[1], far) is not None  # kept: fed back with the click
+            assert s.state.objects[1].memory.non_cond[far - 6].maskmem_features is not None
+        clicks[budget] = s.add_points(far, 1, [[40, 30]], [0])
+        if budget != 0:
+            for obj_id in (1, 2):  # present objects: never -1024 in the click's output
+                assert clicks[budget][obj_id].max() > -1024 and 0 < (clicks[budget][obj_id] > 0).mean() < 1
+            np.testing.assert_array_equal(clicks[budget][2], tracked[far][2])
+    for obj_id in (1, 2):
+        np.testing.assert_array_equal(clicks[1024][obj_id], clicks[None][obj_id])
+    assert np.all(clicks[0][2] == -1024)  # budget 0: the old behaviour, object 2's logits evicted there
+    assert not np.allclose(clicks[0][1], clicks[1024][1], atol=1e-3)  # no memory, no previous logits
+    after = {budget: _run(sessions[budget]) for budget in (1024, None)}
+    for f in after[None]:
+        for obj_id in (1, 2):
+            np.testing.assert_array_equal(after[1024][f][obj_id], after[None][f][obj_id])
+
+
+def test_memory_budget_evicts_farthest_first(model: SAM2Model) -> None:
+    """Stored bytes grow linearly (one object-frame at a time) up to the budget, then stay under it;
+    a click on an evicted frame falls back to the remaining memory, as with a budget of 0."""
+    n, budget_frames = 60, 20
+    s = VideoSession(model, _lazy_video(n))
+    s.add_points(0, 1, [[10, 10]], [1])
+    _run(s, max_frames=1)
+    per_frame = s.stored_bytes // 2  # frame 0 (prompted) and frame 1: the same bytes each
+    budget = budget_frames * per_frame
+    tiny = VideoSession(model, _lazy_video(n), feature_cache_size=2, memory_budget_mb=budget / 2**20)
+    tiny.add_points(0, 1, [[10, 10]], [1])
+    sizes = []
+    for f, _ in tiny.propagate():
+        sizes.append(tiny.stored_bytes)
+        assert tiny.stored_bytes == _recount(tiny) <= budget, f"frame {f}"
+    assert sizes[:budget_frames] == [per_frame * (k + 1) for k in range(budget_frames)]  # linear until full
+    assert budget - per_frame < sizes[-1] <= budget  # then flat
+    mem = tiny.state.objects[1].memory
+    assert mem.non_cond[n - 2].pred_masks is not None and 30 not in mem.non_cond  # the front kept, the middle not
+    zero = VideoSession(model, _lazy_video(n), memory_budget_mb=0)
+    zero.add_points(0, 1, [[10, 10]], [1])
+    _run(zero)
+    got, ref = tiny.add_points(30, 1, [[40, 30]], [1]), zero.add_points(30, 1, [[40, 30]], [1])
+    assert np.isfinite(got[1]).all() and got[1].max() > -1024
+    np.testing.assert_array_equal(got[1], ref[1])
+    assert len(_run(tiny, start=30, max_frames=3)) == 4
+
+
+def test_memory_budget_validated(model: SAM2Model, frames: list[np.ndarray]) -> None:
+    with pytest.raises(ValueError, match="memory_budget_mb"):
+        VideoSession(model, frames, memory_budget_mb=-1)
 
 
 @pytest.mark.parametrize(
