@@ -9,9 +9,10 @@ non-degenerate: the occlusion head says "present"), on the same synthetic JPEG v
   frame 0; the mean over frames 1..N-1), and the max |logit difference| of all their outputs;
 - a click on a frame whose features are cached (a new object, one positive click), median of 3;
 - the image encoder on one frame (``set_image``'s cost), median of 3, and its max |difference|;
-- our resident memory (RSS) at frames 50/100/200/300 of a lazy 300-frame propagation. That run
-  uses the ``micro`` model (256 px) to fit in minutes; the memory bound it checks (feature LRU,
-  memory window per object) does not depend on the model size.
+- our resident memory (RSS) at frames 50/100/200/300 of a lazy 300-frame propagation, and the
+  session's ``stored_bytes`` (memories, pointers and logits of tracked frames) under its
+  ``--rss-budget-mb``. That run uses the ``micro`` model (256 px, ~32 KB per tracked frame) to fit
+  in minutes; the memory bound it checks (feature LRU, memory budget) does not depend on the model size.
 
 Ratios are reference time / our time, measured alternately in one process, so that load from
 other processes on the machine hits both sides alike. Times are given as wall-clock and as CPU
@@ -172,8 +173,9 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def bench_rss(num_frames: int, checkpoints: tuple[int, ...], bar: tqdm) -> dict[int, float]:
-    """RSS (MB) at given frames of a lazy propagation over synthetic 640x480 frames (micro model).
+def bench_rss(num_frames: int, checkpoints: tuple[int, ...], bar: tqdm,
+              budget_mb: float | None) -> dict[int, tuple[float, float]]:
+    """(RSS, stored) MB at given frames of a lazy propagation over synthetic 640x480 frames (micro model).
 
     One thread: the micro model's ops are tiny, and thread hand-offs would dominate its time.
     """
@@ -187,12 +189,12 @@ def bench_rss(num_frames: int, checkpoints: tuple[int, ...], bar: tqdm) -> dict[
         img[200:280, 100 + i % 400:180 + i % 400] = (200, 80, 60)
         return img
 
-    session = VideoSession(model, CallableFrames(frame, num_frames))
+    session = VideoSession(model, CallableFrames(frame, num_frames), memory_budget_mb=budget_mb)
     session.add_points(0, 1, [[140, 240]], [1])
-    rss: dict[int, float] = {}
+    rss: dict[int, tuple[float, float]] = {}
     for f, _ in session.propagate():
         if f + 1 in checkpoints:  # after 50, 100, ... frames
-            rss[f + 1] = _rss_mb()
+            rss[f + 1] = (_rss_mb(), session.stored_bytes / 2**20)
         bar.update(1)
     return rss
 
@@ -204,12 +206,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--objects", type=int, default=5, help="objects in the multi-object run (<= 5)")
     parser.add_argument("--rss-frames", type=int, default=300, help="frames of the memory run (0: skip)")
     parser.add_argument("--rss-only", action="store_true", help="only the memory run (no reference needed)")
+    parser.add_argument("--rss-budget-mb", type=float, default=1024.0,
+                        help="the memory run's session memory budget (MB; the default session budget)")
     args = parser.parse_args(argv)
     threads = torch.get_num_threads()
     width, height = (int(v) for v in args.size.lower().split("x"))
     warnings.filterwarnings("ignore")  # the reference warns that its CUDA hole filling is missing
     torch.set_grad_enabled(False)
-    checkpoints = tuple(f for f in (50, 100, 200, 300) if f <= args.rss_frames)
+    checkpoints = tuple(f for f in (50, 100, 150, 200, 250, 300) if f <= args.rss_frames)
     total = args.rss_frames + (0 if args.rss_only else 2 * args.frames + 2)
     rows: list[tuple[str, ...]] = []
 
@@ -233,14 +237,15 @@ def main(argv: list[str] | None = None) -> None:
                 row(f"propagation, {n} object{'s' if n > 1 else ''}", t_ref, t_ours, "s/frame", d,
                     lambda v: f"{v:.2f}")
             del ref, ours
-        rss = bench_rss(args.rss_frames, checkpoints, bar) if args.rss_frames else {}
+        rss = bench_rss(args.rss_frames, checkpoints, bar, args.rss_budget_mb) if args.rss_frames else {}
 
     if rows:
         _print_table(rows, f"sam2.1_hiera_t, 1024 px model input, {width}x{height} video, {args.frames} "
                            f"frames, {threads} threads, float32 CPU")
     if rss:
         print(f"\nour RSS during a lazy {args.rss_frames}-frame propagation (micro model, 256 px input, "
-              "640x480 frames, 1 thread): " + ", ".join(f"after {f} frames: {v:.0f} MB" for f, v in rss.items()))
+              f"640x480 frames, 1 thread, memory budget {args.rss_budget_mb:g} MB): "
+              + ", ".join(f"after {f} frames: {v:.0f} MB (stored {s:.1f})" for f, (v, s) in rss.items()))
 
 
 def _print_table(rows: list[tuple[str, ...]], title: str) -> None:
