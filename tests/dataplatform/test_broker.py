@@ -14,6 +14,7 @@ def test_concurrent_writes_and_reads_always_see_whole_messages(tmp_path: Path) -
     folder = tmp_path / "queue"
     folder.mkdir()
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder),
+               "control_folder": str(tmp_path / "control"),
                "processed_folder": str(tmp_path / "processed"), "store_processed": False}
     big = "x" * 8_000_000  # large enough that kombu's own in-place write is caught half-way
     sent = 40
