@@ -155,7 +155,8 @@ def run(clicks: int, warmup: int, width: int, height: int) -> None:
                 transport_ms.append(reply["round_trip_ms"] - reply["worker_ms"])
                 worker_ms.append(reply["worker_ms"] - latency)
         with CaptureQueriesContext(connection) as statements:  # one more click, outside the timings
-            body = {"frame_index": 0, "object_number": number, "kind": "click", "points": [[1.0, 1.0]], "labels": [1]}
+            body = {"frame_index": 0, "object_number": number, "kind": "click", "points": [[1.0, 1.0]],
+                    "labels": [1]}
             assert client.post(f"/api/tasks/{task.pk}/prompts/", body, format="json").status_code == 200
         statement_count = len(statements)  # now: the log is cleared by the next request
         api_floor = []

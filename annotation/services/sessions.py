@@ -27,8 +27,9 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.utils.nodenames import worker_direct
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Func, Q, QuerySet, Value, When
-from django.db.models.fields.json import KeyTransform
+from django.db.models import Case, CharField, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
@@ -122,8 +123,10 @@ def _effective_rows(*, task: AnnotationTask, upto: int | None = None,
         rows = rows.filter(pk__lte=upto)
     # Only undo and propagation rows' payloads are read (in SQL, so that the prompt answers stored
     # in the others' payloads are never fetched nor decompressed: this runs on every prompt).
-    undoes = Case(When(kind=Interaction.Kind.UNDO, then=KeyTransform("undoes", "payload")))
-    job = Case(When(kind=Interaction.Kind.PROPAGATE, then=KeyTransform("job", "payload")))
+    def key_of(kind: str, key: str) -> Case:  # an integer, as text then cast (alike on SQLite)
+        return Case(When(kind=kind, then=Cast(KeyTextTransform(key, "payload"), IntegerField())))
+
+    undoes, job = key_of(Interaction.Kind.UNDO, "undoes"), key_of(Interaction.Kind.PROPAGATE, "job")
     rows = [_Row(*values) for values in rows.order_by("pk").values_list(
         "pk", "kind", "frame_index", "object_number", "server_timestamp", undoes, job)]
     undone = {int(r.undoes) for r in rows if r.kind == Interaction.Kind.UNDO and r.undoes is not None}
@@ -384,8 +387,9 @@ def _check_object_in(objects: list[Masklet], object_number: int) -> Masklet:
     for masklet in objects:
         if masklet.object_number == object_number:
             return masklet
+    numbers = sorted(m.object_number for m in objects)
     raise ApplicationError(f"Object {object_number} is not an object of this task; add it first "
-                           f"(objects: {sorted(m.object_number for m in objects)}).", {"field": "object_number"})
+                           f"(objects: {numbers}).", {"field": "object_number"})
 
 
 def _check_object(task: AnnotationTask, object_number: int) -> tuple[Masklet, list[Masklet]]:
@@ -493,8 +497,9 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
             object_number=target.object_number, payload={"undoes": target.pk},
             client_timestamp=client_timestamp, phase=locked.phase, model_version_id=locked.model_version_id)
     # The effective events up to the undo: those before it but its target (an undo never counts).
+    effective = [r.pk for r in rows if r.pk != target.pk]
     return _mask_answer(task=locked, interaction=interaction, frame_index=target.frame_index,
-                        object_number=target.object_number, effective=[r.pk for r in rows if r.pk != target.pk])
+                        object_number=target.object_number, effective=effective)
 
 
 # ---- Objects -----------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ H, W = 48, 64
 
 def ready_video() -> Video:
     project = Project.objects.create(name=f"Objects {timezone.now().timestamp()}", phase=3)
-    return Video.objects.create(project=project, name="v.mp4", source_uri="videos/v.mp4", status=Video.Status.READY,
-                                frame_count=4, width=W, height=H, source_fps=24.0, annotation_fps=6.0,
-                                ready_at=timezone.now())
+    return Video.objects.create(project=project, name="v.mp4", source_uri="videos/v.mp4",
+                                status=Video.Status.READY, frame_count=4, width=W, height=H, source_fps=24.0,
+                                annotation_fps=6.0, ready_at=timezone.now())
 
 
 def numbers(client, task: AnnotationTask) -> list[int]:
@@ -31,7 +31,8 @@ def numbers(client, task: AnnotationTask) -> list[int]:
     return [m["object_number"] for m in response.json()]
 
 
-def test_two_annotators_on_one_video_see_only_their_own_objects(user_factory, api_client_for) -> None:  # noqa: F811
+def test_two_annotators_on_one_video_see_only_their_own_objects(
+        user_factory, api_client_for) -> None:  # noqa: F811 - fixtures
     video = ready_video()
     alice, bob = user_factory("annotator"), user_factory("annotator")
     task_create(video=video)
@@ -47,7 +48,8 @@ def test_two_annotators_on_one_video_see_only_their_own_objects(user_factory, ap
 
     # Bob can neither prompt nor remove Alice's drafts: they are not objects of his task.
     response = b.post(f"/api/tasks/{b_task.pk}/prompts/", click(a_first), format="json")
-    assert response.status_code == 400 and "Object 0 is not an object of this task" in error_of(response)["message"]
+    assert response.status_code == 400
+    assert "Object 0 is not an object of this task" in error_of(response)["message"]
     assert b.delete(f"/api/tasks/{b_task.pk}/objects/{a_first}/").status_code == 400
     assert not Interaction.objects.exists()
     assert numbers(a, a_task) == [0, 2]
@@ -57,7 +59,8 @@ def test_two_annotators_on_one_video_see_only_their_own_objects(user_factory, ap
         masklet_revision_create(masklet=Masklet.objects.get(video=video, object_number=number), masks={},
                                 author=user, phase=3, edited_frames=[0])
     task_submit(task=b_task, user=bob)
-    assert dict(Masklet.objects.values_list("object_number", "status")) == {0: "draft", 1: "submitted", 2: "draft"}
+    statuses = dict(Masklet.objects.values_list("object_number", "status"))
+    assert statuses == {0: "draft", 1: "submitted", 2: "draft"}
     task_submit(task=a_task, user=alice)  # object 2 has no masks: left out
     assert dict(Masklet.objects.values_list("object_number", "status")) == {0: "submitted", 1: "submitted",
                                                                             2: "draft"}
@@ -77,7 +80,8 @@ def test_a_refinement_task_works_on_its_masklet(user_factory, api_client_for) ->
     assert response.status_code == 400 and "cannot add objects" in error_of(response)["message"]
 
 
-def test_a_removal_is_recorded_and_neither_replayed_nor_counted(user_factory, api_client_for) -> None:  # noqa: F811
+def test_a_removal_is_recorded_and_neither_replayed_nor_counted(
+        user_factory, api_client_for) -> None:  # noqa: F811 - fixtures
     video = ready_video()
     annotator = user_factory("annotator")
     task_create(video=video)
@@ -92,7 +96,8 @@ def test_a_removal_is_recorded_and_neither_replayed_nor_counted(user_factory, ap
     assert client.delete(f"/api/tasks/{task.pk}/objects/{gone['object_number']}/").status_code == 204
 
     removal = Interaction.objects.get(kind=Interaction.Kind.REMOVE)
-    assert (removal.task_id, removal.user_id, removal.object_number) == (task.pk, annotator.pk, gone["object_number"])
+    assert removal.task_id == task.pk and removal.user_id == annotator.pk
+    assert removal.object_number == gone["object_number"]
     assert removal.payload == {"masklet": gone["masklet_id"]} and removal.frame_index is None
     assert removal.get_kind_display() == "Object removed"
     assert not Masklet.objects.filter(pk=gone["masklet_id"]).exists()

@@ -35,7 +35,8 @@ def worker(monkeypatch) -> list[dict]:
         _, interaction_id, frame_index, object_number, applied, new = args
         sent.append({"interaction": interaction_id, "applied": applied, "new": new,
                      "in_transaction": connection.in_atomic_block})
-        return {"mask": rle_ops.empty(H, W), "latency_ms": 1.0, "replayed": 0, "worker": "w@test", "worker_ms": 2.0}
+        return {"mask": rle_ops.empty(H, W), "latency_ms": 1.0, "replayed": 0, "worker": "w@test",
+                "worker_ms": 2.0}
 
     monkeypatch.setattr("annotation.services.sessions._call", call)
     return sent
