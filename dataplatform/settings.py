@@ -274,6 +274,10 @@ ENGINE_CPU_THREADS = env_int("ENGINE_CPU_THREADS", 0)
 ENGINE_SESSION_CACHE = env_int("ENGINE_SESSION_CACHE", 4)
 # ENGINE_SESSION_CACHE_MB: the memory those open sessions may take, estimated. Default: 4096
 ENGINE_SESSION_CACHE_MB = env_int("ENGINE_SESSION_CACHE_MB", 4096)
+# ENGINE_SESSION_MEMORY_MB: memory one session may keep for tracked frames, so that a correction
+# anywhere goes through the model's memory; past it the frames farthest from the work go first.
+# Default: 1024
+ENGINE_SESSION_MEMORY_MB = env_float("ENGINE_SESSION_MEMORY_MB", 1024.0)
 # ENGINE_SESSION_REPLY_TIMEOUT: seconds to wait for a session's worker before pinging it (and
 # reopening the session elsewhere when it does not answer). Default: 5
 ENGINE_SESSION_REPLY_TIMEOUT = env_float("ENGINE_SESSION_REPLY_TIMEOUT", 5.0)

@@ -66,6 +66,7 @@ def adapter() -> EngineAdapter:
             max_sessions=getattr(settings, "ENGINE_SESSION_CACHE", 4),
             max_session_mb=getattr(settings, "ENGINE_SESSION_CACHE_MB", 4096),
             cpu_threads=getattr(settings, "ENGINE_CPU_THREADS", 0),
+            session_memory_mb=getattr(settings, "ENGINE_SESSION_MEMORY_MB", 1024.0),
         )
         set_adapter(current)
     return current
