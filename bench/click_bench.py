@@ -31,7 +31,6 @@ import io
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -63,6 +62,7 @@ from annotation.services.tasks import task_create, task_next_for  # noqa: E402
 from dataplatform import storage  # noqa: E402
 from dataplatform.celery import app  # noqa: E402
 from dataplatform.models import Project, Video  # noqa: E402
+from dataplatform.processes import start_celery_worker, wait_for_worker  # noqa: E402
 from dataplatform.services.users import user_set_roles, user_token  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -114,13 +114,9 @@ def start_worker(database_name: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "DATABASE_URL": f"postgres://{settings_db['USER']}:{settings_db['PASSWORD']}@"
                                           f"{settings_db['HOST'] or '127.0.0.1'}:{settings_db['PORT'] or 5432}/"
                                           f"{database_name}"}
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "dataplatform", "worker", "-Q", "gpu", "-c", "1",
-                             "--loglevel", "WARNING", "-n", hostname, "--without-gossip", "--without-mingle"],
-                            cwd=REPO_ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.ping(destination=[hostname], timeout=0.5):
-            return proc, hostname
+    proc = start_celery_worker(queues="gpu", hostname=hostname, env=env)
+    if wait_for_worker(proc, hostname=hostname, timeout=60):
+        return proc, hostname
     proc.kill()
     raise SystemExit("The bench worker did not start in 60 s.")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -140,7 +139,7 @@ def celery_worker(django_db_setup, django_db_blocker, s3_server: str) -> Iterato
     """A real ``celery worker`` process (queues cpu and gpu) on Redis, the test database and S3."""
     from django.conf import settings as django_settings
 
-    from dataplatform.celery import app
+    from dataplatform.processes import start_celery_worker, stop_process_group, wait_for_worker
     from tests.services import url_reachable
 
     broker = os.environ["CELERY_BROKER_URL"]
@@ -168,30 +167,15 @@ def celery_worker(django_db_setup, django_db_blocker, s3_server: str) -> Iterato
     log_path = var_dir / "worker.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     hostname = f"test-worker-{uuid.uuid4().hex[:6]}@%h"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dataplatform", "worker", "-Q", "cpu,gpu", "-c", "1",
-         "--loglevel", "INFO", "-n", hostname, "--without-gossip", "--without-mingle"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"The Celery worker exited at start:\n{log_path.read_text()[-4000:]}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
+    proc = start_celery_worker(hostname=hostname, env=env, log=log, loglevel="INFO")
+    if not wait_for_worker(proc, timeout=60):
         proc.kill()
-        pytest.fail(f"The Celery worker did not answer a ping in 60 s:\n{log_path.read_text()[-4000:]}")
+        pytest.fail(f"The Celery worker did not start (exit code {proc.poll()}):\n{log_path.read_text()[-4000:]}")
     proc.log_path = log_path  # type: ignore[attr-defined]
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
         log.close()
         shutil.rmtree(var_dir, ignore_errors=True)
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import secrets
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -280,20 +277,14 @@ def live_server() -> Iterator[str]:
 @contextlib.contextmanager
 def celery_worker(*, timeout: float = 90.0) -> Iterator[subprocess.Popen]:
     """A Celery worker (queues cpu and gpu, concurrency 1) for the run, with this process's settings."""
-    from dataplatform.celery import app
+    from dataplatform.processes import start_celery_worker, stop_process_group, wait_for_worker
 
     hostname = f"simulation-{uuid.uuid4().hex[:6]}@%h"
     log = tempfile.NamedTemporaryFile("w+", prefix="masklet-sim-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dataplatform", "worker", "-Q", "cpu,gpu", "-c", "1",
-         "--loglevel", "WARNING", "-n", hostname, "--without-gossip", "--without-mingle"],
-        env={**os.environ}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = start_celery_worker(hostname=hostname, log=log)
     try:
-        deadline = time.monotonic() + timeout
-        name = hostname.replace("%h", os.uname().nodename)
-        while not app.control.ping(destination=[name], timeout=0.5):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The simulation's Celery worker did not start; its log: {log.name}")
+        if not wait_for_worker(proc, hostname=hostname, timeout=timeout):
+            raise RuntimeError(f"The simulation's Celery worker did not start; its log: {log.name}")
         yield proc
     except BaseException:
         logger.error("The simulation's Celery worker log is kept at %s", log.name)
@@ -301,12 +292,7 @@ def celery_worker(*, timeout: float = 90.0) -> Iterator[subprocess.Popen]:
     else:
         Path(log.name).unlink(missing_ok=True)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
         log.close()
 
 

@@ -7,10 +7,6 @@ printing the URL and the logins. Runs again in seconds: what exists is kept.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from dataplatform.models import Project, Video
+from dataplatform.processes import start_celery_worker, stop_process_group
 
 DEMO_PROJECT = "Demo"
 # (seed, objects, frames at 24 fps): a few seconds each, so ingest takes moments on a laptop.
@@ -76,11 +73,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued {created} annotation tasks.")
 
     def _serve(self, host: str, port: int) -> None:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dataplatform", "worker", "-Q", "cpu,gpu",
-             "--concurrency", "1", "--loglevel", "WARNING"],
-            env={**os.environ}, start_new_session=True,
-        )
+        worker = start_celery_worker()
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(
             f"\nMasklet is running at {url}\n"
@@ -90,9 +83,4 @@ class Command(BaseCommand):
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
         finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
+            stop_process_group(worker, timeout=15)
