@@ -79,13 +79,18 @@ class TimestampSampler(Generic[T]):
         if self._prev is not None and rel <= self._prev[1]:
             raise ValueError("source frame times must increase")
         out: list[Pick[T]] = []
-        while self.target(self._k) <= rel:
-            t = self.target(self._k)
-            if self._prev is not None and t - self._prev[1] <= rel - t:
+        # Targets up to the midpoint between the previous frame and this one take the previous
+        # frame, the rest up to this frame take this one; a frame is picked once, so each run of
+        # targets is one pick and a jump, not a loop over every target (a gap of hours in the
+        # timestamps would otherwise mean millions of steps).
+        if self._prev is not None and self.target(self._k) <= rel:
+            midpoint = (self._prev[1] + rel) / 2
+            if self.target(self._k) <= midpoint:
                 self._pick(*self._prev, out)
-            else:
-                self._pick(index, rel, item, out)
-            self._k += 1
+                self._k = math.floor(midpoint / self.step) + 1
+        if self.target(self._k) <= rel:
+            self._pick(index, rel, item, out)
+            self._k = math.floor(rel / self.step) + 1
         self._prev = (index, rel, item)
         return out
 
