@@ -6,12 +6,22 @@ production, chosen by STORAGE_BACKEND); nothing else in the code knows which.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
+
+logger = logging.getLogger("masklet.storage")
+
+COPY_CHUNK = 8 * 1024 * 1024
 
 
 def video_prefix(video_id: int) -> str:
@@ -85,6 +95,84 @@ def delete_prefix(prefix: str) -> int:
     for folder in folders:
         count += delete_prefix(f"{prefix}{folder}/")
     return count
+
+
+def delete_quietly(keys: Iterable[str]) -> None:
+    """Delete what can be deleted and log the rest: cleanup must not hide the failure it follows."""
+    for key in list(keys):
+        try:
+            default_storage.delete(key)
+        except Exception:  # noqa: BLE001 - logged
+            logger.exception("Could not delete %s", key)
+
+
+def save_new(key: str, data: bytes) -> None:
+    """Write ``data`` at ``key``, known to be free: one request (no existence check first)."""
+    saved = default_storage.save(key, ContentFile(data))
+    if saved != key:  # a folder storage renames rather than overwrite: the key was not free after all
+        default_storage.delete(saved)
+        put_bytes(key, data)
+
+
+class StorageReadError(Exception):
+    """Reading a key failed; ``cause`` is the backend's own exception, for the caller to classify."""
+
+    def __init__(self, key: str, cause: Exception) -> None:
+        super().__init__(f"{key}: {cause!r}")
+        self.key, self.cause = key, cause
+
+
+def local_path(key: str) -> str | None:
+    """The file's path on this machine for a folder storage; None for a remote one (S3)."""
+    try:
+        return default_storage.path(key)
+    except NotImplementedError:
+        return None
+
+
+@contextmanager
+def local_copy(key: str, *, prefix: str = "masklet-") -> Iterator[str]:
+    """A local path to the file at ``key``: the file itself on a folder storage, else a temporary copy.
+
+    Tools that need a seekable file by name (the video decoder) read it there; a failure to read
+    raises StorageReadError carrying the backend's exception.
+    """
+    local = local_path(key)
+    if local is not None:
+        if not os.path.isfile(local):
+            raise StorageReadError(key, FileNotFoundError(key))
+        yield local
+        return
+    with tempfile.NamedTemporaryFile(prefix=prefix, suffix=Path(key).suffix[:16]) as copy:
+        try:
+            with open_file(key) as remote:
+                shutil.copyfileobj(remote, copy, COPY_CHUNK)
+        except Exception as error:  # noqa: BLE001 - the caller classifies it
+            raise StorageReadError(key, error) from error
+        copy.flush()
+        yield copy.name
+
+
+def status_of(error: Exception) -> int | None:
+    """The HTTP status of an S3 client error, if it is one."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return None
+
+
+def is_transient(error: Exception) -> bool:
+    """Storage did not answer (connection lost, timeout, throttling, 5xx): worth a retry later."""
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return isinstance(error, ConnectionError | TimeoutError)
+    if isinstance(error, BotoConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionError
+                  | TimeoutError):
+        return True
+    status = status_of(error)
+    return status is not None and (status >= 500 or status == 429)
 
 
 def _listdir(prefix: str) -> tuple[list[str], list[str]]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,8 +21,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,7 +41,6 @@ from dataplatform.services.jobs import (
 logger = logging.getLogger("masklet.ingest")
 
 PROGRESS_SECONDS = 0.5  # at most two progress writes a second
-COPY_CHUNK = 8 * 1024 * 1024
 ProgressHook = Callable[[int, int], None]  # (source frames decoded, source frames expected or 0)
 
 
@@ -161,7 +156,7 @@ def _video_create_with_source(
         raise ApplicationError(error.message, {"file": name}, status_code=503, code="storage_unavailable") from error
     except BaseException:
         if key:
-            _delete_quietly([key])
+            storage.delete_quietly([key])
         raise
     return video, job
 
@@ -364,104 +359,56 @@ def _log_done(video: Video, frames: int, source_frames: int) -> None:
     logger.info("Ingested video %s: %d annotated frames of %d", video.pk, frames, source_frames)
 
 
-# ---- storage ------------------------------------------------------------------------------------
+# ---- storage, as ingest sees its failures ------------------------------------------------------
 
 
 @contextmanager
 def _local_source(video: Video) -> Iterator[str]:
-    """A local path to the video's source: the file itself on local storage, else a temporary copy."""
+    """A local path to the video's source; a storage failure becomes transient or final."""
     key = video.source_uri
-    what = f"The video's source could not be read from storage ({key!r})"
-    local = _local_path(key)
-    if local is not None:
-        if not os.path.isfile(local):
-            raise _storage_error(FileNotFoundError(key), what)
-        yield local
-        return
-    with tempfile.NamedTemporaryFile(prefix="masklet-ingest-", suffix=Path(key).suffix[:16]) as copy:
-        try:
-            with storage.open_file(key) as remote:
-                shutil.copyfileobj(remote, copy, COPY_CHUNK)
-        except Exception as error:  # noqa: BLE001 - sorted into transient or not below
-            raise _storage_error(error, what) from error
-        copy.flush()
-        yield copy.name
-
-
-def _local_path(key: str) -> str | None:
     try:
-        return default_storage.path(key)
-    except NotImplementedError:  # remote storage (S3)
-        return None
+        with storage.local_copy(key, prefix="masklet-ingest-") as path:
+            yield path
+    except storage.StorageReadError as error:
+        raise _storage_error(error.cause, f"The video's source could not be read from storage ({key!r})") \
+            from error.cause
 
 
 def _storage_error(error: Exception, what: str) -> Exception:
-    if _is_transient(error):
+    if storage.is_transient(error):
         return TransientStorageError(f"{what}: storage did not answer ({type(error).__name__}).")
-    if isinstance(error, FileNotFoundError) or _status_of(error) in (403, 404):
+    if isinstance(error, FileNotFoundError) or storage.status_of(error) in (403, 404):
         return IngestFailure(f"{what}: it is not there (deleted, or registered with a wrong key). "
                              "Upload the video again.")
     return IngestFailure(f"{what}: {type(error).__name__}. Upload the video again.")
-
-
-def _status_of(error: Exception) -> int | None:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return None
-
-
-def _is_transient(error: Exception) -> bool:
-    try:
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        return isinstance(error, ConnectionError | TimeoutError)
-    if isinstance(error, BotoConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionError
-                  | TimeoutError):
-        return True
-    status = _status_of(error)
-    return status is not None and (status >= 500 or status == 429)
 
 
 def _store_source(key: str, fileobj: IO[bytes]) -> None:
     try:
         storage.put_file(key, fileobj)
     except Exception as error:
-        if _is_transient(error):
+        if storage.is_transient(error):
             raise TransientStorageError("Storage did not answer while saving the video; try again in a minute.") \
                 from error
         raise
 
 
 def _save_new(key: str, data: bytes) -> None:
-    """Write ``data`` at ``key``, which is free (the frames folder was emptied at the start)."""
     try:
-        saved = default_storage.save(key, ContentFile(data))
+        storage.save_new(key, data)
     except Exception as error:
         raise _storage_error(error, "A frame could not be written to storage") from error
-    if saved != key:  # local storage renames instead of overwriting: should not happen
-        default_storage.delete(saved)
-        storage.put_bytes(key, data)
 
 
 def _remove_frames(video_id: int, written: list[str]) -> None:
     """Delete the video's frames and thumbnail (those written now, and any left by an earlier run)."""
-    _delete_quietly(written)
+    storage.delete_quietly(written)
     try:
         storage.delete_prefix(f"{storage.video_prefix(video_id)}frames/")
         if storage.exists(storage.thumbnail_key(video_id)):
             storage.delete_keys([storage.thumbnail_key(video_id)])
     except Exception:  # noqa: BLE001 - logged; the video is failed either way
         logger.exception("Could not clear the frames of video %s", video_id)
-
-
-def _delete_quietly(keys: list[str]) -> None:
-    for key in list(keys):
-        try:
-            default_storage.delete(key)
-        except Exception:  # noqa: BLE001 - logged; cleanup must not hide the real failure
-            logger.exception("Could not delete %s", key)
 
 
 def _user_or_none(user: Any) -> Any:
