@@ -18,7 +18,8 @@ Rows (median and p90 over ``--clicks``):
   the broker and result backend (round trip minus the worker's task time) and the worker outside
   the engine (loading the events, encoding the mask).
 - ``reference: broker round trip``: a no-op task (``workers.ping``) to the same worker's direct
-  queue and back through the result backend: the floor of any round trip.
+  queue and back the way a prompt's answer comes (a direct reply on Redis): the floor of any
+  round trip.
 - ``reference: GET /api/tasks/{id}/``: the cheapest authenticated API call: the floor of the web part.
 
 Below the table: the database statements of one more click's web request (each a round trip).
@@ -60,9 +61,9 @@ import engine  # noqa: E402
 from annotation.models import ModelVersion  # noqa: E402
 from annotation.services.tasks import task_create, task_next_for  # noqa: E402
 from dataplatform import storage  # noqa: E402
-from dataplatform.celery import app  # noqa: E402
 from dataplatform.models import Project, Video  # noqa: E402
 from dataplatform.processes import start_celery_worker, wait_for_worker  # noqa: E402
+from dataplatform.replies import task_send  # noqa: E402
 from dataplatform.services.users import user_set_roles, user_token  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +165,8 @@ def run(clicks: int, warmup: int, width: int, height: int) -> None:
         pings = []
         for n in range(warmup + clicks):
             start = time.perf_counter()
-            app.send_task("workers.ping", args=["x"], queue=worker_direct(hostname)).get(timeout=30, interval=0.005)
+            reply = task_send("workers.ping", args=["x"], queue=worker_direct(hostname))(30)
+            assert reply is not None and reply.value == "pong:x", reply
             if n >= warmup:
                 pings.append((time.perf_counter() - start) * 1000)
     finally:

@@ -24,6 +24,7 @@ from annotation.services.sessions import (
 )
 from dataplatform import storage
 from dataplatform.celery import GPU_TASK_LIMITS
+from dataplatform.replies import DirectReplyTask
 from engine import rle as rle_ops
 from engine.frames import FrameSource
 from workers.engine_adapter import (
@@ -104,7 +105,8 @@ def open_session(self, task_id: int) -> dict:
     return {"worker": hostname, "replayed": result.replayed, "latency_ms": result.latency_ms}
 
 
-@shared_task(bind=True, name="session.prompt", track_started=False, **GPU_TASK_LIMITS["session"])
+@shared_task(bind=True, name="session.prompt", base=DirectReplyTask, track_started=False,
+             **GPU_TASK_LIMITS["session"])
 def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_number: int,
            applied: list[int] | None = None, events: list[dict] | None = None) -> dict:
     """The object's mask on the frame once the session replays the task up to ``interaction_id``.
@@ -112,7 +114,8 @@ def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_num
     ``applied`` + ``events`` (optional): the effective events up to it, as the ids before and the
     new events themselves; when the cached session holds exactly ``applied``, no database read
     is needed. Otherwise the events are read from the database (only those after the ones the
-    cached session applied, or all of them for a rebuild).
+    cached session applied, or all of them for a rebuild). The answer goes back as a direct reply
+    when the caller asked for one (``dataplatform.replies``).
     """
     started = time.perf_counter()
     engine = adapter()

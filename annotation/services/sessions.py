@@ -19,11 +19,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.utils.nodenames import worker_direct
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,6 +40,7 @@ from annotation.services.tasks import _lock_own_task
 from dataplatform.celery import GPU_QUEUE, app
 from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
 from dataplatform.models import Job, Video
+from dataplatform.replies import Reply, result_reply, task_send
 from dataplatform.selectors.videos import video_frame_urls
 from engine import rle as rle_ops
 
@@ -234,31 +235,28 @@ def worker_alive(hostname: str, *, timeout: float = 1.0) -> bool:
     return any(hostname in reply for reply in replies)
 
 
-def _wait(result, *, timeout: float, hostname: str | None) -> Any:
+def _wait(fetch: Callable[[float], Reply | None], *, timeout: float, hostname: str | None) -> Any:
     """The task's return value. Waits past ``timeout`` only while ``hostname`` answers pings."""
     deadline = time.monotonic() + max_wait()
-    while True:
-        try:
-            value = result.get(timeout=timeout, propagate=False, interval=0.005)
-            break
-        except CeleryTimeoutError:
-            if hostname is None:
-                raise WorkerUnavailable from None
-            if not worker_alive(hostname):
-                raise WorkerUnavailable from None
-            if time.monotonic() > deadline:
-                raise ApplicationError("The GPU worker holding your session is busy; try again in a moment.",
-                                       status_code=503, code="engine_busy") from None
-    if not result.successful():  # failed, or revoked (expired in a queue)
-        raise ApplicationError(f"The model could not answer: {value}", status_code=502, code="engine_error")
-    return value  # the result expires with result_expires
+    while (reply := fetch(timeout)) is None:
+        if hostname is None:
+            raise WorkerUnavailable
+        if not worker_alive(hostname):
+            raise WorkerUnavailable
+        if time.monotonic() > deadline:
+            raise ApplicationError("The GPU worker holding your session is busy; try again in a moment.",
+                                   status_code=503, code="engine_busy")
+    if not reply.ok:
+        raise ApplicationError(f"The model could not answer: {reply.value}", status_code=502, code="engine_error")
+    return reply.value  # a Celery result expires with result_expires; a direct reply was popped
 
 
 def _open_on(task: AnnotationTask, hostname: str | None) -> str:
     queue = worker_direct(hostname) if hostname else GPU_QUEUE
     result = app.send_task("session.open", args=[task.pk], queue=queue, expires=open_timeout())
     try:
-        reply = _wait(result, timeout=open_timeout() if hostname is None else reply_timeout(), hostname=hostname)
+        reply = _wait(result_reply(result), timeout=open_timeout() if hostname is None else reply_timeout(),
+                      hostname=hostname)
     except WorkerUnavailable:
         if hostname is None:
             raise ApplicationError("No GPU worker is available to open the session; try again later.",
@@ -272,9 +270,12 @@ def _call(*, task: AnnotationTask, name: str, args: list) -> dict:
     """Send ``name`` to the session's worker and return its answer; reopen elsewhere if it died."""
     for _ in range(3):
         worker = task.session_worker or _open_on(task, None)
-        result = app.send_task(name, args=args, queue=worker_direct(worker), expires=max_wait())
+        # Celery's default argsrepr (what monitoring shows) would saferepr every effective
+        # event id on every click: the task, interaction, frame and object say enough.
+        fetch = task_send(name, args=args, queue=worker_direct(worker), expires=max_wait(),
+                          argsrepr=repr(args[:4]))
         try:
-            return _wait(result, timeout=reply_timeout(), hostname=worker)
+            return _wait(fetch, timeout=reply_timeout(), hostname=worker)
         except WorkerUnavailable:
             AnnotationTask.objects.filter(pk=task.pk, session_worker=worker).update(session_worker="")
             task.session_worker = ""
