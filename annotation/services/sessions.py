@@ -38,6 +38,7 @@ from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
 from annotation.services.tasks import _lock_own_task
 from dataplatform.celery import GPU_QUEUE, app
+from dataplatform.commits import DiskFlush, commit_without_waiting, flush_start
 from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
 from dataplatform.models import Job, Video
 from dataplatform.replies import Reply, result_reply, task_send
@@ -266,8 +267,9 @@ def _open_on(task: AnnotationTask, hostname: str | None) -> str:
     return reply["worker"]
 
 
-def _call(*, task: AnnotationTask, name: str, args: list) -> dict:
-    """Send ``name`` to the session's worker and return its answer; reopen elsewhere if it died."""
+def _call(*, task: AnnotationTask, name: str, args: list, flush: DiskFlush | None = None) -> dict:
+    """Send ``name`` to the session's worker and return its answer; reopen elsewhere if it died.
+    ``flush`` (under way on this connection) is awaited before any query here."""
     for _ in range(3):
         worker = task.session_worker or _open_on(task, None)
         # Celery's default argsrepr (what monitoring shows) would saferepr every effective
@@ -277,6 +279,8 @@ def _call(*, task: AnnotationTask, name: str, args: list) -> dict:
         try:
             return _wait(fetch, timeout=reply_timeout(), hostname=worker)
         except WorkerUnavailable:
+            if flush is not None:
+                flush.wait()
             AnnotationTask.objects.filter(pk=task.pk, session_worker=worker).update(session_worker="")
             task.session_worker = ""
     raise ApplicationError("No GPU worker kept your session; try again later.", status_code=503,
@@ -425,12 +429,13 @@ def _answer_record(*, interaction_id: int, latency_ms: float, payload: dict) -> 
 
 
 def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index: int, object_number: int,
-                 effective: list[int]) -> dict:
+                 effective: list[int], flush: DiskFlush | None = None) -> dict:
     """Ask the worker for the mask after ``interaction``; recorded on the row, then returned.
 
     ``effective``: the ids of the effective events up to the interaction (read under the task's
     lock). The message carries them as the ids before it plus the new event itself, so that a
-    worker holding the session at that state reads nothing.
+    worker holding the session at that state reads nothing. ``flush``: the interaction's flush to
+    disk, under way while the worker works; awaited before anything else touches the database.
     """
     ids = list(effective)
     new: list[dict] = []
@@ -440,8 +445,12 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
                                                         object_number, interaction.server_timestamp, None, None)],
                                                   payloads={interaction.pk: interaction.payload})[0]))
     started = time.perf_counter()  # the round trip: to the worker and back (a reopen included)
-    reply = _call(task=task, name="session.prompt",
-                  args=[task.pk, interaction.pk, frame_index, object_number, ids, new])
+    try:
+        reply = _call(task=task, name="session.prompt",
+                      args=[task.pk, interaction.pk, frame_index, object_number, ids, new], flush=flush)
+    finally:
+        if flush is not None:
+            flush.wait()  # the prompt is on disk before its answer is recorded or sent
     round_trip = (time.perf_counter() - started) * 1000
     payload = {**interaction.payload, "result": reply["mask"], "round_trip_ms": round_trip,
                "replayed": reply["replayed"], "worker": reply["worker"], "worker_ms": reply["worker_ms"]}
@@ -453,8 +462,9 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
 
 def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_number: int,
                    data: dict, client_timestamp: datetime | None = None) -> dict:
-    """Record a prompt as an Interaction (committed before the worker sees it), then get its mask
-    from the session's worker.
+    """Record a prompt as an Interaction (committed before the worker sees it, on disk before the
+    answer goes back: the flush overlaps the worker's time, see ``dataplatform.commits``), then get
+    its mask from the session's worker.
 
     The hot path of annotation, so its reads are few: the task once, under its lock (hence the id,
     not a loaded task); its objects with their video (every object is in the task's video, and a
@@ -462,6 +472,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
     session is open. ``tests/workers/test_sessions_queries.py`` holds the count.
     """
     with transaction.atomic():
+        durable_later = commit_without_waiting()  # visible at once, on disk before the answer
         try:
             locked = _lock_own_task(task=AnnotationTask(pk=task_id), user=user)  # reads the id only
         except AnnotationTask.DoesNotExist:
@@ -480,7 +491,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
             model_version_id=locked.model_version_id)
         effective = [r.pk for r in _effective_rows(task=locked, upto=interaction.pk, objects=objects)]
     return _mask_answer(task=locked, interaction=interaction, frame_index=frame_index, object_number=object_number,
-                        effective=effective)
+                        effective=effective, flush=flush_start() if durable_later else None)
 
 
 def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
