@@ -17,6 +17,7 @@ session is reopened on another worker and the prompt sent again; the client sees
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Case, CharField, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
@@ -117,20 +119,45 @@ class _Row:
     job: int | None
 
 
-def _effective_rows(*, task: AnnotationTask, upto: int | None = None,
-                    objects: list[Masklet] | None = None) -> list[_Row]:
-    """The task's prompt and propagation rows that count, oldest first, up to ``upto`` inclusive."""
-    rows = Interaction.objects.filter(task_id=task.pk, kind__in=[*EVENT_KINDS, Interaction.Kind.UNDO])
-    if upto is not None:
-        rows = rows.filter(pk__lte=upto)
+# Stand-ins for the task id and the upper bound in the compiled event-rows statement.
+_TASK_MARK, _UPTO_MARK = -(2**62) + 11, -(2**62) + 13
+
+
+@functools.cache
+def _event_rows_statement(*, bounded: bool) -> tuple[str, tuple, SQLCompiler]:
+    """The event-rows query of ``_effective_rows``, compiled by the ORM once per process: it runs on
+    every prompt, and building and compiling it took longer than the database takes to run it
+    (about 1 ms against 0.6 ms with 70 rows, on a busy two-core machine). Its SQL, its parameters
+    with stand-ins for the task and the bound, and its compiler (for the column converters)."""
+    rows = Interaction.objects.filter(task_id=_TASK_MARK, kind__in=[*EVENT_KINDS, Interaction.Kind.UNDO])
+    if bounded:
+        rows = rows.filter(pk__lte=_UPTO_MARK)
     # Only undo and propagation rows' payloads are read (in SQL, so that the prompt answers stored
     # in the others' payloads are never fetched nor decompressed: this runs on every prompt).
     def key_of(kind: str, key: str) -> Case:  # an integer, as text then cast (alike on SQLite)
         return Case(When(kind=kind, then=Cast(KeyTextTransform(key, "payload"), IntegerField())))
 
     undoes, job = key_of(Interaction.Kind.UNDO, "undoes"), key_of(Interaction.Kind.PROPAGATE, "job")
-    rows = [_Row(*values) for values in rows.order_by("pk").values_list(
-        "pk", "kind", "frame_index", "object_number", "server_timestamp", undoes, job)]
+    query = rows.order_by("pk").values_list("pk", "kind", "frame_index", "object_number", "server_timestamp",
+                                            undoes, job).query
+    compiler = query.get_compiler(using=rows.db)
+    sql, params = compiler.as_sql()
+    return sql, tuple(params), compiler
+
+
+def _event_rows(*, task_id: int, upto: int | None) -> list[_Row]:
+    """The task's prompt, propagation and undo rows up to ``upto``, oldest first (without payloads)."""
+    sql, marked, compiler = _event_rows_statement(bounded=upto is not None)
+    params = [task_id if p == _TASK_MARK else upto if p == _UPTO_MARK else p for p in marked]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_Row(*values) for values in compiler.results_iter(results=[cursor.fetchall()])]
+
+
+def _effective_rows(*, task: AnnotationTask, upto: int | None = None,
+                    objects: list[Masklet] | None = None) -> list[_Row]:
+    """The task's prompt and propagation rows that count, oldest first, up to ``upto`` inclusive."""
+    rows = _event_rows(task_id=task.pk, upto=upto)
     undone = {int(r.undoes) for r in rows if r.kind == Interaction.Kind.UNDO and r.undoes is not None}
     born = {m.object_number: m.created_at for m in (task_objects(task=task) if objects is None else objects)}
     jobs = [r.job for r in rows if r.kind == Interaction.Kind.PROPAGATE]
@@ -460,6 +487,12 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
             "worker_ms": reply["worker_ms"]}
 
 
+# What a prompt reads of its task's objects and their video: not the video's per-frame timestamps
+# nor its probe metadata (JSON parsed on every click otherwise, a thousand numbers for a long video).
+_PROMPT_OBJECT_FIELDS = ("object_number", "created_at", "video", "video__project_id", "video__frame_count",
+                         "video__width", "video__height")
+
+
 def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_number: int,
                    data: dict, client_timestamp: datetime | None = None) -> dict:
     """Record a prompt as an Interaction (committed before the worker sees it, on disk before the
@@ -478,7 +511,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
         except AnnotationTask.DoesNotExist:
             raise NotFoundError(f"Task {task_id} does not exist.") from None
         phase_check_tool(phase=locked.phase, tool=kind)
-        objects = list(_objects_of(locked).select_related("video"))
+        objects = list(_objects_of(locked).select_related("video").only(*_PROMPT_OBJECT_FIELDS))
         _check_object_in(objects, object_number)
         locked.video = objects[0].video
         _check_frame(locked.video, frame_index)
