@@ -65,7 +65,10 @@ def test_a_prompt_costs_a_fixed_number_of_queries(leased, worker) -> None:
     # done before the answer); the worker got the effective events.
     last = worker[-1]
     assert not last["in_transaction"]
-    assert last["flush"] is not None and last["flush"].done
+    if connection.vendor == "postgresql":
+        assert last["flush"] is not None and last["flush"].done
+    else:  # SQLite's commit already waits for the disk
+        assert last["flush"] is None
     effective = [e.interaction_id for e in session_events(task=p["task"], upto=last["interaction"])]
     assert last["applied"] + [e["interaction_id"] for e in last["new"]] == effective
     answered = Interaction.objects.get(pk=last["interaction"])
