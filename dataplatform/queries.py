@@ -1,0 +1,46 @@
+"""ORM queries compiled once per process, for the few hot paths where the ORM's work dominates.
+
+Django builds and compiles a query's SQL on every evaluation. For a click's small queries that
+took longer than the database takes to run them (about 1 ms against 0.2-0.6 ms on a busy two-core
+machine). ``CompiledValues`` builds a ``values_list`` query once with stand-in values for its
+variable parameters, keeps its SQL and compiler, and runs it with the real values: the same SQL
+and the same column conversions as the ORM (dates on SQLite, for instance), without the building.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+
+_FIRST_MARK = -(2**62) + 101  # stand-ins no real parameter takes (ids are positive)
+
+
+class CompiledValues:
+    """``build(**parameters)`` -> a ``values_list`` queryset, compiled on first use; ``rows(**values)``."""
+
+    def __init__(self, build: Callable[..., QuerySet], *parameters: str) -> None:
+        self._build = build
+        self._marks = {name: _FIRST_MARK + index for index, name in enumerate(parameters)}
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[str, tuple, Any]:
+        queryset = self._build(**self._marks)
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        marked = {mark for mark in self._marks.values() if mark in params}
+        if marked != set(self._marks.values()):
+            raise ValueError("Every parameter of a compiled query must reach its SQL as a parameter.")
+        return sql, tuple(params), compiler
+
+    def rows(self, **values: Any) -> list[tuple]:
+        """The query's rows for these parameter values, converted as the ORM converts them."""
+        sql, params, compiler = self._compiled
+        by_mark = {mark: values[name] for name, mark in self._marks.items()}
+        bound = [by_mark[p] if type(p) is int and p in by_mark else p for p in params]
+        with connections[compiler.using].cursor() as cursor:
+            cursor.execute(sql, bound)
+            return [tuple(row) for row in compiler.results_iter(results=[cursor.fetchall()])]
