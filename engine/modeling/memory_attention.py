@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
+from engine.modeling.common import activation_name, linear
 from engine.modeling.rope import RoPEAttention
 
 
@@ -65,8 +67,11 @@ class MemoryAttentionLayer(nn.Module):
         return tgt + self.dropout1(self.self_attn(qk, qk, v=x))
 
     def forward_mlp(self, tgt: Tensor) -> Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(self.norm3(tgt)))))
-        return tgt + self.dropout3(x)
+        if torch.is_grad_enabled() or self.training:
+            x = self.linear2(self.dropout(self.activation(self.linear1(self.norm3(tgt)))))
+            return tgt + self.dropout3(x)
+        # Inference: dropout is the identity; the activation is fused into the first product.
+        return tgt + linear(linear(self.norm3(tgt), self.linear1, activation_name(self.activation)), self.linear2)
 
     def cross_query(self, tgt: Tensor, query_pos: Tensor) -> Tensor:
         x = self.norm2(tgt)

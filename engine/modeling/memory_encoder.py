@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from engine.modeling.common import LayerNorm2d
+from engine.modeling.common import LayerNorm2d, activation_name, linear
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class CXBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.norm(self.dwconv(x)).permute(0, 2, 3, 1)  # (B, C, H, W) -> (B, H, W, C)
-        y = self.pwconv2(self.act(self.pwconv1(y)))
+        y = linear(linear(y, self.pwconv1, activation_name(self.act)), self.pwconv2)
         if self.gamma is not None:
             y = self.gamma * y
         return x + y.permute(0, 3, 1, 2)

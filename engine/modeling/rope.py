@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from engine.modeling.common import linear
+
 
 def axial_rope_angles(dim: int, width: int, height: int, theta: float = 10000.0) -> Tensor:
     """Rotation angles for a ``height x width`` grid, row-major: (H*W, dim // 2).
@@ -40,13 +42,20 @@ def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     ``N`` may be a multiple of the number of angles: the angles then repeat, one block per
     memory frame (``rope_k_repeat``), by broadcasting rather than by a repeated copy.
     """
-    n, half = cos.shape
+    return _rotate(x, torch.complex(cos.float(), sin.float()))
+
+
+def _rotate(x: Tensor, rot: Tensor, inplace: bool = False) -> Tensor:
+    """``apply_rope`` with the rotations given as complex numbers (N, dim // 2); ``inplace`` needs float32."""
+    n, half = rot.shape
     reps = x.shape[-2] // n
     if reps * n != x.shape[-2]:
         raise ValueError(f"{x.shape[-2]} tokens are not a whole number of {n}-token frames")
     # One complex multiply per pair, as the reference: (a + ib)(cos + i sin).
+    if inplace:  # a view (never a copy), so that the products land in x
+        torch.view_as_complex(x.view(*x.shape[:-2], reps, n, half, 2)).mul_(rot)  # the same products as below
+        return x
     xc = torch.view_as_complex(x.float().reshape(*x.shape[:-2], reps, n, half, 2))
-    rot = torch.complex(cos.float(), sin.float())  # (N, dim/2)
     return torch.view_as_real(xc * rot).reshape(x.shape).to(x.dtype)
 
 
@@ -86,7 +95,16 @@ class Attention(nn.Module):
 
 
 class RoPEAttention(Attention):
-    """Attention with axial RoPE on queries and (all but the last ``num_k_exclude_rope``) keys."""
+    """Attention with axial RoPE on queries and (all but the last ``num_k_exclude_rope``) keys.
+
+    Without autograd (inference), when the values are narrower than a head (the memory
+    attention's cross-attention: 64-d memories, 256-d heads), the attention runs on the
+    unprojected values: the softmax rows sum to 1, so softmax(S) (X W_v^T + b_v) equals
+    (softmax(S) X) W_v^T + b_v, and the product with the values costs kv_in_dim instead of head_dim
+    per key (same math; float rounding only).
+    """
+
+    ATTN_CHUNK = 128  # queries per block of scores in the narrow-values path (128 x keys floats)
 
     def __init__(self, embedding_dim: int, num_heads: int, downsample_rate: int = 1,
                  dropout: float = 0.0, kv_in_dim: int | None = None, rope_theta: float = 10000.0,
@@ -99,6 +117,7 @@ class RoPEAttention(Attention):
         # Derived from the config, so not part of the checkpoint (the reference keeps them off it too).
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
+        self._rot: tuple[Tensor, Tensor, Tensor] | None = None  # (cos, sin, cos + i sin)
 
     def rope_for(self, num_tokens: int) -> tuple[Tensor, Tensor]:
         """cos/sin for a square grid of ``num_tokens`` queries (recomputed if not the configured size)."""
@@ -109,6 +128,13 @@ class RoPEAttention(Attention):
             cos, sin = rope_cos_sin(self.head_dim, side, side, self.rope_theta)
             self.rope_cos, self.rope_sin = cos.to(self.rope_cos.device), sin.to(self.rope_sin.device)
         return self.rope_cos, self.rope_sin
+
+    def _rotations(self) -> Tensor:
+        """cos + i sin as one complex tensor, built once per set of cos/sin buffers."""
+        cos, sin = self.rope_cos, self.rope_sin  # replaced, never written in place (rope_for, .to())
+        if self._rot is None or self._rot[0] is not cos or self._rot[1] is not sin:
+            self._rot = (cos, sin, torch.complex(cos.float(), sin.float()))
+        return self._rot[2]
 
     def rotate_keys(self, k: Tensor, num_k_exclude_rope: int = 0) -> Tensor:
         """Rotate keys (B, heads, Nk, c) except the last ``num_k_exclude_rope`` (object pointers)."""
@@ -121,8 +147,51 @@ class RoPEAttention(Attention):
         return torch.cat([apply_rope(k[:, :, :n_rope], cos, sin), k[:, :, n_rope:]], dim=-2)
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor, num_k_exclude_rope: int = 0) -> Tensor:
-        q, k, v = self._heads(self.q_proj(q)), self._heads(self.k_proj(k)), self._heads(self.v_proj(v))
+        if self.kv_in_dim < self.head_dim and not torch.is_grad_enabled() and not (self.training and self.dropout_p):
+            return self._forward_narrow_values(q, k, v, num_k_exclude_rope)
+        q, k, v = (self._heads(linear(q, self.q_proj)), self._heads(linear(k, self.k_proj)),
+                   self._heads(linear(v, self.v_proj)))
         cos, sin = self.rope_for(q.shape[-2])
         q = apply_rope(q, cos, sin)
         k = self.rotate_keys(k, num_k_exclude_rope)
-        return self.out_proj(self._merge(self._attend(q, k, v)))
+        return linear(self._merge(self._attend(q, k, v)), self.out_proj)
+
+    def _forward_narrow_values(self, q: Tensor, k: Tensor, x: Tensor, num_k_exclude_rope: int) -> Tensor:
+        """``forward`` without autograd, attending over the unprojected values x (B, Nk, kv_in_dim)."""
+        b, nk, d = x.shape
+        h, c = self.num_heads, self.head_dim
+        qh = self._heads(linear(q, self.q_proj))  # (B, H, Nq, c), a fresh tensor: rotated in place
+        self.rope_for(qh.shape[-2])
+        rot = self._rotations()
+        if qh.dtype == torch.float32:
+            _rotate(qh, rot, inplace=True)
+        else:
+            qh = _rotate(qh, rot)
+        qh.mul_(c**-0.5)  # the softmax scale, on the queries (exact for c = 256: a power of two)
+        kh = self._heads(linear(k, self.k_proj))
+        n_rope = nk - num_k_exclude_rope
+        if n_rope != rot.shape[0] and not self.rope_k_repeat:
+            raise ValueError("keys and queries differ in length but rope_k_repeat is off")
+        if n_rope > 0:
+            if kh.dtype == torch.float32:
+                _rotate(kh[:, :, :n_rope], rot, inplace=True)
+            else:
+                kh = torch.cat([_rotate(kh[:, :, :n_rope], rot), kh[:, :, n_rope:]], dim=-2)
+        x = x.to(qh.dtype)
+        nq = qh.shape[-2]
+        mixed = qh.new_empty(b, h, nq, d)  # softmax(S) X per head
+        chunk = min(nq, self.ATTN_CHUNK)
+        scores = qh.new_empty(chunk, nk)
+        for i in range(b):
+            for j in range(h):
+                keys_t = kh[i, j].transpose(0, 1)  # (c, Nk), a view: the GEMM reads it transposed
+                for s in range(0, nq, chunk):
+                    e = min(s + chunk, nq)
+                    block = scores[: e - s]
+                    torch.mm(qh[i, j, s:e], keys_t, out=block)
+                    torch.softmax(block, dim=-1, out=block)
+                    torch.mm(block, x[i], out=mixed[i, j, s:e])
+        # Per head: (softmax(S) X) W_v,h^T + b_v,h, then the heads merge as usual.
+        w_v = self.v_proj.weight.reshape(h, c, d).transpose(1, 2)  # (H, d, c)
+        values = torch.matmul(mixed, w_v) + self.v_proj.bias.reshape(h, 1, c)  # (B, H, Nq, c)
+        return linear(self._merge(values), self.out_proj)
