@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.modeling.common import MLP
+from engine.modeling.common import MLP, linear
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,19 @@ def _pool(x: torch.Tensor, pool: nn.Module | None) -> torch.Tensor:
     """Max-pool a channels-last map: (B, H, W, C) -> (B, H/s, W/s, C)."""
     if pool is None:
         return x
+    h, w = x.shape[1:3]
+    if (not torch.is_grad_enabled() and isinstance(pool, nn.MaxPool2d) and _pair(pool.kernel_size) == (2, 2)
+            and _pair(pool.stride) == (2, 2) and _pair(pool.padding) == (0, 0) and _pair(pool.dilation) == (1, 1)
+            and h % 2 == 0 and w % 2 == 0):
+        # The 2x2 maximum of each cell as three elementwise maxima on strided views of the
+        # channels-last map: exact, and without the channels-first copy (and argmax) of max_pool2d.
+        out = torch.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2])
+        return torch.maximum(out, torch.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]), out=out)
     return pool(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+def _pair(v: int | tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(v) if isinstance(v, tuple | list) else (v, v)
 
 
 class MultiScaleAttention(nn.Module):
@@ -85,13 +97,13 @@ class MultiScaleAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = x.shape
         # (B, H, W, C) -> 3 x (B, HW, heads, C_out / heads)
-        q, k, v = torch.unbind(self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1), 2)
+        q, k, v = torch.unbind(linear(x, self.qkv).reshape(b, h * w, 3, self.num_heads, -1), 2)
         if self.q_pool is not None:
             q = _pool(q.reshape(b, h, w, -1), self.q_pool)
             h, w = q.shape[1:3]
             q = q.reshape(b, h * w, self.num_heads, -1)
         out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        return self.proj(out.transpose(1, 2).reshape(b, h, w, -1))
+        return linear(out.transpose(1, 2).reshape(b, h, w, -1), self.proj)
 
 
 class MultiScaleBlock(nn.Module):
@@ -122,7 +134,7 @@ class MultiScaleBlock(nn.Module):
         shortcut = x  # (B, H, W, C)
         x = self.norm1(x)
         if self.dim != self.dim_out:
-            shortcut = _pool(self.proj(x), self.pool)
+            shortcut = _pool(linear(x, self.proj), self.pool)
 
         window = self.window_size
         h, w = x.shape[1:3]
@@ -167,6 +179,7 @@ class Hiera(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.embed_dim, *cfg.window_pos_embed_bkg_spatial_size))
         w0 = cfg.window_spec[0]
         self.pos_embed_window = nn.Parameter(torch.zeros(1, cfg.embed_dim, w0, w0))
+        self._pos_cache: tuple[tuple[object, ...], torch.Tensor] | None = None  # see _pos_embed
 
         dim, heads, stage = cfg.embed_dim, cfg.num_heads, 0
         self.blocks = nn.ModuleList()
@@ -191,15 +204,32 @@ class Hiera(nn.Module):
         self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
 
     def _pos_embed(self, hw: tuple[int, int]) -> torch.Tensor:
-        """(1, H, W, C) position embedding for a patch grid of size hw."""
+        """(1, H, W, C) position embedding for a patch grid of size hw.
+
+        It depends on the weights and the size only: without autograd it is computed once per
+        size and kept until either embedding changes (a new checkpoint, a training step).
+        """
+        if torch.is_grad_enabled() or self.pos_embed.is_inference() or self.pos_embed_window.is_inference():
+            return self._compute_pos_embed(hw)  # (inference tensors have no version counter to key on)
+        key = (hw, self.pos_embed.device, self.pos_embed.dtype, self.pos_embed.data_ptr(), self.pos_embed._version,
+               self.pos_embed_window.data_ptr(), self.pos_embed_window._version)
+        if self._pos_cache is None or self._pos_cache[0] != key:
+            self._pos_cache = (key, self._compute_pos_embed(hw))
+        return self._pos_cache[1]
+
+    def _compute_pos_embed(self, hw: tuple[int, int]) -> torch.Tensor:
         pos = F.interpolate(self.pos_embed, size=hw, mode="bicubic")
         window = self.pos_embed_window
         pos = pos + window.tile([p // q for p, q in zip(pos.shape, window.shape, strict=True)])
         return pos.permute(0, 2, 3, 1)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.patch_embed(x)  # (B, H/4, W/4, C)
-        x = x + self._pos_embed(x.shape[1:3])
+        x = self.patch_embed(x)  # (B, H/4, W/4, C), a channels-last view of the conv's output
+        pos = self._pos_embed(x.shape[1:3])
+        if torch.is_grad_enabled():
+            x = x + pos
+        else:  # the sum written contiguous (B, H, W, C) at once, not re-laid out by the first LayerNorm
+            x = torch.add(x, pos, out=x.new_empty(x.shape))
         outputs = []
         for i, block in enumerate(self.blocks):
             x = block(x)

@@ -15,7 +15,8 @@ class PositionEmbeddingSine(nn.Module):
     """DETR-style 2-D sine/cosine encoding of a feature map's grid, normalised to [0, 2*pi].
 
     forward((B, C, H, W)) -> (B, num_pos_feats, H, W): the first half of the channels encodes y,
-    the second half x. It depends only on the shape, so results are cached per (H, W).
+    the second half x. It depends only on the shape, so results are cached per (H, W) and
+    returned as views of the cache: never write into them.
     """
 
     def __init__(self, num_pos_feats: int, temperature: float = 10000.0, normalize: bool = True) -> None:
@@ -54,8 +55,10 @@ class PositionEmbeddingSine(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """A read-only view of the cached grid, expanded over the batch (copying the 256x256 level of
+        a 1024 px image would write 64 MB per frame; most callers keep only the coarsest level)."""
         grid = self._grid(x.shape[-2], x.shape[-1], x.device)
-        return grid[None].repeat(x.shape[0], 1, 1, 1)
+        return grid[None].expand(x.shape[0], -1, -1, -1)
 
 
 class PositionEmbeddingRandom(nn.Module):
