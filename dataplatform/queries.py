@@ -16,15 +16,19 @@ from typing import Any
 from django.db import connections
 from django.db.models import QuerySet
 
-_FIRST_MARK = -(2**62) + 101  # stand-ins no real parameter takes (ids are positive)
+
+def _mark(kind: type, index: int) -> int | str:
+    """A stand-in of type ``kind`` that no real parameter takes (ids are positive; keys printable)."""
+    return -(2**62) + 101 + index if kind is int else f"\x1fcompiled-parameter-{index}\x1f"
 
 
 class CompiledValues:
-    """``build(**parameters)`` -> a ``values_list`` queryset, compiled on first use; ``rows(**values)``."""
+    """``build(**parameters)`` -> a ``values_list`` queryset, compiled on first use; ``rows(**values)``.
+    ``parameters``: each parameter's name and type (``int`` or ``str``), e.g. ``task_id=int``."""
 
-    def __init__(self, build: Callable[..., QuerySet], *parameters: str) -> None:
+    def __init__(self, build: Callable[..., QuerySet], **parameters: type) -> None:
         self._build = build
-        self._marks = {name: _FIRST_MARK + index for index, name in enumerate(parameters)}
+        self._marks = {name: _mark(kind, index) for index, (name, kind) in enumerate(parameters.items())}
 
     @functools.cached_property
     def _compiled(self) -> tuple[str, tuple, Any]:
@@ -40,7 +44,7 @@ class CompiledValues:
         """The query's rows for these parameter values, converted as the ORM converts them."""
         sql, params, compiler = self._compiled
         by_mark = {mark: values[name] for name, mark in self._marks.items()}
-        bound = [by_mark[p] if type(p) is int and p in by_mark else p for p in params]
+        bound = [by_mark[p] if type(p) in (int, str) and p in by_mark else p for p in params]
         with connections[compiler.using].cursor() as cursor:
             cursor.execute(sql, bound)
             return [tuple(row) for row in compiler.results_iter(results=[cursor.fetchall()])]

@@ -291,7 +291,8 @@ ENGINE_SESSION_MAX_WAIT = env_float("ENGINE_SESSION_MAX_WAIT", 300.0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated API call gets 401 with WWW-Authenticate, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication with its query compiled once (dataplatform/api/authentication.py).
+        "dataplatform.api.authentication.CompiledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -11,13 +11,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dataplatform.api.authentication import CompiledTokenAuthentication
 from dataplatform.roles import HasAnyRole
 
 # PostgreSQL's bigint: an id past it is simply not found (not a database error).
@@ -52,7 +53,7 @@ class Pagination(PageNumberPagination):
 class ApiView(APIView):
     """Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [CompiledTokenAuthentication, SessionAuthentication]
     permission_classes = [HasAnyRole]
     write_permission_classes: list[type[BasePermission]] | None = None
 

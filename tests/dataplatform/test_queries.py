@@ -15,7 +15,7 @@ from dataplatform.queries import CompiledValues
 def test_a_compiled_query_runs_with_new_values() -> None:
     first, second = Project.objects.create(name="First"), Project.objects.create(name="Second")
     from_id = CompiledValues(lambda start: Project.objects.filter(pk__gte=start).order_by("pk")
-                             .values_list("pk", "name", "created_at"), "start")
+                             .values_list("pk", "name", "created_at"), start=int)
     rows = from_id.rows(start=first.pk)
     assert [(pk, name) for pk, name, _ in rows] == [(first.pk, "First"), (second.pk, "Second")]
     assert all(isinstance(created, datetime) and created.tzinfo is not None for *_, created in rows)
@@ -24,7 +24,10 @@ def test_a_compiled_query_runs_with_new_values() -> None:
 
 
 @pytest.mark.django_db
-def test_a_parameter_that_is_not_a_parameter_is_refused() -> None:
-    by_name = CompiledValues(lambda name: Project.objects.filter(name=name).values_list("pk"), "name")
-    with pytest.raises(ValueError, match="must reach its SQL as a parameter"):
-        by_name.rows(name="First")
+def test_text_parameters_and_a_parameter_that_is_not_one() -> None:
+    Project.objects.create(name="First")
+    by_name = CompiledValues(lambda name: Project.objects.filter(name=name).values_list("name"), name=str)
+    assert by_name.rows(name="First") == [("First",)] and by_name.rows(name="Other") == []
+    not_a_parameter = CompiledValues(lambda name: Project.objects.filter(name=name).values_list("pk"), name=int)
+    with pytest.raises(ValueError, match="must reach its SQL as a parameter"):  # an int made text
+        not_a_parameter.rows(name="First")
