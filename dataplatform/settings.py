@@ -230,8 +230,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # CELERY_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged task. Default: 3600
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
-# CELERY_RESULT_BACKEND: where interactive results travel back. Default: the broker's Redis when
-# the broker is Redis, else files under var/results (embedded demo).
+# CELERY_RESULT_BACKEND: where interactive results travel back (on Redis, a prompt's answer as a
+# direct reply on a list; dataplatform/replies.py). Default: the broker's Redis when the broker is
+# Redis, else files under var/results (embedded demo).
 CELERY_RESULT_BACKEND = env(
     "CELERY_RESULT_BACKEND",
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else f"file://{VAR_DIR / 'results'}",
