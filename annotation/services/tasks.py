@@ -22,13 +22,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet
 from dataplatform.errors import ApplicationError, ConflictError, ForbiddenError
 from dataplatform.models import Phase, Project, Video
+from dataplatform.queries import CompiledValues
 
 MAX_TASKS_PER_CALL = 1000
 # Rework of a rejected masklet comes before new work.
@@ -127,9 +129,28 @@ def task_next_for(*, user, project: Project | None = None, phase: int | None = N
         return task
 
 
+def _locked_task_query(*, task_id: int):
+    return AnnotationTask.objects.select_for_update().filter(pk=task_id).values_list(*_TASK_FIELDS)
+
+
+_TASK_FIELDS = [field.attname for field in AnnotationTask._meta.concrete_fields]
+# Every session call (each click) starts here: compiled once, as building it took longer than running it.
+_LOCKED_TASK = CompiledValues(_locked_task_query, task_id=int)
+
+
+def _lock_task(task_id: int) -> AnnotationTask:
+    """``AnnotationTask.objects.select_for_update().get(pk=task_id)``, without building the query."""
+    if connection.get_autocommit():  # the ORM's own check, made when it compiles (here: once)
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+    rows = _LOCKED_TASK.rows(task_id=task_id)
+    if not rows:
+        raise AnnotationTask.DoesNotExist(f"AnnotationTask {task_id} does not exist.")
+    return AnnotationTask.from_db(connection.alias, _TASK_FIELDS, rows[0])
+
+
 def _lock_own_task(*, task: AnnotationTask, user) -> AnnotationTask:
     """The task, locked, checked to be leased to ``user``. Call inside a transaction."""
-    locked = AnnotationTask.objects.select_for_update().get(pk=task.pk)
+    locked = _lock_task(task.pk)
     if locked.status == AnnotationTask.Status.SUBMITTED:
         raise ConflictError(f"Task {locked.pk} was already submitted.")
     if locked.status == AnnotationTask.Status.CANCELLED:
