@@ -134,6 +134,12 @@ class ClipConfig:
     max_stride: int = 1  # frames of the clip are `stride` apart, stride drawn in [1, max_stride]
     hflip_prob: float = 0.5  # random horizontal flip of the whole clip
     reverse_prob: float = 0.0  # play the clip backwards (objects then disappear as well as appear)
+    # Object-centred crops: with this probability the clip is a square window around a masklet
+    # visible on its first frame, of side U(crop_min, 1) x the frame's shorter side, resized to the
+    # model's input; objects then look up to 1 / crop_min times larger (a cheap low-resolution phase
+    # sees them at the size the full-resolution model does).
+    crop_prob: float = 0.0
+    crop_min: float = 0.5
 
 
 @dataclass
@@ -173,10 +179,12 @@ def sample_clip(dataset: MaskletDataset, rng: np.random.Generator, image_size: i
         visible = [k for k, m in video.masks.items() if m[idx[0]].any()]
         if not visible:
             continue
+        window = _crop_window(video.masks[visible[int(rng.integers(len(visible)))]][idx[0]], rng, cfg)
+        visible = [k for k in visible if video.masks[k][idx[0]][window].any()]
         chosen = sorted(rng.choice(visible, size=min(cfg.max_objects, len(visible)), replace=False).tolist())
         flip = rng.random() < cfg.hflip_prob
-        frames = [np.asarray(video.frames[i]) for i in idx]
-        masks = np.stack([video.masks[k][idx] for k in chosen], axis=1)  # (T, N, H, W)
+        frames = [np.asarray(video.frames[i])[window] for i in idx]
+        masks = np.stack([video.masks[k][idx][(slice(None), *window)] for k in chosen], axis=1)  # (T, N, H, W)
         if flip:
             frames = [f[:, ::-1] for f in frames]
             masks = masks[..., ::-1]
@@ -184,6 +192,24 @@ def sample_clip(dataset: MaskletDataset, rng: np.random.Generator, image_size: i
         return Clip(images, resize_masks(np.ascontiguousarray(masks), image_size), chosen, video.name)
     raise ValueError(f"no clip of {cfg.num_frames} frames with a visible masklet after {max_tries} tries: "
                      "are the videos long enough and annotated?")
+
+
+def _crop_window(anchor: np.ndarray, rng: np.random.Generator,
+                 cfg: ClipConfig) -> tuple[slice, slice]:
+    """Rows and columns of the clip: the whole frame, or (``crop_prob``) a square around ``anchor``.
+
+    The window contains the anchor mask's centre, at a random place within the window, so the
+    anchor object is visible in the crop.
+    """
+    h, w = anchor.shape
+    if cfg.crop_prob <= 0 or rng.random() >= cfg.crop_prob:
+        return slice(0, h), slice(0, w)
+    side = int(round(rng.uniform(cfg.crop_min, 1.0) * min(h, w)))
+    ys, xs = np.nonzero(anchor)
+    cy, cx = int(ys.mean()), int(xs.mean())
+    y0 = int(np.clip(cy - rng.integers(side // 4, 3 * side // 4 + 1), 0, h - side))
+    x0 = int(np.clip(cx - rng.integers(side // 4, 3 * side // 4 + 1), 0, w - side))
+    return slice(y0, y0 + side), slice(x0, x0 + side)
 
 
 def resize_masks(masks: np.ndarray, size: int) -> Tensor:

@@ -1,4 +1,4 @@
-"""``python manage.py train_bootstrap [--minutes 30] [--out PATH] ...``: train the shipped micro model.
+"""``python manage.py train_bootstrap [--steps 2400] [--out PATH] ...``: train the shipped micro model.
 
 A thin wrapper of ``python -m engine.training.bootstrap`` (all the logic lives in the engine):
 trains the ``micro`` config from scratch on synthetic videos in this process, with a progress bar,
@@ -17,13 +17,13 @@ from engine.training import bootstrap
 
 
 class Command(BaseCommand):
-    help = "Train the micro model on synthetic videos (CPU, ~30 min), save it, print its held-out J&F."
+    help = "Train the micro model on synthetic videos (CPU, <= 30 min), save it, print its held-out J&F."
 
     def add_arguments(self, parser: CommandParser) -> None:
         bootstrap.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        names = ("minutes", "max_steps", "train_seed", "eval_seed", "eval_videos", "eval_frames", "threads",
+        names = ("steps", "train_seed", "eval_seed", "eval_videos", "eval_frames", "eval_prompts", "threads",
                  "low_res_fraction", "out", "checkpoint", "resume", "eval_only", "no_progress")
         try:
             cfg = bootstrap.config_from_args(argparse.Namespace(**{k: options[k] for k in names}))
