@@ -29,7 +29,6 @@ frame), not a worker.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import socket
 import statistics
@@ -59,19 +58,16 @@ from django.db import connection  # noqa: E402
 from django.test.testcases import LiveServerThread  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from PIL import Image  # noqa: E402
 
-from annotation.models import ModelVersion  # noqa: E402
 from annotation.services.tasks import task_create, task_next_for  # noqa: E402
-from bench.click_bench import REPO_ROOT, checkpoint_bytes, percentile, start_worker  # noqa: E402
+from bench.click_bench import FRAMES, REPO_ROOT, bench_project, percentile, start_worker  # noqa: E402
 from dataplatform import storage  # noqa: E402
-from dataplatform.models import Project, Video  # noqa: E402
+from dataplatform.models import Video  # noqa: E402
 from dataplatform.services.users import user_set_roles  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX  # noqa: E402
 from tests.e2e.seed import HEIGHT, WIDTH, frame_jpeg  # noqa: E402
 from tests.e2e.session_stub import ROUTES, SessionStub  # noqa: E402
 
-FRAMES = 4
 LONG_VIDEO = 1000
 PASSWORD = "browser-bench-pw"  # a throwaway user in a throwaway database
 
@@ -109,18 +105,7 @@ SCROLL = """async (count) => {
 def make_rows(width: int, height: int):
     """A phase-3 task on a FRAMES-frame video for the worker; a 1,000-frame video and a task on it
     whose session API the stub answers (so it need not be leased)."""
-    version = ModelVersion.objects.create(name="bench-micro", config_name="micro",
-                                          checkpoint_key=storage.put_bytes("models/bench/m.safetensors",
-                                                                           checkpoint_bytes()))
-    project = Project.objects.create(name="Browser bench", phase=3, model_version=version)
-    video = Video.objects.create(project=project, name="bench.mp4", source_uri="bench.mp4",
-                                 status=Video.Status.READY, frame_count=FRAMES, width=width, height=height,
-                                 source_fps=24.0, annotation_fps=6.0, ready_at=timezone.now())
-    rng = np.random.default_rng(0)
-    for index in range(FRAMES):
-        buffer = io.BytesIO()
-        Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(buffer, format="JPEG")
-        storage.put_bytes(storage.frame_key(video.pk, index), buffer.getvalue())
+    project, video = bench_project("Browser bench", width, height)
     long = Video.objects.create(project=project, name="long.mp4", source_uri="long.mp4",
                                 status=Video.Status.READY, frame_count=LONG_VIDEO, width=WIDTH, height=HEIGHT,
                                 source_fps=24.0, annotation_fps=6.0, ready_at=timezone.now())
@@ -304,7 +289,7 @@ def main() -> None:
                         help="the web server: Django's test server in a thread, or gunicorn")
     args = parser.parse_args()
     if not DIST_INDEX.is_file():
-        raise SystemExit("Build the web UI first: `npm ci && npm run build` in frontend/.")
+        raise SystemExit("Build the web UI first: `make frontend`.")
     width, height = (int(v) for v in args.size.lower().split("x"))
     setup_test_environment()
     creation = connection.creation

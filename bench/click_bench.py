@@ -87,11 +87,12 @@ def checkpoint_bytes() -> bytes:
         return engine.save_model(model, Path(folder) / "m.safetensors").read_bytes()
 
 
-def make_rows(width: int, height: int):
+def bench_project(name: str, width: int, height: int) -> tuple[Project, Video]:
+    """A phase-3 project on bench micro weights and a ready FRAMES-frame video of random JPEGs."""
     version = ModelVersion.objects.create(name="bench-micro", config_name="micro",
                                           checkpoint_key=storage.put_bytes("models/bench/m.safetensors",
                                                                            checkpoint_bytes()))
-    project = Project.objects.create(name="Click bench", phase=3, model_version=version)
+    project = Project.objects.create(name=name, phase=3, model_version=version)
     video = Video.objects.create(project=project, name="bench.mp4", source_uri="bench.mp4",
                                  status=Video.Status.READY, frame_count=FRAMES, width=width, height=height,
                                  source_fps=24.0, annotation_fps=6.0, ready_at=timezone.now())
@@ -100,6 +101,11 @@ def make_rows(width: int, height: int):
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(buffer, format="JPEG")
         storage.put_bytes(storage.frame_key(video.pk, index), buffer.getvalue())
+    return project, video
+
+
+def make_rows(width: int, height: int):
+    project, video = bench_project("Click bench", width, height)
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user(username="bench-annotator", password="unused-bench-pw")

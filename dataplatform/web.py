@@ -24,9 +24,8 @@ code,pre{{background:#f3f3f3;padding:.1rem .3rem}}pre{{padding:.75rem}}</style><
 <body><h1>The web UI is not built yet</h1>
 <p>Masklet's API is running (<a href="/api/docs/">API docs</a>), but <code>{path}</code> is missing.
 Build the web UI once (Node.js 20.19 or newer):</p>
-<pre>cd frontend
-npm ci
-npm run build</pre>
+<pre>make frontend</pre>
+<p>(or by hand: <code>cd frontend &amp;&amp; npm install --no-save &amp;&amp; npm run build</code>)</p>
 <p>then reload this page. For development with live reload, run <code>npm run dev</code> in
 <code>frontend/</code> next to the Django server (see <code>frontend/README.md</code>).</p>
 </body></html>

@@ -29,7 +29,7 @@ def test_without_a_build_the_page_says_how_to_build(client, tmp_path, monkeypatc
     monkeypatch.setattr(web, "index_path", lambda: tmp_path / "missing" / "index.html")
     response = client.get("/app/admin")
     assert response.status_code == 503
-    assert b"npm run build" in response.content and b"npm ci" in response.content
+    assert b"make frontend" in response.content and b"npm install --no-save" in response.content
 
 
 @pytest.mark.parametrize("path", ["/api/auth/me/", "/admin/login/", "/apps", "/static/nothing.js"])
