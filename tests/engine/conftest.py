@@ -23,6 +23,9 @@ Fixtures
     for its resize and normalisation, and torchvision does not load next to our CPU torch, so a
     minimal stand-in reproducing the three torchvision transforms it uses is installed first
     (``install_torchvision_stand_in``).
+``one_torch_thread``
+    Module-scoped, opt-in: one torch thread for the module's tests (the small training and
+    protocol tests run faster so on a busy machine).
 
 Tests that use the reference are marked ``pytest.mark.reference`` (the marker is registered in
 pyproject.toml) so that a run without the reference can deselect them with ``-m "not reference"``.
@@ -165,3 +168,13 @@ def reference_image_predictor(reference_video_predictor: nn.Module) -> Any:
     from sam2.sam2_image_predictor import SAM2ImagePredictor
 
     return SAM2ImagePredictor(reference_video_predictor, disable_torch_jit=True)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests: on a busy machine several threads per process are much
+    slower, not faster. Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -22,13 +22,7 @@ from engine.training.prompts import PromptConfig, PromptPlan
 SIZE = 128
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: on a busy machine several threads per process are much slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _two_squares(t_len: int = 3, size: int = 96) -> tuple[np.ndarray, dict[int, np.ndarray]]:

@@ -26,14 +26,7 @@ from engine.modeling.sam2 import build_sam2
 from engine.synthetic import make_video
 from engine.video_session import PointPrompt, VideoSession
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: on a busy machine several threads per process are much slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def brute_force_dt(mask: np.ndarray) -> np.ndarray:

@@ -23,13 +23,7 @@ from engine.training.bootstrap import DEFAULT_WEIGHTS
 JF_FLOOR = 35.0
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: on a busy machine several threads per process are much slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_shipped_micro_weights_exist_and_are_small() -> None:

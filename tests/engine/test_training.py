@@ -37,13 +37,7 @@ LN2 = math.log(2)
 BIG = 50.0  # a logit whose sigmoid is 1 (or 0) to float precision
 SIZE = 128  # the micro model at 128 px input (same weights as at 256, a quarter of the cost)
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: on a busy machine several threads per process are much slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- loss terms ------------------------------------------------------------------------------------
