@@ -78,17 +78,15 @@ class WorkerUnavailable(Exception):
 # ---- The task's objects and effective events ---------------------------------------------------
 
 
-def _objects_of(task: AnnotationTask) -> QuerySet[Masklet]:
-    mine = Q(task_id=task.pk)
-    if task.masklet_id is not None:
-        mine |= Q(pk=task.masklet_id)
+def _objects_of(*, task_id: int, masklet_id: int | None = None) -> QuerySet[Masklet]:
+    mine = Q(task_id=task_id) if masklet_id is None else Q(task_id=task_id) | Q(pk=masklet_id)
     return Masklet.objects.filter(mine).order_by("object_number")
 
 
 def task_objects(*, task: AnnotationTask) -> list[Masklet]:
     """The masklets a task works on: those it added (``Masklet.task``), and a refinement task's
     masklet. Another task's objects on the same video, drafts included, are not among them."""
-    return list(_objects_of(task))
+    return list(_objects_of(task_id=task.pk, masklet_id=task.masklet_id))
 
 
 @dataclass(frozen=True)
@@ -497,8 +495,7 @@ class _Object:
 def _prompt_objects_query(*, task_id: int, masklet_id: int | None = None) -> QuerySet:
     """``_objects_of`` with the fields of their video that a prompt checks; not the video's
     per-frame timestamps nor its probe metadata (a thousand numbers for a long video)."""
-    mine = Q(task_id=task_id) if masklet_id is None else Q(task_id=task_id) | Q(pk=masklet_id)
-    return Masklet.objects.filter(mine).order_by("object_number").values_list(
+    return _objects_of(task_id=task_id, masklet_id=masklet_id).values_list(
         "object_number", "created_at", "video_id", "video__frame_count", "video__width", "video__height")
 
 
