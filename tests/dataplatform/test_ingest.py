@@ -225,7 +225,9 @@ def test_a_truncated_upload_fails_in_the_job_and_leaves_no_frames(
     video, job = upload(project, cut, django_capture_on_commit_callbacks)  # the header looks fine
     video_ingest(job=job)
 
-    assert len(written) > 3  # frames were written before the end was found missing ...
+    # frames were written before the end was found missing (how many depends on how far the
+    # JPEG writers got before the decoder hit the end; the rest are cancelled) ...
+    assert written and all(key.startswith(f"videos/{video.pk}/frames/") for key in written)
     assert_failed(video, job, "the file is truncated", s3_storage, s3_server)  # ... and removed
     assert bucket_keys(s3_storage, s3_server) == [video.source_uri]
 
