@@ -84,8 +84,12 @@ def _supervised(model: SAM2Model, frame_idx: int, decoded: tuple[Tensor, ...], t
 
 
 def clip_forward(model: SAM2Model, clip: Clip, plan: PromptPlan, prompt_cfg: PromptConfig,
-                 gen: torch.Generator) -> list[SupervisedOutput]:
-    """Track the clip's masklets from the planned prompts; return every output to supervise."""
+                 gen: torch.Generator, high_res_scale: float = 1.0) -> list[SupervisedOutput]:
+    """Track the clip's masklets from the planned prompts; return every output to supervise.
+
+    ``high_res_scale`` multiplies the stride-4/8 skips into the mask decoder (1: the model as it is;
+    0: masks from the stride-16 features alone, see ``TrainConfig.high_res_warmup``).
+    """
     device = model.device
     t_len, n = clip.num_frames, clip.num_objects
     gt = clip.masks.to(device)  # (T, N, S, S)
@@ -97,6 +101,8 @@ def clip_forward(model: SAM2Model, clip: Clip, plan: PromptPlan, prompt_cfg: Pro
             f = feats[t]
             pix = f.pix_feat()  # (1, C, h, w)
             high_res = f.high_res(n)
+            if high_res_scale != 1.0:
+                high_res = [x * high_res_scale for x in high_res]
             targets = gt[t][:, None]  # (N, 1, S, S)
             is_init = t == 0
             coords = labels = None

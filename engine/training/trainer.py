@@ -48,6 +48,14 @@ class TrainConfig:
     loss: LossWeights = field(default_factory=LossWeights)
     seed: int = 0  # clip sampling and prompt simulation; rank r uses seed + 1000 r
     amp: bool = True  # bfloat16 autocast on CUDA (the CPU always trains in float32)
+    # (a, b): the mask decoder's stride-4/8 skips are off before step a and ramp in linearly until
+    # step b (None: on from the start, as the recipe). From scratch they are a shortcut from the image
+    # to the mask that lets the decoder ignore the memory: see ``engine.training.bootstrap``.
+    high_res_warmup: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.high_res_warmup is not None and not 0 <= self.high_res_warmup[0] <= self.high_res_warmup[1]:
+            raise ValueError(f"high_res_warmup {self.high_res_warmup} must be (start, end) with 0 <= start <= end")
 
 
 @dataclass
@@ -68,9 +76,9 @@ class _ClipLoss(nn.Module):
         super().__init__()
         self.model, self.cfg = model, cfg
 
-    def forward(self, clip: Clip, plan: PromptPlan, gen: torch.Generator,
-                num_objects: float) -> tuple[Tensor, dict[str, Tensor]]:
-        outputs = clip_forward(self.model, clip, plan, self.cfg.prompts, gen)
+    def forward(self, clip: Clip, plan: PromptPlan, gen: torch.Generator, num_objects: float,
+                high_res_scale: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
+        outputs = clip_forward(self.model, clip, plan, self.cfg.prompts, gen, high_res_scale)
         terms = {k: torch.zeros((), device=self.model.device) for k in TERMS}
         for out in outputs:
             for k, v in frame_loss(out.multimasks, out.ious, out.object_score_logits, out.targets,
@@ -125,6 +133,16 @@ class Trainer:
         self.model = new.train()
         self.module = wrap_ddp(_ClipLoss(new, self.cfg), self.dist, self.device)
 
+    def high_res_scale(self, step: int | None = None) -> float:
+        """The factor of the decoder's high-res skips at ``step`` (default: the next step's, 0-based)."""
+        step = self.step if step is None else step
+        if self.cfg.high_res_warmup is None:
+            return 1.0
+        start, end = self.cfg.high_res_warmup
+        if step < start:
+            return 0.0
+        return 1.0 if step >= end else (step - start) / (end - start)
+
     # -- one step ---------------------------------------------------------------------------------
 
     def sample(self) -> tuple[Clip, PromptPlan]:
@@ -143,7 +161,7 @@ class Trainer:
         num_objects = max(1.0, float(all_reduce_mean(torch.tensor(float(clip.num_objects)), self.dist)))
         use_amp = self.cfg.amp and self.device.type == "cuda"
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss, terms = self.module(clip, plan, self.gen, num_objects)
+            loss, terms = self.module(clip, plan, self.gen, num_objects, self.high_res_scale())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = [p for g in self.optimizer.param_groups for p in g["params"]]

@@ -10,14 +10,16 @@ import torch
 from engine.config import get_config
 from engine.modeling.rope import apply_rope
 from engine.modeling.sam2 import build_sam2
-from engine.training import ArrayMaskletDataset, ClipConfig, sample_clip
+from engine.training import ArrayMaskletDataset, Clip, ClipConfig, sample_clip
 from engine.training.bootstrap import (
     BootstrapConfig,
     memory_locality_prior,
+    object_score_prior,
     run_bootstrap,
 )
 from engine.training.forward import clip_forward
 from engine.training.prompts import PromptConfig, PromptPlan
+from engine.training.trainer import TrainConfig, Trainer
 
 SIZE = 128
 
@@ -34,6 +36,15 @@ def _two_squares(t_len: int = 3, size: int = 96) -> tuple[np.ndarray, dict[int, 
     frames[masks[1]] = (220, 30, 30)
     frames[masks[2]] = (30, 30, 220)
     return frames, masks
+
+
+def _clicked_squares_clip() -> tuple[Clip, PromptPlan]:
+    """A 3-frame clip of the two squares, each clicked once on the first frame, no corrections."""
+    frames, masks = _two_squares(t_len=3)
+    clip = sample_clip(ArrayMaskletDataset([(frames, masks)]), np.random.default_rng(0), SIZE,
+                       ClipConfig(num_frames=3, max_objects=2, hflip_prob=0.0))
+    coords = torch.tensor([[[20.0, 20.0]], [[100.0, 100.0]]])
+    return clip, PromptPlan("click", coords, torch.ones(2, 1, dtype=torch.int32), correct_frames=[])
 
 
 def test_object_centred_crops_keep_the_anchor_object_and_crop_frames_and_masks_alike() -> None:
@@ -81,11 +92,7 @@ def test_locality_prior_makes_each_query_attend_most_to_its_own_position() -> No
 def test_micro_tracks_with_the_single_mask_output_and_clicks_with_three() -> None:
     torch.manual_seed(0)
     model = build_sam2(get_config("micro").with_image_size(SIZE)).train()
-    frames, masks = _two_squares(t_len=3)
-    clip = sample_clip(ArrayMaskletDataset([(frames, masks)]), np.random.default_rng(0), SIZE,
-                       ClipConfig(num_frames=3, max_objects=2, hflip_prob=0.0))
-    coords = torch.tensor([[[20.0, 20.0]], [[100.0, 100.0]]])
-    plan = PromptPlan("click", coords, torch.ones(2, 1, dtype=torch.int32), correct_frames=[])
+    clip, plan = _clicked_squares_clip()
     outs = clip_forward(model, clip, plan, PromptConfig(), torch.Generator().manual_seed(0))
     assert [(o.frame_idx, o.multimasks.shape[1]) for o in outs] == [(0, 3), (1, 1), (2, 1)]
 
@@ -101,3 +108,41 @@ def test_a_bootstrap_run_is_bounded_by_steps_and_switches_resolution_by_step(tmp
     assert set(result.jf) == {"mask", "1-click"}
     state = torch.load(tmp_path / "train.pt", map_location="cpu", weights_only=False)
     assert state["step"] == 2 and state["image_size"] == 256
+
+
+def test_high_res_warmup_is_off_then_ramps_in_then_stays_on() -> None:
+    model = build_sam2(get_config("micro").with_image_size(SIZE))
+    frames, masks = _two_squares()
+    trainer = Trainer(model, ArrayMaskletDataset([(frames, masks)]), TrainConfig(high_res_warmup=(10, 20)))
+    assert [trainer.high_res_scale(s) for s in (0, 9, 10, 15, 20, 500)] == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    assert Trainer(model, ArrayMaskletDataset([(frames, masks)]), TrainConfig()).high_res_scale(0) == 1.0
+    with pytest.raises(ValueError, match="start, end"):
+        TrainConfig(high_res_warmup=(20, 10))
+
+
+def test_without_high_res_skips_the_masks_come_from_the_stride_16_features_alone() -> None:
+    """Scale 0: the decoder's stride-4/8 projections get no gradient and the masks do not change when
+    the high-res levels do; scale 1 is the model as it is."""
+    torch.manual_seed(0)
+    model = build_sam2(get_config("micro").with_image_size(SIZE)).train()
+    object_score_prior(model)  # "present": an absent call would give constant masks
+    clip, plan = _clicked_squares_clip()
+    decoder = model.sam_mask_decoder
+
+    def run(scale: float) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(1)  # the same dropout every run
+        outs = clip_forward(model, clip, plan, PromptConfig(), torch.Generator().manual_seed(0), high_res_scale=scale)
+        sum(o.multimasks.clamp(-30, 30).sum() for o in outs).backward()
+        return [o.multimasks.detach() for o in outs], decoder.conv_s0.weight.grad
+
+    off, grad_off = run(0.0)
+    on, grad_on = run(1.0)
+    assert grad_off is None or not grad_off.any()
+    assert grad_on is not None and grad_on.abs().sum() > 0
+    with torch.no_grad():
+        decoder.conv_s0.weight.mul_(3.0)
+    off_again, _ = run(0.0)
+    on_again, _ = run(1.0)
+    assert all(torch.equal(a, b) for a, b in zip(off, off_again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(on, on_again, strict=True))
