@@ -247,8 +247,9 @@ def model_version_load(*, version: ModelVersion, folder: Path, device=None):
     return load_model(version.config_name if path is None else None, path, device=device or "cpu")
 
 
-def _train_config(params: dict[str, Any]):
+def _train_config(params: dict[str, Any], config_name: str):
     from engine.training import ClipConfig, OptimConfig, PromptConfig, TrainConfig
+    from engine.training.loss import loss_weights_for
 
     lr = params["lr"]
     return TrainConfig(
@@ -258,6 +259,7 @@ def _train_config(params: dict[str, Any]):
         optim=OptimConfig(lr=lr, image_encoder_lr=params["image_encoder_lr"] or 0.6 * lr, layer_decay=0.9,
                           weight_decay=params["weight_decay"], warmup_steps=params["warmup_steps"],
                           total_steps=params["steps"], min_lr_ratio=0.1, grad_clip=0.1),
+        loss=loss_weights_for(config_name),  # the loss the base weights were trained with
         seed=params["seed"],
     )
 
@@ -349,7 +351,7 @@ def _run(rr: RetrainingRound, job: Job,
         if shortest < 2:
             raise ValueError("the selected videos have fewer than 2 annotated frames: nothing to track")
         train_params = {**params, "clip_frames": min(params["clip_frames"], shortest)}
-        trainer = Trainer(model, dataset, _train_config(train_params))
+        trainer = Trainer(model, dataset, _train_config(train_params, model.config.name))
         steps, started = params["steps"], time.perf_counter()
         job_progress(job=job, done=0, total=steps)
         losses: list[float] = []

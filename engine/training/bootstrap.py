@@ -47,7 +47,7 @@ from engine.checkpoint import load_model
 from engine.config import get_config
 from engine.modeling.sam2 import SAM2Model, build_sam2
 from engine.training.data import ClipConfig, SyntheticMaskletDataset
-from engine.training.loss import LossWeights
+from engine.training.loss import MICRO_LOSS
 from engine.training.optim import OptimConfig
 from engine.training.prompts import PromptConfig
 from engine.training.trainer import StepStats, TrainConfig, Trainer
@@ -64,10 +64,7 @@ def micro_recipe(seed: int = 0) -> TrainConfig:
         prompts=PromptConfig(num_correction_points=3),
         optim=OptimConfig(lr=1e-3, image_encoder_lr=1e-3, layer_decay=0.9, weight_decay=0.1, warmup_steps=25,
                           total_steps=400, min_lr_ratio=0.1, grad_clip=0.1),
-        # From scratch, the recipe's focal alpha (0.25 on object pixels) and dice weight 1 leave the
-        # masks stuck at "empty" (small objects, ~2 % of the pixels): measured here, still stuck after
-        # 250 steps; without alpha and with dice 5 they leave it within 30 steps.
-        loss=LossWeights(focal=20.0, dice=5.0, iou=1.0, object_score=1.0, focal_alpha=-1.0),
+        loss=MICRO_LOSS,  # no focal alpha, dice 5: see engine.training.loss
         seed=seed,
     )
 

@@ -14,7 +14,12 @@ from PIL import Image
 from annotation.models import AnnotationTask, Masklet, ModelVersion, RetrainingRound, Review
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default, model_version_promote
-from annotation.services.retraining import retraining_round_launch, retraining_round_run
+from annotation.services.retraining import (
+    _train_config,
+    retraining_hyperparameters,
+    retraining_round_launch,
+    retraining_round_run,
+)
 from annotation.services.sessions import session_model_version
 from annotation.services.tasks import task_create
 from dataplatform import storage
@@ -136,6 +141,11 @@ def test_round_end_to_end_registers_a_loadable_version_with_metrics(base_version
     path.write_bytes(storage.read_bytes(version.checkpoint_key))
     model = load_model(None, path)
     assert model.config.name == "micro"
+    # It was fine-tuned with the loss micro was trained with, not the official checkpoints'.
+    from engine.training.bootstrap import micro_recipe
+
+    params = retraining_hyperparameters(hyperparameters=FAST)
+    assert _train_config(params, model.config.name).loss == micro_recipe().loss
     # A second delivery of the task's message does nothing (the Job is finished).
     assert retraining_round_run(job=job) is None
     assert ModelVersion.objects.filter(parent=base_version).count() == 1

@@ -288,3 +288,12 @@ def test_frozen_image_encoder_does_not_move() -> None:
     after = trainer.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("image_encoder."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("sam_mask_decoder."))
+
+
+def test_a_fine_tune_keeps_the_loss_its_weights_were_trained_with() -> None:
+    from engine.training.bootstrap import micro_recipe
+    from engine.training.loss import loss_weights_for
+
+    assert loss_weights_for("micro") == micro_recipe().loss  # the bootstrap's: no alpha, dice 5
+    paper = loss_weights_for("sam2.1_hiera_tiny")
+    assert (paper.focal, paper.dice, paper.iou, paper.object_score, paper.focal_alpha) == (20.0, 1.0, 1.0, 1.0, 0.25)
