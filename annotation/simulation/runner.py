@@ -72,6 +72,19 @@ class TaskRecord:
     outcome: ObjectOutcome
     seconds: float  # simulated
     masks: dict[int, np.ndarray]  # as submitted (the latest masks read back from the API)
+    gt: np.ndarray | None = None  # the object's ground truth, (T annotated, H, W) bool
+
+    def mean_iou(self) -> float:
+        """Mean IoU of the submitted masks with the ground truth over the annotated frames (a frame
+        where both are empty counts 1): what a QA reviewer's eye checks."""
+        if self.gt is None:
+            raise ValueError("this record has no ground truth")
+        ious = []
+        for t in range(self.gt.shape[0]):
+            g, p = self.gt[t], self.masks.get(t, np.zeros_like(self.gt[t]))
+            union = int((g | p).sum())
+            ious.append(1.0 if union == 0 else int((g & p).sum()) / union)
+        return float(np.mean(ious))
 
 
 @dataclass
@@ -226,7 +239,7 @@ def _annotate_task(client: MaskletClient, config: SimulationConfig, task, sim: S
         f"{outcome.propagations} propagations, "
         f"{clock.seconds:.1f} s simulated ({time.monotonic() - started:.1f} s real)")
     return TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome, clock.seconds,
-                      masks)
+                      masks, sim.gt[gt_object])
 
 
 # ---- Quality against the ground truth ----------------------------------------------------------

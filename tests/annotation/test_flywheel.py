@@ -3,12 +3,16 @@ a retraining round on the worker, promotion) completes and prints both tables.""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
-from annotation.models import ModelVersion, RetrainingRound
+from annotation.models import Masklet, ModelVersion, RetrainingRound
+from annotation.simulation.protocols import ObjectOutcome
+from annotation.simulation.runner import TaskRecord
 from dataplatform.models import Video
 
 pytestmark = pytest.mark.slow
@@ -31,3 +35,25 @@ def test_one_tiny_round_completes_and_prints_both_tables(live_platform) -> None:
     assert ModelVersion.objects.get(is_active=True) == done.resulting_version
     assert done.resulting_version.metrics["val"]["mask"]["objects"] >= 1
     assert Video.objects.filter(split=Video.Split.TRAIN).exists() and Video.objects.filter(split="val").exists()
+    # QA: what it accepted is what the round trained on; what it left out is not accepted.
+    accepted, left_out = (int(n) for n in re.search(r"QA accepted (\d+) masklets, left (\d+) out", text).groups())
+    assert accepted >= 1 and done.resulting_version.metrics["train_masklets"] == accepted
+    trained = Masklet.objects.filter(video__split=Video.Split.TRAIN)
+    assert trained.count() == accepted + left_out
+    assert trained.filter(status=Masklet.Status.ACCEPTED).count() == accepted
+
+
+def test_qa_measures_a_masklet_against_the_object_frame_by_frame() -> None:
+    gt = np.zeros((4, 8, 8), dtype=bool)
+    gt[:3, 2:6, 2:6] = True  # 16 pixels on frames 0-2, absent on frame 3
+    half = gt.copy()
+    half[1, 2:4] = False  # frame 1: 8 of 16 pixels
+
+    def record(masks):
+        return TaskRecord(1, 1, 1, 1, 1, ObjectOutcome(), 0.0, masks, gt)
+
+    assert record({t: gt[t] for t in range(4)}).mean_iou() == 1.0  # the absent frame, empty: right
+    assert record({t: half[t] for t in range(4)}).mean_iou() == pytest.approx((1 + 0.5 + 1 + 1) / 4)
+    assert record({0: gt[0]}).mean_iou() == pytest.approx((1 + 0 + 0 + 1) / 4)  # missing frames are empty
+    shown = {t: gt[t] for t in range(4)} | {3: gt[0]}  # a mask where the object is absent
+    assert record(shown).mean_iou() == pytest.approx(3 / 4)

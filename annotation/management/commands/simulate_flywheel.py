@@ -7,7 +7,9 @@ masklets (what an import of a labelled val set gives). Then, round after round:
 1. the project is switched to the round's phase (1, 2, then 3 for every further round) and simulated
    annotators work new synthetic videos through the REST API, with the active model version in the
    loop (``annotation.simulation``; a real Celery worker answers their clicks and propagations);
-2. a reviewer accepts their masklets and the videos join the ``train`` split;
+2. a reviewer checks them against the ground truth and accepts those that match the object (mean
+   IoU over the annotated frames at least 0.75, the paper's threshold; the others stay out of the
+   training data), and the videos join the ``train`` split;
 3. a retraining round (the platform's Job, on the worker) fine-tunes the active version on every
    accepted masklet so far, and scores it on the val videos; it is promoted, so the next phase's
    annotators use it.
@@ -183,7 +185,7 @@ def run_phase1(config: SimulationConfig, *, base_url: str, log):
         client.submit(task.id, masklets=[obj.masklet_id], client_timestamp=clock.now())
         expected.discard(task.id)
         records.append(TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome,
-                                  clock.seconds, outcome.masks))
+                                  clock.seconds, outcome.masks, sim.gt[gt_object]))
         log(f"task {task.id}: video {sim.name} object {gt_object}: {outcome.clicks} clicks on "
             f"{len(outcome.clicks_per_frame)} frames, {clock.seconds:.1f} s simulated "
             f"({time.monotonic() - started:.1f} s real)")
@@ -192,19 +194,25 @@ def run_phase1(config: SimulationConfig, *, base_url: str, log):
                             jf, j, f, mean_iou)
 
 
-def accept_and_assign(result, reviewer) -> int:
-    """The reviewer accepts every masklet the round's annotators submitted; their videos join train."""
+def review_and_assign(result, reviewer, *, accept_iou: float) -> tuple[int, int]:
+    """QA: the reviewer accepts the masklets whose masks match the object (mean IoU with the ground
+    truth over the annotated frames at least ``accept_iou``, the paper's 0.75), as a reviewer who
+    checks every frame would; the others stay unaccepted, out of the training data. The round's
+    videos join train. Returns (accepted, left out)."""
     from annotation.models import Masklet
     from annotation.services.reviews import masklet_accept
     from dataplatform.models import Video
 
-    accepted = 0
+    accepted = left_out = 0
     for record in result.tasks:
+        if record.mean_iou() < accept_iou:
+            left_out += 1
+            continue
         masklet = Masklet.objects.get(pk=record.masklet_id)
         masklet_accept(masklet=masklet, user=reviewer, revision_id=masklet.current_revision_id)
         accepted += 1
     Video.objects.filter(pk__in={r.video_id for r in result.tasks}).update(split=Video.Split.TRAIN)
-    return accepted
+    return accepted, left_out
 
 
 def run_round_on_worker(launched, log, *, timeout: float = 3600.0):
@@ -310,6 +318,7 @@ class Command(BaseCommand):
         from annotation.models import ModelVersion
         from annotation.services.modelversions import model_version_promote
         from annotation.services.retraining import retraining_round_launch
+        from dataplatform.errors import ApplicationError
         from dataplatform.models import Project
         from dataplatform.roles import ADMIN, REVIEWER
         from dataplatform.services.users import user_ensure
@@ -336,13 +345,18 @@ class Command(BaseCommand):
                 min_objects=cfg.objects[0], max_objects=cfg.objects[1], policy=cfg.policy)
             runner = run_phase1 if phase == 1 else run_simulation
             result = runner(sim_cfg, base_url=base_url, log=log)
-            accepted = accept_and_assign(result, reviewer)
-            log(f"accepted {accepted} masklets (submitted masks vs GT: J&F {result.jf:.1f}); "
+            accepted, left_out = review_and_assign(result, reviewer, accept_iou=cfg.policy.accept_iou)
+            log(f"QA accepted {accepted} masklets, left {left_out} out (mean IoU with the GT below "
+                f"{cfg.policy.accept_iou}; submitted masks vs GT: J&F {result.jf:.1f}); "
                 f"retraining {version.name} on phases 1..{phase}")
-            launched = retraining_round_launch(
-                base_version=version, data_selection={"phases": list(range(1, phase + 1)), "project": project.pk},
-                hyperparameters={"steps": cfg.steps, "lr": cfg.lr, "seed": cfg.seed + number,
-                                 "eval_videos": cfg.val_videos}, user=admin)
+            try:
+                launched = retraining_round_launch(
+                    base_version=version, data_selection={"phases": list(range(1, phase + 1)), "project": project.pk},
+                    hyperparameters={"steps": cfg.steps, "lr": cfg.lr, "seed": cfg.seed + number,
+                                     "eval_videos": cfg.val_videos}, user=admin)
+            except ApplicationError as error:
+                raise CommandError(f"Round {number} cannot retrain: {error.message} (QA left out every masklet "
+                                   "so far: try larger videos, --size).") from None
             done = run_round_on_worker(launched, log)
             if done.status != "succeeded":
                 raise CommandError(f"Retraining round {done.pk} {done.status}: {done.message}")
