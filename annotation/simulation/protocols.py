@@ -152,7 +152,9 @@ def annotate_phase1(session: TaskSession, gt: np.ndarray, clock: SimClock, polic
     return outcome
 
 
-def _frame_ious(gt: np.ndarray, masks: dict[int, np.ndarray]) -> np.ndarray:
+def frame_ious(gt: np.ndarray, masks: dict[int, np.ndarray]) -> np.ndarray:
+    """IoU of each frame's mask with the ground truth (T, H, W); a missing frame is an empty mask,
+    and a frame where both are empty scores 1."""
     empty = np.zeros(gt.shape[1:], dtype=bool)
     return np.array([iou(gt[f], masks.get(f, empty)) for f in range(gt.shape[0])])
 
@@ -173,7 +175,7 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
     corrected = {first}
     masks = recorder.propagate(first, frames)
     while outcome.passes < policy.max_passes:
-        ious = _frame_ious(gt, masks)
+        ious = frame_ious(gt, masks)
         failing = [f for f in np.argsort(ious, kind="stable") if ious[f] < policy.accept_iou and f not in corrected]
         if not failing:
             break

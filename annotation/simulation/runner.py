@@ -26,7 +26,7 @@ import numpy as np
 
 from annotation.simulation.annotator import Click, SimClock
 from annotation.simulation.client import MaskletClient
-from annotation.simulation.protocols import ObjectOutcome, Policy, annotate_object
+from annotation.simulation.protocols import ObjectOutcome, Policy, annotate_object, frame_ious
 
 logger = logging.getLogger("masklet.simulation")
 
@@ -79,12 +79,7 @@ class TaskRecord:
         where both are empty counts 1): what a QA reviewer's eye checks."""
         if self.gt is None:
             raise ValueError("this record has no ground truth")
-        ious = []
-        for t in range(self.gt.shape[0]):
-            g, p = self.gt[t], self.masks.get(t, np.zeros_like(self.gt[t]))
-            union = int((g | p).sum())
-            ious.append(1.0 if union == 0 else int((g & p).sum()) / union)
-        return float(np.mean(ious))
+        return float(frame_ious(self.gt, self.masks).mean())
 
 
 @dataclass
@@ -258,10 +253,7 @@ def quality(videos: list[SimVideo], records: list[TaskRecord]) -> tuple[float, f
         pred = {r.gt_object: np.stack([r.masks[i] for i in range(sim.gt[r.gt_object].shape[0])]) for r in mine}
         scores.append(evaluate_video(gt, pred, name=sim.name))
         for r in mine:
-            g, p = gt[r.gt_object], pred[r.gt_object]
-            union = (g | p).sum(axis=(1, 2))
-            inter = (g & p).sum(axis=(1, 2))
-            ious += list(np.where(union == 0, 1.0, inter / np.maximum(union, 1)))
+            ious += list(frame_ious(gt[r.gt_object], r.masks))
     total = aggregate(scores)
     return total.jf, total.j, total.f, float(np.mean(ious) * 100) if ious else float("nan")
 
