@@ -1,9 +1,11 @@
-"""The admin dashboard in the browser: Table 1 metrics as charts and a table, jobs, and a video
-upload followed through its ingest job on a real Celery worker."""
+"""The admin dashboard in the browser: Table 1 metrics as charts and a table, jobs, held-out J&F
+per model version, and a video upload followed through its ingest job on a real Celery worker."""
 
 from __future__ import annotations
 
 import re
+
+from django.utils import timezone
 
 from annotation.models import AnnotationTask
 from dataplatform.media.synth import write_video
@@ -47,6 +49,7 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     rounds.get_by_role("row").filter(has_text="sam2.1-tiny").filter(has_text="training").wait_for()
     assert "50/200 loss 0.1234" in rounds.inner_text()
     assert rounds.get_by_label("Base version").input_value() == str(active.pk)
+    rounds.get_by_text("No held-out J&F yet").wait_for()  # round-1's metrics hold no per-protocol J&F
     models = page.get_by_role("region", name="Model versions")
     models.get_by_text("val J&F 0.612").wait_for()
     page.on("dialog", lambda dialog: dialog.accept())
@@ -60,6 +63,45 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     page.get_by_role("button", name="Queue a task: phase-1.mp4").click()
     page.get_by_text("A task on “phase-1.mp4” is in the annotation queue.").wait_for()
     assert AnnotationTask.objects.filter(video__name="phase-1.mp4").count() == 2
+
+
+def held_out(mask: float, click: float) -> dict:
+    """J&F per protocol as a retraining round records it (annotation.services.retraining)."""
+    return {protocol: {"jf": jf, "j": jf - 1, "f": jf + 1, "objects": 4}
+            for protocol, jf in (("mask", mask), ("1-click", click))}
+
+
+def test_retraining_panel_plots_held_out_jf_per_version(transactional_db, page, login, user_factory):
+    """Table 2's analog: a line per protocol over the versions, the shipped one at its base figures,
+    redrawn when a running round finishes."""
+    from annotation.models import ModelVersion, RetrainingRound
+    from dataplatform.models import Job
+
+    shipped = ModelVersion.objects.create(name="micro", config_name="micro", is_active=True)
+    first = ModelVersion.objects.create(name="micro-round-1", config_name="micro", parent=shipped, metrics={
+        "val": held_out(80.1, 60.0), "val_base": held_out(74.8, 58.4), "val_videos": 2, "steps": 200})
+    job = Job.objects.create(kind=Job.Kind.RETRAINING, status=Job.Status.RUNNING, progress_done=10,
+                             progress_total=200, result={"step": 10})
+    running = RetrainingRound.objects.create(base_version=first, status=RetrainingRound.Status.TRAINING, job=job)
+    login(page, user_factory("admin"))
+    rounds = page.get_by_role("region", name="Retraining rounds")
+    chart = rounds.locator("svg.chart")
+    chart.wait_for()
+    label = chart.get_attribute("aria-label")
+    assert label == ("Held-out J&F (%) per model version, micro to micro-round-1: "
+                     "mask micro 74.8, micro-round-1 80.1; 1-click micro 58.4, micro-round-1 60.0"), label
+    assert chart.locator("polyline").count() == 2 and chart.locator("circle").count() == 4
+
+    second = ModelVersion.objects.create(name="micro-round-2", config_name="micro", parent=first, metrics={
+        "val": held_out(85.0, 62.2), "val_base": held_out(80.1, 60.0), "val_videos": 2, "steps": 200})
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED, finished_at=timezone.now())
+    RetrainingRound.objects.filter(pk=running.pk).update(status=RetrainingRound.Status.SUCCEEDED,
+                                                          resulting_version=second, finished_at=timezone.now())
+    rounds.locator("svg.chart[aria-label*='micro-round-2 85.0']").wait_for()  # the panel polls rounds
+    label = chart.get_attribute("aria-label")
+    assert "mask micro 74.8, micro-round-1 80.1, micro-round-2 85.0" in label, label
+    assert "1-click micro 58.4, micro-round-1 60.0, micro-round-2 62.2" in label, label
+    assert rounds.get_by_label("Base version").input_value() == str(shipped.pk)
 
 
 def review_some(project, reviewer) -> dict:

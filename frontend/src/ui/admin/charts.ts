@@ -1,4 +1,4 @@
-/** Plain SVG bar charts: one bar per group, the paper's Table 1 figure as a reference tick. */
+/** Plain SVG charts: bars (the paper's Table 1 figure as a reference tick), lines over days or model versions, stacked bars. */
 import { svg } from "../dom";
 
 export interface Bar {
@@ -49,7 +49,8 @@ export function barChart(title: string, bars: Bar[], unit: string): SVGElement {
 
 export interface Series {
   label: string;
-  values: number[];
+  /** One value per x label; null: no value there (the line joins the points either side). */
+  values: (number | null)[];
 }
 
 /** Days as short labels ("Mar 9"), for the throughput chart's axis. */
@@ -58,17 +59,39 @@ export function dayLabel(iso: string): string {
   return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("en", { month: "short", day: "numeric", timeZone: "UTC" });
 }
 
-/** A line per series over shared x labels (days); a dot per non-zero point, the totals in the legend. */
-export function lineChart(title: string, labels: string[], series: Series[]): SVGElement {
+export interface LineChartOptions {
+  /**
+   * How the chart reads out. "daily-counts" (the default): counts per day, summed up by each
+   * series' total (legend) and peak (aria-label), a dot on each non-zero day. "values": a figure
+   * per point (a score per model version), each point's value in the aria-label and over its dot.
+   */
+  reading?: "daily-counts" | "values";
+  /** Appended to values in "values" reading, e.g. " %". */
+  unit?: string;
+}
+
+/** The aria-label's account of one series: its total and daily peak, or every point's value. */
+function seriesText(s: Series, labels: string[], reading: LineChartOptions["reading"], unit: string): string {
+  if (reading === "values") return `${s.label} ${labels.map((label, i) => `${label} ${formatValue(s.values[i] ?? null, unit)}`).join(", ")}`;
+  const values = s.values.map((v) => v ?? 0);
+  return `${s.label} ${values.reduce((a, b) => a + b, 0)} in all, ${Math.max(0, ...values)} at most a day`;
+}
+
+/** A line per series over shared x labels (days, model versions); the reading decides dots, legend and aria-label. */
+export function lineChart(title: string, labels: string[], series: Series[], options: LineChartOptions = {}): SVGElement {
+  const { reading = "daily-counts", unit = "" } = options;
   const width = 560, height = 200, top = 28, bottom = 34, left = 34, right = 24;
-  const max = niceMax(series.flatMap((s) => s.values));
+  const max = niceMax(series.flatMap((s) => s.values.map((v) => v ?? 0)));
   const plot = height - top - bottom;
-  const step = (width - left - right) / Math.max(1, labels.length - 1);
-  const x = (i: number) => left + (labels.length > 1 ? i * step : (width - left - right) / 2);
+  // Days run edge to edge; versions sit in the middle of equal bands, clear of the value axis.
+  const span = width - left - right;
+  const x = reading === "values"
+    ? (i: number) => left + ((i + 0.5) * span) / Math.max(1, labels.length)
+    : (i: number) => left + (labels.length > 1 ? (i * span) / (labels.length - 1) : span / 2);
   const y = (v: number) => top + plot - (v / max) * plot;
-  const total = (s: Series) => s.values.reduce((a, b) => a + b, 0);
+  const total = (s: Series) => s.values.reduce<number>((a, b) => a + (b ?? 0), 0);
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart chart-wide", role: "img",
-    "aria-label": `${title}, ${labels[0] ?? ""} to ${labels[labels.length - 1] ?? ""}: ${series.map((s) => `${s.label} ${total(s)} in all, ${Math.max(0, ...s.values)} at most a day`).join("; ")}` },
+    "aria-label": `${title}, ${labels[0] ?? ""} to ${labels[labels.length - 1] ?? ""}: ${series.map((s) => seriesText(s, labels, reading, unit)).join("; ")}` },
     svg("title", {}, title),
     svg("text", { x: 8, y: 16, class: "chart-title" }, title));
   for (const tick of [0, max / 2, max]) {
@@ -76,18 +99,31 @@ export function lineChart(title: string, labels: string[], series: Series[]): SV
     chart.append(svg("text", { x: left - 4, y: y(tick) + 3, "text-anchor": "end", class: "chart-label" }, String(Math.round(tick * 10) / 10)));
   }
   series.forEach((s, k) => {
-    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+    const shown = s.values.flatMap((v, i) => (v === null || !Number.isFinite(v) ? [] : [{ v, i }]));
+    const points = shown.map(({ v, i }) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
     chart.append(svg("polyline", { points, class: `line line-${k}`, "data-series": s.label }));
-    s.values.forEach((v, i) => {
-      if (v > 0) chart.append(svg("circle", { cx: x(i), cy: y(v), r: 2.5, class: `dot dot-${k}` }, svg("title", {}, `${labels[i]}: ${v} ${s.label}`)));
-    });
-    chart.append(svg("text", { x: left + k * 170, y: height - 4, class: `chart-legend legend-${k}` }, `— ${s.label} (${total(s)})`));
+    for (const { v, i } of shown) {
+      if (reading === "daily-counts" && v <= 0) continue;
+      const text = reading === "values" ? `${labels[i]}: ${s.label} ${formatValue(v, unit)}` : `${labels[i]}: ${v} ${s.label}`;
+      chart.append(svg("circle", { cx: x(i), cy: y(v), r: 2.5, class: `dot dot-${k}` }, svg("title", {}, text)));
+      // Values over the dots of the first series, under those of the second: two lines rarely collide.
+      if (reading === "values") chart.append(svg("text", { x: x(i), y: y(v) + (k % 2 ? 12 : -5), "text-anchor": "middle", class: "chart-value" }, formatValue(v, unit)));
+    }
+    const legend = reading === "values" ? `— ${s.label}` : `— ${s.label} (${total(s)})`;
+    chart.append(svg("text", { x: left + k * 170, y: height - 4, class: `chart-legend legend-${k}` }, legend));
   });
-  const every = Math.max(1, Math.ceil(labels.length / 8));
+  // As many labels as fit (about 6 px a character); the end ones anchored inside the chart if long.
+  const longest = Math.max(0, ...labels.map((label) => label.length));
+  const fit = Math.max(1, Math.min(8, Math.floor(span / (6 * longest + 8))));
+  const every = Math.max(1, Math.ceil(labels.length / fit));
+  const last = labels.length - 1;
+  const anchor = (i: number, label: string) =>
+    labels.length > 1 && i === 0 && 3 * label.length > x(0) ? "start"
+      : labels.length > 1 && i === last && 3 * label.length > width - x(last) ? "end" : "middle";
   labels.forEach((label, i) => {
-    const last = labels.length - 1; // always labelled; a regular tick too close to it is left out
+    // The last label is always drawn; a regular tick too close to it is left out.
     if ((i % every === 0 && last - i >= every) || i === last) {
-      chart.append(svg("text", { x: x(i), y: top + plot + 13, "text-anchor": "middle", class: "chart-label" }, label));
+      chart.append(svg("text", { x: x(i), y: top + plot + 13, "text-anchor": anchor(i, label), class: "chart-label" }, label));
     }
   });
   chart.append(svg("line", { x1: left, x2: width - right, y1: top + plot, y2: top + plot, class: "axis" }));

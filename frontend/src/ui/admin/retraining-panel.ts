@@ -1,6 +1,10 @@
-/** Retraining rounds: launch one on accepted masklets (phases, steps, base version), follow its progress. */
+/**
+ * Retraining rounds: launch one on accepted masklets (phases, steps, base version), follow its
+ * progress, and see held-out J&F per model version (redrawn whenever a round finishes).
+ */
 import { modelVersions, retraining, type RetrainingRound } from "../../api/queue";
 import { errorText, h, messageBox, replaceChildren } from "../dom";
+import { heldOutChart } from "./held-out-chart";
 import { metricPairs } from "./metrics-format";
 
 const FINISHED = ["succeeded", "failed", "cancelled"];
@@ -48,13 +52,28 @@ export function retrainingPanel(onChange: () => void) {
     h("fieldset", { class: "inline" }, h("legend", null, "Accepted masklets of phases"),
       ...phases.flatMap((p) => [p, h("label", { for: p.id }, p.value)])),
     h("label", { for: "retrain-steps" }, "Steps"), steps, launch);
+  const scores = h("div", { class: "charts", id: "held-out-chart", style: "max-width: 44rem" });
   const element = h("section", { class: "card", "aria-labelledby": "retraining-title" },
-    h("h2", { id: "retraining-title" }, "Retraining rounds"), form, message.element,
+    h("h2", { id: "retraining-title" }, "Retraining rounds"), form, message.element, scores,
     h("div", { class: "table-wrap" }, h("table", { class: "data" },
       h("thead", null, h("tr", null, ...["Id", "Base", "Status", "Progress", "Result", "Notes"].map((c) => h("th", { scope: "col" }, c)))),
       tbody)));
   let timer = 0;
   let stopped = false;
+  let finished: string | null = null; // the finished rounds when versions were last loaded
+
+  /** The base choices (keeping the one picked) and the held-out chart, from the versions list. */
+  async function loadVersions() {
+    try {
+      const page = await modelVersions.list();
+      const picked = page.results.some((v) => String(v.id) === base.value) ? base.value : "";
+      replaceChildren(base, ...page.results.map((v) => h("option", { value: String(v.id),
+        selected: picked ? String(v.id) === picked : v.is_active }, `${v.name}${v.is_active ? " (active)" : ""}`)));
+      replaceChildren(scores, heldOutChart(page.results));
+    } catch (error) {
+      replaceChildren(scores, h("p", { class: "muted" }, `Model versions could not be loaded: ${errorText(error)}`));
+    }
+  }
 
   async function load() {
     clearTimeout(timer);
@@ -62,14 +81,17 @@ export function retrainingPanel(onChange: () => void) {
       const page = await retraining.list();
       replaceChildren(tbody, ...page.results.map(roundRow));
       if (!page.results.length) tbody.append(h("tr", null, h("td", { colspan: 6, class: "muted" }, "No retraining round yet.")));
+      const done = page.results.filter((r) => FINISHED.includes(String(r.status))).map((r) => r.id).join(",");
+      if (done !== finished) {
+        finished = done; // a round finished (or this is the first load): it may have added a version
+        void loadVersions();
+      }
       if (!stopped && page.results.some((r) => !FINISHED.includes(String(r.status)))) timer = window.setTimeout(load, 3000);
     } catch (error) {
       message.show(`Retraining rounds could not be loaded: ${errorText(error)}`);
+      if (finished === null) void loadVersions(); // the base choices and the chart need no rounds
     }
   }
-  modelVersions.list().then((page) => replaceChildren(base, ...page.results.map((v) =>
-    h("option", { value: String(v.id), selected: v.is_active }, `${v.name}${v.is_active ? " (active)" : ""}`))))
-    .catch(() => undefined);
   void load();
   return { element, reload: load, stop: () => ((stopped = true), clearTimeout(timer)) };
 }
