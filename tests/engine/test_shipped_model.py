@@ -18,9 +18,9 @@ from engine.evaluation.protocols import evaluate_semi_supervised, segment_semi_s
 from engine.synthetic import make_dataset
 from engine.training.bootstrap import DEFAULT_WEIGHTS
 
-# GT-mask protocol on these 2 held-out videos: the shipped model scores 60.8 (the previous one, which
-# gave every object the same mask, 39.9); a model that predicts nothing scores 27.9 (frames where an
-# object is gone count as right), an untrained one 9.5.
+# GT-mask protocol on these 2 held-out videos: the shipped model scores 68.7 (the one before, 60.8; the
+# one before that, which gave every object the same mask, 39.9); a model that predicts nothing scores
+# 27.9 (frames where an object is gone count as right), an untrained one 9.5.
 JF_FLOOR = 50.0
 
 
@@ -46,14 +46,22 @@ def test_shipped_micro_model_segments_held_out_synthetic_videos() -> None:
 
 def test_shipped_micro_model_gives_each_object_its_own_mask() -> None:
     """Prompted with different objects, the tracked masks differ: the model follows its memory, not
-    the scene's salient objects (the failure of models trained with the decoder's skips on at once)."""
+    the scene's salient objects (the failure of models trained with the decoder's skips on at once,
+    which merge every pair). Over 6 held-out videos (18 object pairs) at most 3 pairs share their
+    masks (IoU >= 0.2 over the tracked frames, typically a tracker that jumps to another object while
+    its own is out of view): the shipped model merges 2, the one before it 6."""
     torch.manual_seed(0)
     model = load_model(None, DEFAULT_WEIGHTS)
-    video = make_dataset(424242, 1, num_frames=10)[0]
-    assert len(video.masks) >= 2
-    pred = segment_semi_supervised(model, video.frames, video.masks, prompt="mask")
-    ids = sorted(pred)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
-            both, either = (pred[a][1:] & pred[b][1:]).sum(), (pred[a][1:] | pred[b][1:]).sum()
-            assert either > 0 and both / either < 0.2, (a, b, float(both / max(either, 1)))
+    merged, pairs = [], 0
+    for index, video in enumerate(make_dataset(424242, 6, num_frames=10)):
+        assert len(video.masks) >= 2
+        pred = segment_semi_supervised(model, video.frames, video.masks, prompt="mask")
+        ids = sorted(pred)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                both, either = (pred[a][1:] & pred[b][1:]).sum(), (pred[a][1:] | pred[b][1:]).sum()
+                pairs += 1
+                if either == 0 or both / either >= 0.2:
+                    merged.append((index, a, b, round(float(both / max(either, 1)), 2)))
+    assert pairs == 18
+    assert len(merged) <= 3, f"{len(merged)} of {pairs} object pairs share their masks: {merged}"
