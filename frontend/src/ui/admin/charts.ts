@@ -70,11 +70,13 @@ export interface LineChartOptions {
   unit?: string;
 }
 
+/** A series' sum, a missing value counting as 0. */
+const seriesTotal = (s: Series) => s.values.reduce<number>((a, b) => a + (b ?? 0), 0);
+
 /** The aria-label's account of one series: its total and daily peak, or every point's value. */
 function seriesText(s: Series, labels: string[], reading: LineChartOptions["reading"], unit: string): string {
   if (reading === "values") return `${s.label} ${labels.map((label, i) => `${label} ${formatValue(s.values[i] ?? null, unit)}`).join(", ")}`;
-  const values = s.values.map((v) => v ?? 0);
-  return `${s.label} ${values.reduce((a, b) => a + b, 0)} in all, ${Math.max(0, ...values)} at most a day`;
+  return `${s.label} ${seriesTotal(s)} in all, ${Math.max(0, ...s.values.map((v) => v ?? 0))} at most a day`;
 }
 
 /** A line per series over shared x labels (days, model versions); the reading decides dots, legend and aria-label. */
@@ -89,7 +91,6 @@ export function lineChart(title: string, labels: string[], series: Series[], opt
     ? (i: number) => left + ((i + 0.5) * span) / Math.max(1, labels.length)
     : (i: number) => left + (labels.length > 1 ? (i * span) / (labels.length - 1) : span / 2);
   const y = (v: number) => top + plot - (v / max) * plot;
-  const total = (s: Series) => s.values.reduce<number>((a, b) => a + (b ?? 0), 0);
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart chart-wide", role: "img",
     "aria-label": `${title}, ${labels[0] ?? ""} to ${labels[labels.length - 1] ?? ""}: ${series.map((s) => seriesText(s, labels, reading, unit)).join("; ")}` },
     svg("title", {}, title),
@@ -109,7 +110,7 @@ export function lineChart(title: string, labels: string[], series: Series[], opt
       // Values over the dots of the first series, under those of the second: two lines rarely collide.
       if (reading === "values") chart.append(svg("text", { x: x(i), y: y(v) + (k % 2 ? 12 : -5), "text-anchor": "middle", class: "chart-value" }, formatValue(v, unit)));
     }
-    const legend = reading === "values" ? `— ${s.label}` : `— ${s.label} (${total(s)})`;
+    const legend = reading === "values" ? `— ${s.label}` : `— ${s.label} (${seriesTotal(s)})`;
     chart.append(svg("text", { x: left + k * 170, y: height - 4, class: `chart-legend legend-${k}` }, legend));
   });
   // As many labels as fit (about 6 px a character); the end ones anchored inside the chart if long.

@@ -52,7 +52,7 @@ export function retrainingPanel(onChange: () => void) {
     h("fieldset", { class: "inline" }, h("legend", null, "Accepted masklets of phases"),
       ...phases.flatMap((p) => [p, h("label", { for: p.id }, p.value)])),
     h("label", { for: "retrain-steps" }, "Steps"), steps, launch);
-  const scores = h("div", { class: "charts", id: "held-out-chart", style: "max-width: 44rem" });
+  const scores = h("div", { class: "charts held-out", id: "held-out-chart" });
   const element = h("section", { class: "card", "aria-labelledby": "retraining-title" },
     h("h2", { id: "retraining-title" }, "Retraining rounds"), form, message.element, scores,
     h("div", { class: "table-wrap" }, h("table", { class: "data" },
