@@ -1,6 +1,7 @@
 """The data engine's phases, enforced on the server: which tools each phase allows.
 
-- Phase 1, SAM on every frame: clicks and boxes, each frame segmented on its own; no propagation.
+- Phase 1, SAM on every frame: clicks and boxes, each frame segmented on its own, and the brush and
+  eraser (a mask prompt: the painted mask is the frame's) for pixel-precise edits; no propagation.
 - Phase 2, SAM + SAM 2 Mask: clicks and boxes go to SAM on one frame; its mask (or a brush or
   eraser mask) is propagated as a mask; a fix is a new mask on a frame, then propagate again.
 - Phase 3, full SAM 2: clicks, boxes and masks on any frame refine through the memory; propagate.
@@ -12,7 +13,7 @@ from dataplatform.errors import ApplicationError
 from dataplatform.models import Phase
 
 PROMPT_TOOLS: dict[int, tuple[str, ...]] = {
-    Phase.SAM_PER_FRAME: ("click", "box"),
+    Phase.SAM_PER_FRAME: ("click", "box", "mask"),
     Phase.SAM2_MASK: ("click", "box", "mask"),
     Phase.SAM2_FULL: ("click", "box", "mask"),
 }

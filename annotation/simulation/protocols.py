@@ -4,13 +4,17 @@
 One object per task, as the paper's annotators worked (and as the platform's time per frame
 assumes). Each click is one prompt; the server adds it to the frame's earlier clicks.
 
-- **Phase 1** (SAM on every frame): every annotated frame where the object is visible is clicked
-  on its own until its IoU reaches ``target_iou`` (or ``max_clicks``). No propagation, no
-  examination pass; a frame where the object is absent costs the time to look for it (1 s).
+- **Phase 1** (SAM on every frame, with the brush and the eraser): every annotated frame where the
+  object is visible is clicked on its own until its IoU reaches ``target_iou`` (or ``max_clicks``),
+  then touched up with brush and eraser strokes until ``brush_iou`` (or ``max_strokes``), sent as
+  one mask prompt: the paper's phase 1 is "SAM and pixel-precise manual editing tools". No
+  propagation, no examination pass; a frame where the object is absent costs the time to look for
+  it (1 s).
 - **Phase 2** (SAM + SAM 2 Mask): SAM clicks on the first frame where the object is visible, then
   mask-only propagation. Then correction passes: examine the masklet (30 s per 300 frames), take
   the worst frame below ``accept_iou`` that was not corrected yet, make it a **new mask** with SAM
-  clicks (from an empty mask: the first click at the GT centre), re-propagate. Where the object is
+  clicks (from an empty mask: the first click at the GT centre) touched up with the brush as in
+  phase 1, re-propagate. Where the object is
   absent but the masklet shows it, SAM clicks cannot make an empty mask: the annotator erases it
   (an empty mask prompt, the eraser), charged like one click after locating (1 s + 1.5 s).
 - **Phase 3** (full SAM 2): the same passes, but a correction refines the propagated mask on that
@@ -34,10 +38,13 @@ from typing import Protocol
 import numpy as np
 
 from annotation.simulation.annotator import (
+    DEFAULT_BRUSH_IOU,
     DEFAULT_MAX_CLICKS,
+    DEFAULT_MAX_STROKES,
     DEFAULT_TARGET_IOU,
     Click,
     SimClock,
+    brush_until_good,
     click_until_good,
     iou,
 )
@@ -65,6 +72,8 @@ class Policy:
     accept_iou: float = DEFAULT_ACCEPT_IOU  # a propagated frame below this gets corrected
     max_clicks: int = DEFAULT_MAX_CLICKS  # per frame and correction
     max_passes: int = DEFAULT_MAX_PASSES  # correction passes (phases 2 and 3)
+    brush_iou: float | None = DEFAULT_BRUSH_IOU  # phases 1 and 2: brush a clicked frame up to this IoU (None: never)
+    max_strokes: int = DEFAULT_MAX_STROKES  # brush and eraser strokes per frame
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ class ObjectOutcome:
 
     clicks_per_frame: dict[int, int] = field(default_factory=dict)  # frame -> clicks (all passes)
     erased_frames: list[int] = field(default_factory=list)  # frames given an empty mask (phase 2)
+    strokes_per_frame: dict[int, int] = field(default_factory=dict)  # frame -> brush/eraser strokes
     sent: list[SentInteraction] = field(default_factory=list)
     propagations: int = 0
     passes: int = 0
@@ -92,9 +102,13 @@ class ObjectOutcome:
         return sum(self.clicks_per_frame.values())
 
     @property
+    def strokes(self) -> int:
+        return sum(self.strokes_per_frame.values())
+
+    @property
     def prompted_frames(self) -> set[int]:
-        """The frames edited by hand: clicked or erased."""
-        return set(self.clicks_per_frame) | set(self.erased_frames)
+        """The frames edited by hand: clicked, brushed or erased."""
+        return set(self.clicks_per_frame) | set(self.strokes_per_frame) | set(self.erased_frames)
 
 
 class _Recorder:
@@ -118,6 +132,20 @@ class _Recorder:
         result = click_until_good(gt, predict, start=start, target_iou=policy.target_iou,
                                   max_clicks=policy.max_clicks, on_click=stamp)
         return result.mask
+
+    def brush_frame(self, gt: np.ndarray, frame: int, mask: np.ndarray | None, policy: Policy) -> np.ndarray | None:
+        """Touch up a clicked frame's mask with brush and eraser strokes, sent as one mask prompt
+        (the platform's brush: the painted mask replaces the frame's); the frame's mask after it."""
+        if policy.brush_iou is None:
+            return mask
+        painted, strokes = brush_until_good(gt, mask, target_iou=policy.brush_iou, max_strokes=policy.max_strokes)
+        if strokes == 0:
+            return mask
+        moment = self.clock.now()
+        self.clock.stroke(strokes)
+        self.outcome.sent.append(SentInteraction("mask", frame, moment))
+        self.outcome.strokes_per_frame[frame] = self.outcome.strokes_per_frame.get(frame, 0) + strokes
+        return self.session.mask(frame, painted, moment)
 
     def erase(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
         moment = self.clock.now()
@@ -147,7 +175,7 @@ def annotate_phase1(session: TaskSession, gt: np.ndarray, clock: SimClock, polic
             clock.locate()  # looked for the object, it is not there: nothing to click
             outcome.masks[frame] = empty
             continue
-        mask = recorder.click_frame(gt[frame], frame, None, policy)
+        mask = recorder.brush_frame(gt[frame], frame, recorder.click_frame(gt[frame], frame, None, policy), policy)
         outcome.masks[frame] = empty if mask is None else mask
     return outcome
 
@@ -171,7 +199,9 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
     if visible.size == 0:
         return outcome  # never visible: nothing to annotate
     first = int(visible[0])
-    recorder.click_frame(gt[first], first, None, policy)
+    mask = recorder.click_frame(gt[first], first, None, policy)
+    if phase == 2:  # SAM's mask touched up with the brush, then propagated as a mask
+        recorder.brush_frame(gt[first], first, mask, policy)
     corrected = {first}
     masks = recorder.propagate(first, frames)
     while outcome.passes < policy.max_passes:
@@ -186,7 +216,9 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
         else:
             # Phase 2: a new mask from SAM on a fresh frame. Phase 3: refine the propagated mask.
             sent = len(recorder.outcome.sent)
-            recorder.click_frame(gt[worst], worst, None if phase == 2 else masks.get(worst), policy)
+            mask = recorder.click_frame(gt[worst], worst, None if phase == 2 else masks.get(worst), policy)
+            if phase == 2:
+                recorder.brush_frame(gt[worst], worst, mask, policy)
             if len(recorder.outcome.sent) == sent:
                 continue  # nothing to click there after all: nothing to re-propagate
         masks = recorder.propagate(first, frames)

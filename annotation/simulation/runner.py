@@ -230,7 +230,7 @@ def _annotate_task(client: MaskletClient, config: SimulationConfig, task, sim: S
     client.submit(task.id, masklets=[obj.masklet_id], client_timestamp=clock.now())
     sim.pending.pop(0)
     log(f"task {task.id}: video {sim.name} object {gt_object}: {outcome.clicks} clicks on "
-        f"{len(outcome.clicks_per_frame)} frames, {len(outcome.erased_frames)} erased, "
+        f"{len(outcome.clicks_per_frame)} frames, {outcome.strokes} brush strokes, {len(outcome.erased_frames)} erased, "
         f"{outcome.propagations} propagations, "
         f"{clock.seconds:.1f} s simulated ({time.monotonic() - started:.1f} s real)")
     return TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome, clock.seconds,
@@ -328,12 +328,14 @@ def report_lines(result: SimulationResult) -> list[str]:
     clicks = sum(r.outcome.clicks for r in result.tasks)
     clicked = sum(len(r.outcome.clicks_per_frame) for r in result.tasks)
     erased = sum(len(r.outcome.erased_frames) for r in result.tasks)
+    strokes = sum(r.outcome.strokes for r in result.tasks)
     propagations = sum(r.outcome.propagations for r in result.tasks)
     seconds = sum(r.seconds for r in result.tasks)
     lines += [
         "",
         f"simulated annotator (phase {result.phase}): {len(result.tasks)} tasks, {clicks} clicks on {clicked} "
-        f"frames, {erased} frames erased, {propagations} propagations, {seconds:.1f} s by the time model",
+        f"frames, {strokes} brush strokes, {erased} frames erased, {propagations} propagations, "
+        f"{seconds:.1f} s by the time model",
         f"submitted masks vs ground truth: J&F {result.jf:.1f}  J {result.j:.1f}  F {result.f:.1f}  "
         f"mean IoU {result.mean_iou:.1f} %",
     ]

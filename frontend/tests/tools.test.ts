@@ -32,8 +32,9 @@ function context(overrides: Partial<ToolContext> = {}) {
 const at = (x: number, y: number): PointerInput => ({ sx: x, sy: y, ix: x, iy: y });
 
 describe("tool modes per phase", () => {
-  it("phase 1 has no brush, phase 2 no box", () => {
-    expect(PHASE_TOOLS[1]).not.toContain("brush");
+  it("phases 1 and 2 have the brush, phase 2 no box", () => {
+    expect(PHASE_TOOLS[1]).toContain("brush");
+    expect(PHASE_TOOLS[1]).toContain("eraser");
     expect(PHASE_TOOLS[2]).toContain("eraser");
     expect(PHASE_TOOLS[2]).not.toContain("box");
     expect(PHASE_TOOLS[3]).toContain("box");
@@ -43,7 +44,7 @@ describe("tool modes per phase", () => {
     const machine = new ToolMachine(3);
     expect(() => machine.setMode("brush")).toThrow(IllegalTransitionError);
     expect(machine.mode).toBe("click-positive");
-    expect(() => new ToolMachine(1, "eraser")).toThrow(IllegalTransitionError);
+    expect(() => new ToolMachine(2, "box")).toThrow(IllegalTransitionError);
   });
 
   it("switching tools mid-gesture throws, and is fine after release", () => {

@@ -9,12 +9,12 @@ from dataplatform.errors import ApplicationError
 
 
 def test_each_phase_has_its_tools() -> None:
-    assert phase_tools(phase=1) == ["click", "box"]  # SAM on every frame, no propagation
+    assert phase_tools(phase=1) == ["click", "box", "mask"]  # SAM on every frame + brush/eraser, no propagation
     assert phase_tools(phase=2) == ["click", "box", "mask", "propagate"]  # SAM + SAM 2 Mask
     assert phase_tools(phase=3) == ["click", "box", "mask", "propagate"]  # full SAM 2
 
 
-@pytest.mark.parametrize(("phase", "tool"), [(1, "mask"), (1, "propagate"), (2, "lasso"), (3, "brush")])
+@pytest.mark.parametrize(("phase", "tool"), [(1, "propagate"), (2, "lasso"), (3, "brush")])
 def test_a_tool_outside_the_phase_is_refused_naming_the_phase_and_its_tools(phase: int, tool: str) -> None:
     with pytest.raises(ApplicationError) as caught:
         phase_check_tool(phase=phase, tool=tool)

@@ -13,8 +13,10 @@ import pytest
 from annotation.simulation.annotator import (
     CLICK_S,
     LOCATE_S,
+    STROKE_S,
     Click,
     SimClock,
+    brush_until_good,
     click_until_good,
     connected_regions,
     corrective_click,
@@ -29,7 +31,6 @@ from annotation.simulation.annotator import (
 )
 from annotation.simulation.protocols import Policy, annotate_object
 from annotation.simulation.runner import SimulationConfig, report_lines, run_simulation, source_indices
-from engine import rle as rle_ops
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -167,6 +168,20 @@ def test_stop_rule_caps_the_clicks_and_skips_a_good_start() -> None:
     assert click_until_good(np.zeros_like(gt), lambda click: gt).clicks == []  # absent and empty: done
 
 
+def test_brush_paints_the_largest_error_first_and_stops_at_its_target() -> None:
+    gt = rect(40, 40, 5, 35, 5, 35)  # 900 px
+    mask = rect(40, 40, 5, 35, 5, 25) | rect(40, 40, 36, 38, 0, 40)  # misses 300 px, spills 80
+    painted, strokes = brush_until_good(gt, mask, target_iou=0.95, max_strokes=6)
+    assert strokes == 2 and np.array_equal(painted, gt)  # the missed band, then the spill erased
+    once, strokes = brush_until_good(gt, mask, target_iou=0.95, max_strokes=1)
+    assert strokes == 1 and np.array_equal(once, gt | mask)  # the larger error (the miss) first
+    assert not np.array_equal(mask, gt)  # the input is left alone
+    good = rect(40, 40, 5, 35, 5, 34)  # IoU 870/900 = 0.967: nothing to do at 0.95
+    assert brush_until_good(gt, good, target_iou=0.95)[1] == 0
+    painted, strokes = brush_until_good(gt, None, target_iou=0.95)
+    assert strokes == 1 and np.array_equal(painted, gt)  # an empty frame: one stroke paints it
+
+
 # ---- The time model -------------------------------------------------------------------------------
 
 
@@ -235,6 +250,40 @@ def test_phase1_clicks_every_frame_once_each_and_never_propagates() -> None:
     assert all(call[0] == "click" and call[2] == 1 for call in session.calls)
     assert clock.seconds == pytest.approx(6 * (LOCATE_S + CLICK_S))
     assert [s.stamp for s in outcome.sent] == [T0 + timedelta(seconds=2.5 * f) for f in range(6)]
+
+
+class SpillSession(FakeSession):
+    """Clicks answer the GT spilled 2 px to the right (IoU 0.89 on a 16-px square)."""
+
+    def click(self, frame_index: int, click: Click, stamp: datetime) -> np.ndarray:
+        super().click(frame_index, click, stamp)
+        return self.gt[frame_index] | np.roll(self.gt[frame_index], 2, axis=1)
+
+
+def test_phase1_brushes_a_clicked_frame_up_to_the_brush_target_and_pays_a_stroke() -> None:
+    gt = moving_square()
+    session, clock = SpillSession(gt), SimClock(start=T0)
+    outcome = annotate_object(session, gt, clock, phase=1, policy=Policy(target_iou=0.85, brush_iou=0.95))
+    assert [c[0] for c in session.calls] == ["click", "mask"] * 6  # one click, then one eraser stroke
+    assert outcome.strokes_per_frame == {f: 1 for f in range(6)} and outcome.prompted_frames == set(range(6))
+    assert all(np.array_equal(outcome.masks[f], gt[f]) for f in range(6))  # the spill erased
+    assert clock.seconds == pytest.approx(6 * (LOCATE_S + CLICK_S + STROKE_S))
+    assert [s.kind for s in outcome.sent[:2]] == ["click+", "mask"]
+    assert outcome.sent[1].stamp == T0 + timedelta(seconds=LOCATE_S + CLICK_S)  # stamped when painting starts
+    # Without the brush, the clicked masks are what phase 1 keeps.
+    outcome = annotate_object(SpillSession(gt), gt, SimClock(start=T0), phase=1,
+                              policy=Policy(target_iou=0.85, brush_iou=None))
+    assert outcome.strokes == 0 and not np.array_equal(outcome.masks[0], gt[0])
+
+
+def test_phase2_brushes_its_new_masks_phase3_never_brushes() -> None:
+    gt = moving_square()
+    session = SpillSession(gt, drift=0)
+    outcome = annotate_object(session, gt, SimClock(start=T0), phase=2, policy=Policy(target_iou=0.85))
+    assert [c[0] for c in session.calls][:3] == ["click", "mask", "propagate"] and outcome.strokes == 1
+    session = SpillSession(gt, drift=0)
+    outcome = annotate_object(session, gt, SimClock(start=T0), phase=3, policy=Policy(target_iou=0.85))
+    assert "mask" not in [c[0] for c in session.calls] and outcome.strokes == 0
 
 
 @pytest.mark.parametrize("phase", [2, 3])
@@ -398,8 +447,9 @@ def test_phase2_end_to_end_clicks_then_mask_propagation(sim_project, live_server
     result = run_simulation(e2e_config(2, project), base_url=live_server.url)
     assert_interactions_match(result)
     assert not Interaction.objects.filter(task__video__project=project, kind="box").exists()
-    for row in Interaction.objects.filter(task__video__project=project, kind="mask"):  # the eraser only
-        assert rle_ops.area(row.payload["mask"]) == 0
+    for record in result.tasks:  # a mask prompt: the eraser on an absent object, or a clicked frame brushed
+        for sent in (s for s in record.outcome.sent if s.kind == "mask"):
+            assert sent.frame_index in record.outcome.erased_frames + list(record.outcome.strokes_per_frame)
     for record in result.tasks:
         assert record.outcome.propagations == record.outcome.passes + 1 >= 1
     assert_metrics_match(result, 2, frames_per_task=E2E_SOURCE_FRAMES // 4)

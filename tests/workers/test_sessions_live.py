@@ -299,6 +299,14 @@ def test_phase_1_answers_are_saved_as_a_revision_and_submitted(platform, celery_
                                                    "labels": [1]}, format="json")
         assert response.status_code == 200, response.content
         answers[str(frame)] = response.json()["mask"]
+    # The brush and eraser (phase 1's pixel-precise editing): the painted mask replaces frame 2's.
+    painted = video.clip.masks[1][2].copy()
+    painted[:4] = True
+    response = client.post(f"{url}/prompts/", {"frame_index": 2, "object_number": number, "kind": "mask",
+                                               "mask": rle_ops.encode(painted)}, format="json")
+    assert response.status_code == 200, response.content
+    assert np.array_equal(rle_ops.decode(response.json()["mask"]), painted)  # a mask prompt is the mask
+    answers["2"] = response.json()["mask"]
 
     saved = client.post(f"{url}/save/")
     assert saved.status_code == 200, saved.content

@@ -27,7 +27,6 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -132,66 +131,6 @@ def add_val_videos(cfg: FlywheelConfig, project, reviewer, folder: Path) -> int:
             Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.ACCEPTED)
             objects += 1
     return objects
-
-
-def run_phase1(config: SimulationConfig, *, base_url: str, log):
-    """Phase 1 through the REST API, as ``runner.run_simulation`` does, with one step the platform
-    lacks: phase 1 has no propagation, and the platform does not yet save a phase-1 session's prompt
-    answers as a revision (its submit then refuses a masklet without masks). So the annotator's
-    final mask of each frame (what the API answered) is saved as the masklet's phase-1 revision
-    through the services before the submit. Clicks, times and submits all go through the API, so
-    the platform's metrics are those of the clicks sent."""
-    from django.contrib.auth import get_user_model
-
-    from annotation.models import Masklet
-    from annotation.selectors.metrics import engine_metrics
-    from annotation.services.masklets import masklet_revision_create
-    from annotation.simulation.annotator import SimClock
-    from annotation.simulation.client import MaskletClient
-    from annotation.simulation.protocols import annotate_object
-    from annotation.simulation.runner import (
-        ANNOTATOR_USERNAME,
-        ApiTaskSession,
-        SimulationResult,
-        TaskRecord,
-        quality,
-        setup,
-    )
-    from engine import rle as rle_ops
-
-    with tempfile.TemporaryDirectory(prefix="masklet-sim-") as folder:
-        project, videos, task_ids, password = setup(config, folder=Path(folder))
-    log(f"project {project.name!r} (phase 1): {len(videos)} videos, {len(task_ids)} tasks")
-    annotator = get_user_model().objects.get(username=ANNOTATOR_USERNAME)
-    client = MaskletClient(base_url)
-    client.login(ANNOTATOR_USERNAME, password)
-    by_video, expected, records = {v.video_id: v for v in videos}, set(task_ids), []
-    while expected:
-        task = client.next_task(project=project.pk, phase=1)
-        if task is None or task.id not in expected:
-            raise CommandError(f"The phase-1 queue of {project.name!r} did not hand out this run's tasks.")
-        sim = by_video[task.video]
-        gt_object = sim.pending.pop(0)
-        started = time.monotonic()
-        client.open_session(task.id)
-        obj = client.add_object(task.id)
-        clock = SimClock(start=datetime.now(UTC))
-        outcome = annotate_object(ApiTaskSession(client, task.id, obj.object_number, job_timeout=config.job_timeout),
-                                  sim.gt[gt_object], clock, phase=1, policy=config.policy)
-        masklet_revision_create(masklet=Masklet.objects.get(pk=obj.masklet_id),
-                                masks={str(t): rle_ops.encode(m) for t, m in outcome.masks.items()},
-                                author=annotator, phase=1, edited_frames=sorted(outcome.clicks_per_frame),
-                                source="annotation")
-        client.submit(task.id, masklets=[obj.masklet_id], client_timestamp=clock.now())
-        expected.discard(task.id)
-        records.append(TaskRecord(task.id, task.video, gt_object, obj.object_number, obj.masklet_id, outcome,
-                                  clock.seconds, outcome.masks, sim.gt[gt_object]))
-        log(f"task {task.id}: video {sim.name} object {gt_object}: {outcome.clicks} clicks on "
-            f"{len(outcome.clicks_per_frame)} frames, {clock.seconds:.1f} s simulated "
-            f"({time.monotonic() - started:.1f} s real)")
-    jf, j, f, mean_iou = quality(videos, records)
-    return SimulationResult(project.pk, 1, records, engine_metrics(group_by="phase", project=project),
-                            jf, j, f, mean_iou)
 
 
 def review_and_assign(result, reviewer, *, accept_iou: float) -> tuple[int, int]:
@@ -343,8 +282,7 @@ class Command(BaseCommand):
                 phase=phase, videos=cfg.videos, seed=cfg.seed * 1000 + number, project=project.name,
                 height=cfg.height, width=cfg.width, source_frames=cfg.source_frames,
                 min_objects=cfg.objects[0], max_objects=cfg.objects[1], policy=cfg.policy)
-            runner = run_phase1 if phase == 1 else run_simulation
-            result = runner(sim_cfg, base_url=base_url, log=log)
+            result = run_simulation(sim_cfg, base_url=base_url, log=log)
             accepted, left_out = review_and_assign(result, reviewer, accept_iou=cfg.policy.accept_iou)
             log(f"QA accepted {accepted} masklets, left {left_out} out (mean IoU with the GT below "
                 f"{cfg.policy.accept_iou}; submitted masks vs GT: J&F {result.jf:.1f}); "

@@ -8,9 +8,9 @@ import { clampToImage, panBy, type Viewport } from "./viewport";
 export type Phase = 1 | 2 | 3;
 export type ToolMode = "click-positive" | "click-negative" | "box" | "brush" | "eraser" | "pan";
 
-/** Phase 1: SAM per frame (clicks, box). Phase 2: clicks + brush/eraser mask prompts. Phase 3: SAM 2. */
+/** Phase 1: SAM per frame (clicks, box) + brush/eraser. Phase 2: clicks + brush/eraser mask prompts. Phase 3: SAM 2. */
 export const PHASE_TOOLS: Record<Phase, readonly ToolMode[]> = {
-  1: ["click-positive", "click-negative", "box", "pan"],
+  1: ["click-positive", "click-negative", "box", "brush", "eraser", "pan"],
   2: ["click-positive", "click-negative", "brush", "eraser", "pan"],
   3: ["click-positive", "click-negative", "box", "pan"],
 };

@@ -25,7 +25,7 @@ import { propagationPanel } from "./propagation";
 import { TOOL_KEYS, toolbar } from "./toolbar";
 
 const PHASE_HELP: Record<number, string> = {
-  1: "Phase 1: SAM on every frame. Click or draw a box on each frame; there is no propagation.",
+  1: "Phase 1: SAM on every frame. Click or draw a box on each frame, then fix its edges with the brush and eraser; there is no propagation.",
   2: "Phase 2: SAM on a frame, then SAM 2 Mask propagates masks. Fix a frame with clicks or the brush and eraser, then propagate again.",
   3: "Phase 3: full SAM 2. Click on any frame; the memory refines the masklet; propagate.",
 };
