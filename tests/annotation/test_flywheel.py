@@ -57,3 +57,19 @@ def test_qa_measures_a_masklet_against_the_object_frame_by_frame() -> None:
     assert record({0: gt[0]}).mean_iou() == pytest.approx((1 + 0 + 0 + 1) / 4)  # missing frames are empty
     shown = {t: gt[t] for t in range(4)} | {3: gt[0]}  # a mask where the object is absent
     assert record(shown).mean_iou() == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"objects": "three"}, "--objects is MIN-MAX"),
+    ({"objects": "4-2"}, "1 <= MIN <= MAX"),
+    ({"objects": "0-2"}, "1 <= MIN <= MAX"),
+    ({"size": "wide"}, "--size is WIDTHxHEIGHT"),
+    ({"rounds": 0}, "--rounds and --videos must be at least 1"),
+])
+@pytest.mark.django_db
+def test_bad_options_are_refused_before_anything_runs(options: dict, message: str) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=message):
+        call_command("simulate_flywheel", **options)
+    assert not RetrainingRound.objects.exists() and not Video.objects.exists()

@@ -57,7 +57,7 @@ class FlywheelConfig:
     lr: float = 2e-4
     width: int = 320
     height: int = 240
-    source_frames: int = 24  # 6 annotated frames at 6 fps
+    source_frames: int = 96  # 24 annotated frames at 6 fps (4 s; SA-V videos average 14 s)
     objects: tuple[int, int] = (2, 3)
     policy: Policy = field(default_factory=Policy)
 
@@ -217,6 +217,8 @@ class Command(BaseCommand):
         parser.add_argument("--lr", type=float, default=d.lr)
         parser.add_argument("--frames", type=int, default=d.source_frames, help="Frames at 24 fps per video.")
         parser.add_argument("--size", default=f"{d.width}x{d.height}", help="WIDTHxHEIGHT (even numbers).")
+        parser.add_argument("--objects", default=f"{d.objects[0]}-{d.objects[1]}",
+                            help="MIN-MAX objects per video (default %(default)s).")
         parser.add_argument("--no-worker", action="store_true",
                             help="Use the Celery workers already running (sharing this database and storage) "
                                  "instead of starting one.")
@@ -226,11 +228,17 @@ class Command(BaseCommand):
             width, height = (int(v) for v in options["size"].lower().split("x"))
         except ValueError:
             raise CommandError("--size is WIDTHxHEIGHT.") from None
+        try:
+            low, high = (int(v) for v in options["objects"].split("-"))
+        except ValueError:
+            raise CommandError("--objects is MIN-MAX, e.g. 2-3.") from None
+        if not 1 <= low <= high:
+            raise CommandError(f"--objects needs 1 <= MIN <= MAX, got {options['objects']}.")
         if options["rounds"] < 1 or options["videos"] < 1 or options["val_videos"] < 0:
             raise CommandError("--rounds and --videos must be at least 1, --val-videos at least 0.")
         cfg = FlywheelConfig(rounds=options["rounds"], videos=options["videos"], val_videos=options["val_videos"],
                              seed=options["seed"], start=options["start"], steps=options["steps"], lr=options["lr"],
-                             width=width, height=height, source_frames=options["frames"])
+                             width=width, height=height, source_frames=options["frames"], objects=(low, high))
         started = time.monotonic()
         with contextlib.ExitStack() as stack:
             if not options["no_worker"]:
