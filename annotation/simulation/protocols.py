@@ -147,6 +147,10 @@ class _Recorder:
         self.outcome.strokes_per_frame[frame] = self.outcome.strokes_per_frame.get(frame, 0) + strokes
         return self.session.mask(frame, painted, moment)
 
+    def new_mask(self, gt: np.ndarray, frame: int, policy: Policy) -> np.ndarray | None:
+        """A fresh mask on a frame, phases 1 and 2's way: SAM clicks from an empty mask, then the brush."""
+        return self.brush_frame(gt, frame, self.click_frame(gt, frame, None, policy), policy)
+
     def erase(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
         moment = self.clock.now()
         self.clock.locate()
@@ -175,7 +179,7 @@ def annotate_phase1(session: TaskSession, gt: np.ndarray, clock: SimClock, polic
             clock.locate()  # looked for the object, it is not there: nothing to click
             outcome.masks[frame] = empty
             continue
-        mask = recorder.brush_frame(gt[frame], frame, recorder.click_frame(gt[frame], frame, None, policy), policy)
+        mask = recorder.new_mask(gt[frame], frame, policy)
         outcome.masks[frame] = empty if mask is None else mask
     return outcome
 
@@ -199,9 +203,10 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
     if visible.size == 0:
         return outcome  # never visible: nothing to annotate
     first = int(visible[0])
-    mask = recorder.click_frame(gt[first], first, None, policy)
     if phase == 2:  # SAM's mask touched up with the brush, then propagated as a mask
-        recorder.brush_frame(gt[first], first, mask, policy)
+        recorder.new_mask(gt[first], first, policy)
+    else:
+        recorder.click_frame(gt[first], first, None, policy)
     corrected = {first}
     masks = recorder.propagate(first, frames)
     while outcome.passes < policy.max_passes:
@@ -216,9 +221,10 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
         else:
             # Phase 2: a new mask from SAM on a fresh frame. Phase 3: refine the propagated mask.
             sent = len(recorder.outcome.sent)
-            mask = recorder.click_frame(gt[worst], worst, None if phase == 2 else masks.get(worst), policy)
             if phase == 2:
-                recorder.brush_frame(gt[worst], worst, mask, policy)
+                recorder.new_mask(gt[worst], worst, policy)
+            else:
+                recorder.click_frame(gt[worst], worst, masks.get(worst), policy)
             if len(recorder.outcome.sent) == sent:
                 continue  # nothing to click there after all: nothing to re-propagate
         masks = recorder.propagate(first, frames)
