@@ -5,8 +5,10 @@ Each video shows textured shapes (ellipses, star-shaped polygons, smooth blobs) 
 deform and occlude each other over a textured, slowly panning background. The masks are the
 *visible* part of each object (what SA-V annotates): an object behind another loses the covered
 pixels, and an object that leaves the frame or is fully hidden has empty masks on those frames.
-Objects are saturated colours with a mild pattern, the background is muted, so a small model can
-learn what an object is. Everything follows from the seed: same seed, same pixels.
+In the default ``studio`` look objects are saturated colours with a mild pattern and the background
+is muted, so a small model can learn what an object is; the ``field`` look (:data:`LOOKS`) renders
+the same scenes with pale, strongly patterned objects over a colourful background, a domain the
+shipped model has not seen. Everything follows from the seed: same seed, same pixels.
 """
 
 from __future__ import annotations
@@ -19,13 +21,38 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SyntheticVideo", "make_dataset", "make_video", "write_mp4"]
+__all__ = ["LOOKS", "Look", "SyntheticVideo", "make_dataset", "make_video", "write_mp4"]
 
 SHAPE_KINDS = ("ellipse", "polygon", "blob")
 _PATTERNS = ("stripes", "checker", "rings")
-_PATTERN_AMPLITUDE = 0.12  # brightness modulation of an object's colour, kept mild: masks follow colour
 _NOISE = 3  # +- uniform sensor noise on every pixel
 _PAN = 16  # background margin in pixels that the slow camera pan moves within
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a family of videos looks: its objects' colours and patterns, its background's contrast.
+
+    ``studio`` (the default: the shipped model's training data and the demo's videos) has saturated
+    objects with a mild pattern over a muted background. ``field`` is another domain for the same
+    shapes and motions: pale, strongly patterned objects over a colourful, high-contrast background,
+    where colour alone no longer separates an object from what is around it (the flywheel's default:
+    like SA-V for SAM, data the start model was not trained on).
+    """
+
+    saturation: tuple[float, float] = (0.75, 1.0)  # objects' HSV saturation range
+    value: tuple[float, float] = (0.8, 1.0)  # objects' HSV value range
+    pattern_amplitude: float = 0.12  # brightness modulation of an object's colour
+    background_blotches: float = 28  # +- grey level of the background's smooth blotches
+    background_colour: float = 8  # +- per-channel colour of those blotches
+    background_grain: float = 7  # +- fine grain
+
+
+LOOKS = {
+    "studio": Look(),
+    "field": Look(saturation=(0.2, 0.5), value=(0.5, 0.9), pattern_amplitude=0.3, background_blotches=45,
+                  background_colour=35, background_grain=14),
+}
 
 
 @dataclass
@@ -126,7 +153,7 @@ class _Object:
 
 
 def _make_object(
-    rng: np.random.Generator, k: int, n: int, h: int, w: int, t_len: int, hue0: float
+    rng: np.random.Generator, k: int, n: int, h: int, w: int, t_len: int, hue0: float, look: Look
 ) -> _Object:
     short = min(h, w)
     radius = float(rng.uniform(0.09, 0.18) * short)
@@ -155,7 +182,7 @@ def _make_object(
             "drift": rng.uniform(-0.15, 0.15, 3),
         }
     hue = (hue0 + k / max(n, 1) + rng.uniform(-0.04, 0.04)) % 1.0
-    color = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.75, 1.0), rng.uniform(0.8, 1.0))) * 255
+    color = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(*look.saturation), rng.uniform(*look.value))) * 255
     margin = 0.25
     center0 = np.array([rng.uniform(margin, 1 - margin) * w, rng.uniform(margin, 1 - margin) * h])
     amp = np.array([rng.uniform(0.05, 0.25) * w, rng.uniform(0.05, 0.25) * h])
@@ -192,13 +219,14 @@ def _send_out_of_frame(rng: np.random.Generator, obj: _Object, h: int, w: int, t
     obj.phase[axis] = sign * np.pi / 2 - 2 * np.pi * t_out / obj.period[axis]
 
 
-def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A muted, low-saturation texture (smooth blotches + fine grain) larger than the frame."""
+def _background(rng: np.random.Generator, h: int, w: int, look: Look) -> np.ndarray:
+    """A texture (smooth blotches + fine grain) larger than the frame: muted in the studio look."""
     bh, bw = h + 2 * _PAN, w + 2 * _PAN
     base = rng.uniform(90, 160)
     tint = rng.uniform(-12, 12, 3)
-    coarse = rng.uniform(-28, 28, (bh // 24 + 2, bw // 24 + 2, 1)) + rng.uniform(
-        -8, 8, (bh // 24 + 2, bw // 24 + 2, 3)
+    blotch, colour = look.background_blotches, look.background_colour
+    coarse = rng.uniform(-blotch, blotch, (bh // 24 + 2, bw // 24 + 2, 1)) + rng.uniform(
+        -colour, colour, (bh // 24 + 2, bw // 24 + 2, 3)
     )
     gy = np.linspace(0, coarse.shape[0] - 1.001, bh)
     gx = np.linspace(0, coarse.shape[1] - 1.001, bw)
@@ -210,11 +238,11 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         + coarse[y0][:, x0 + 1] * (1 - fy) * fx
         + coarse[y0 + 1][:, x0 + 1] * fy * fx
     )
-    grain = rng.uniform(-7, 7, (bh, bw, 1))
+    grain = rng.uniform(-look.background_grain, look.background_grain, (bh, bw, 1))
     return np.clip(base + tint + smooth + grain, 0, 255).astype(np.float32)
 
 
-def _texture(obj: _Object, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _texture(obj: _Object, u: np.ndarray, v: np.ndarray, amplitude: float) -> np.ndarray:
     """(..., 3) colours of the object at local coordinates (u, v): its colour times a pattern."""
     f1, f2 = obj.pattern_freq
     if obj.pattern == "stripes":
@@ -223,7 +251,7 @@ def _texture(obj: _Object, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         wave = np.sign(np.sin(f1 * u) * np.sin(f1 * v)) * 0.8
     else:
         wave = np.sin(f1 * np.hypot(u, v))
-    shade = 1.0 + _PATTERN_AMPLITUDE * wave
+    shade = 1.0 + amplitude * wave
     return obj.color * shade[..., None]
 
 
@@ -237,25 +265,31 @@ def make_video(
     leaving: int | None = None,
     fps: int = 24,
     amodal: bool = False,
+    look: str = "studio",
 ) -> SyntheticVideo:
     """Render one video.
 
     ``leaving`` objects swing out of the frame and back (so they have absent frames); by default
     each object does so with probability 0.3. ``amodal=True`` also keeps the unoccluded masks.
+    ``look`` names a :data:`LOOKS` entry; the same seed gives the same shapes and motions in every
+    look.
     """
     if num_frames < 1 or height < 8 or width < 8 or num_objects < 0:
         raise ValueError("need num_frames >= 1, height and width >= 8, num_objects >= 0")
     if leaving is not None and not 0 <= leaving <= num_objects:
         raise ValueError(f"leaving must be between 0 and num_objects ({num_objects}), got {leaving}")
+    if look not in LOOKS:
+        raise ValueError(f"unknown look {look!r}; choose one of {', '.join(LOOKS)}")
+    style = LOOKS[look]
     rng = np.random.default_rng(seed)
     hue0 = float(rng.uniform())
-    objects = [_make_object(rng, k, num_objects, height, width, num_frames, hue0) for k in range(num_objects)]
+    objects = [_make_object(rng, k, num_objects, height, width, num_frames, hue0, style) for k in range(num_objects)]
     leave_flags = rng.random(num_objects) < 0.3 if leaving is None else np.arange(num_objects) < leaving
     for obj, leaves in zip(objects, rng.permutation(leave_flags), strict=True):
         if leaves:
             _send_out_of_frame(rng, obj, height, width, num_frames)
     front_to_back = [int(i) for i in rng.permutation(num_objects)]
-    background = _background(rng, height, width)
+    background = _background(rng, height, width, style)
     pan_amp, pan_period, pan_phase = (
         rng.uniform(0, _PAN, 2),
         rng.uniform(1.0, 3.0, 2) * max(num_frames, 8),
@@ -289,7 +323,7 @@ def make_video(
             shape = obj.inside(u, v, t)
             visible = shape & ~covered[y0:y1, x0:x1]
             window = canvas[y0:y1, x0:x1]
-            window[visible] = _texture(obj, u[visible], v[visible])
+            window[visible] = _texture(obj, u[visible], v[visible], style.pattern_amplitude)
             covered[y0:y1, x0:x1] |= shape
             masks[k + 1][t, y0:y1, x0:x1] = visible
             if full is not None:

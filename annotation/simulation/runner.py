@@ -44,6 +44,7 @@ class SimulationConfig:
     source_frames: int = 48  # at 24 fps: 12 annotated frames at 6 fps
     min_objects: int = 2
     max_objects: int = 3
+    look: str = "studio"  # engine.synthetic.LOOKS: how the videos look
     policy: Policy = field(default_factory=Policy)
     job_timeout: float = 600.0
 
@@ -117,7 +118,7 @@ def make_videos(config: SimulationConfig, project, *, folder: Path) -> list[SimV
         seed = int(rng.integers(0, 2**31 - 1))
         objects = int(rng.integers(config.min_objects, config.max_objects + 1))
         clip = make_video(seed, num_frames=config.source_frames, height=config.height, width=config.width,
-                          num_objects=objects)
+                          num_objects=objects, look=config.look)
         path = write_mp4(clip, folder / f"sim-p{config.phase}-s{config.seed}-{index}-{seed}.mp4")
         video, job = video_create_from_path(project=project, path=path, dispatch=False)
         video_ingest(job=job)

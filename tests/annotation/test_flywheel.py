@@ -65,6 +65,7 @@ def test_qa_measures_a_masklet_against_the_object_frame_by_frame() -> None:
     ({"objects": "0-2"}, "1 <= MIN <= MAX"),
     ({"size": "wide"}, "--size is WIDTHxHEIGHT"),
     ({"rounds": 0}, "--rounds and --videos must be at least 1"),
+    ({"look": "noir"}, "--look is one of studio, field"),
 ])
 @pytest.mark.django_db
 def test_bad_options_are_refused_before_anything_runs(options: dict, message: str) -> None:

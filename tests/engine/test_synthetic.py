@@ -105,6 +105,33 @@ def test_bad_arguments_raise() -> None:
         synthetic.make_video(0, num_frames=0)
     with pytest.raises(ValueError):
         synthetic.make_video(0, num_objects=2, leaving=3)
+    with pytest.raises(ValueError, match="unknown look 'noir'; choose one of studio, field"):
+        synthetic.make_video(0, look="noir")
+
+
+def test_the_field_look_shows_the_same_scene_in_other_colours() -> None:
+    studio = synthetic.make_video(11, num_frames=8, num_objects=3)
+    field = synthetic.make_video(11, num_frames=8, num_objects=3, look="field")
+    for k in studio.masks:  # same shapes, motions and occlusions
+        np.testing.assert_array_equal(studio.masks[k], field.masks[k])
+    objects = np.any(np.stack(list(studio.masks.values())), axis=0)
+
+    def saturation(frames: np.ndarray) -> np.ndarray:
+        rgb = frames.astype(np.float64)
+        return (rgb.max(-1) - rgb.min(-1)) / np.maximum(rgb.max(-1), 1)
+
+    def background_contrast(video) -> float:
+        grey = video.frames.astype(np.float64).mean(-1)
+        return float(grey[~objects].std())
+
+    def saturation_gap(video) -> float:  # how much more colourful the objects are than the rest
+        s = saturation(video.frames)
+        return float(s[objects].mean() - s[~objects].mean())
+
+    # Paler objects over a busier background: colour no longer singles the objects out.
+    assert saturation(field.frames)[objects].mean() < 0.6 * saturation(studio.frames)[objects].mean()
+    assert saturation_gap(field) < 0.25 * saturation_gap(studio)
+    assert background_contrast(field) > 1.4 * background_contrast(studio)
 
 
 def test_mp4_decodes_back_to_the_same_frames(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from annotation.simulation.runner import (
     report_lines,
     run_simulation,
 )
+from engine.synthetic import LOOKS
 
 
 class Command(BaseCommand):
@@ -40,6 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--size", default="320x240", help="WIDTHxHEIGHT of the videos (even numbers).")
         parser.add_argument("--frames", type=int, default=48, help="Frames at 24 fps (48: 12 annotated at 6 fps).")
         parser.add_argument("--objects", default="2-3", help="Objects per video, MIN-MAX.")
+        parser.add_argument("--look", choices=tuple(LOOKS), default="studio",
+                            help="How the videos look (default %(default)s: the shipped model's training domain).")
         parser.add_argument("--target-iou", type=float, default=DEFAULT_TARGET_IOU)
         parser.add_argument("--accept-iou", type=float, default=DEFAULT_ACCEPT_IOU)
         parser.add_argument("--max-clicks", type=int, default=DEFAULT_MAX_CLICKS)
@@ -57,7 +60,7 @@ class Command(BaseCommand):
         config = SimulationConfig(
             phase=options["phase"], videos=options["videos"], seed=options["seed"], project=options["project"],
             height=height, width=width, source_frames=options["frames"], min_objects=low, max_objects=high,
-            policy=Policy(target_iou=options["target_iou"], accept_iou=options["accept_iou"],
+            look=options["look"], policy=Policy(target_iou=options["target_iou"], accept_iou=options["accept_iou"],
                           max_clicks=options["max_clicks"], max_passes=options["max_passes"]))
         with contextlib.ExitStack() as stack:
             base_url = options["base_url"]
