@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,10 @@ def source_key(video_id: int, filename: str) -> str:
 
 
 def checkpoint_key(model_version_name: str) -> str:
-    return f"models/{model_version_name}/model.safetensors"
+    """A new key for a version's checkpoint: never one used before (a token per call), so a copy
+    cached under its key can never be a stale one, even after the database is reset and the
+    version names start over."""
+    return f"models/{model_version_name}/{uuid.uuid4().hex[:12]}/model.safetensors"
 
 
 def export_key(job_id: int, filename: str) -> str:
@@ -120,6 +124,18 @@ class StorageReadError(Exception):
     def __init__(self, key: str, cause: Exception) -> None:
         super().__init__(f"{key}: {cause!r}")
         self.key, self.cause = key, cause
+
+
+def location() -> str:
+    """Which storage this is: the S3 endpoint and bucket, or the media folder."""
+    if settings.STORAGE_BACKEND == "s3":
+        return f"s3:{settings.S3_ENDPOINT_URL or ''}/{settings.S3_BUCKET}"
+    return f"file:{settings.MEDIA_ROOT}"
+
+
+def fingerprint(key: str) -> str:
+    """Size and modification time of the file at ``key``: it changes when the file is replaced."""
+    return f"{default_storage.size(key)}-{default_storage.get_modified_time(key).timestamp():.6f}"
 
 
 def local_path(key: str) -> str | None:

@@ -45,10 +45,15 @@ def _frames_for(video: VideoSpec) -> FrameSource:
 
 
 def _checkpoint_path(key: str) -> str:
-    """A local copy of a checkpoint in storage (downloaded once per process)."""
+    """A local copy of a checkpoint in storage, shared by the worker processes of this machine.
+
+    The copy is named after the storage (bucket or folder), the key and the file's size and
+    modification time: a checkpoint replaced at the same key, or another deployment's (or a reset
+    database's) checkpoint with the same key, gets a copy of its own instead of a stale one."""
     folder = Path(tempfile.gettempdir()) / "masklet-checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (hashlib.sha256(key.encode()).hexdigest()[:16] + Path(key).suffix)
+    identity = f"{storage.location()}|{key}|{storage.fingerprint(key)}"
+    path = folder / (hashlib.sha256(identity.encode()).hexdigest()[:24] + Path(key).suffix)
     if not path.exists():
         partial = path.with_suffix(path.suffix + ".part")
         partial.write_bytes(storage.read_bytes(key))
@@ -74,7 +79,9 @@ def adapter() -> EngineAdapter:
 
 
 def model_spec(*, version_id: int, config_name: str, checkpoint_key: str) -> ModelSpec:
-    return ModelSpec(f"modelversion:{version_id}", config_name, checkpoint_key)
+    # The checkpoint's key is part of the cache key: a version number seen again after a database
+    # reset, by a worker that outlived it, is another model.
+    return ModelSpec(f"modelversion:{version_id}:{checkpoint_key}", config_name, checkpoint_key)
 
 
 def _event(record: SessionEventRecord) -> SessionEvent:

@@ -134,7 +134,7 @@ def test_round_end_to_end_registers_a_loadable_version_with_metrics(base_version
     assert job.status == Job.Status.SUCCEEDED and job.progress_done == 2
     assert job.result["model_version"] == version.pk and job.result["step"] == 2
     # The checkpoint is in storage and loads strictly, config from its metadata.
-    assert version.checkpoint_key == storage.checkpoint_key(version.name) and storage.exists(version.checkpoint_key)
+    assert version.checkpoint_key.startswith(f"models/{version.name}/") and storage.exists(version.checkpoint_key)
     from engine.checkpoint import load_model
 
     path = tmp_path / "model.safetensors"

@@ -1,8 +1,10 @@
 """``python manage.py simulate_flywheel [--rounds N] [--videos N] [--seed S] [--start shipped|untrained]``:
 the data engine's flywheel, measured on synthetic videos through the platform.
 
-One project holds the run. Its held-out ``val`` videos get their exact ground truth as accepted
-masklets (what an import of a labelled val set gives). Then, round after round:
+The videos are in the ``field`` look by default (``engine.synthetic.LOOKS``): a domain the shipped
+micro model was not trained on, as SA-V's videos were new to SAM. One project holds the run. Its
+held-out ``val`` videos get their exact ground truth as accepted masklets (what an import of a
+labelled val set gives). Then, round after round:
 
 1. the project is switched to the round's phase (1, 2, then 3 for every further round) and simulated
    annotators work new synthetic videos through the REST API, with the active model version in the
@@ -257,8 +259,8 @@ class Command(BaseCommand):
                 stack.enter_context(celery_worker())
             base_url = stack.enter_context(live_server())
             rounds, start_metrics, project = self.flywheel(cfg, base_url)
-        self.stdout.write(f"\nTable 2 analog: J&F on {cfg.val_videos} held-out synthetic videos after each round "
-                          f"(start: {cfg.start} micro)")
+        self.stdout.write(f"\nTable 2 analog: J&F on {cfg.val_videos} held-out synthetic videos ({cfg.look} look) "
+                          f"after each round (start: {cfg.start} micro)")
         for line in table2_lines(rounds, start_metrics):
             self.stdout.write(line)
         lines, ratio = table1_lines(project)
