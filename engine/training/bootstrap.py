@@ -47,6 +47,7 @@ import torch
 from engine.checkpoint import load_model
 from engine.config import get_config
 from engine.modeling.sam2 import SAM2Model, build_sam2
+from engine.synthetic import LOOKS
 from engine.training.data import ClipConfig, SyntheticMaskletDataset
 from engine.training.loss import MICRO_LOSS
 from engine.training.optim import OptimConfig
@@ -119,6 +120,7 @@ class BootstrapConfig:
     eval_videos: int = 6
     eval_frames: int = 24
     eval_prompts: tuple[str, ...] = ("mask", "1-click")  # semi-supervised protocols (PROMPTS) to score
+    eval_look: str = "studio"  # engine.synthetic.LOOKS: the held-out set's look (training is studio)
     threads: int = 1  # 1 thread is fastest on a busy machine; more where the cores are free
     out: Path = DEFAULT_WEIGHTS
     checkpoint: Path | None = None  # resumable training state, written every `save_every` steps
@@ -209,13 +211,14 @@ def evaluate_bootstrap(cfg: BootstrapConfig, log: Callable[[str], None] = print)
     from engine.synthetic import make_dataset
 
     model = load_model(None, cfg.out)
-    videos = make_dataset(cfg.eval_seed, cfg.eval_videos, num_frames=cfg.eval_frames)
+    videos = make_dataset(cfg.eval_seed, cfg.eval_videos, num_frames=cfg.eval_frames, look=cfg.eval_look)
     out = {}
     for prompt in cfg.eval_prompts:
         start = time.perf_counter()
         scores = evaluate_semi_supervised(model, [(v.frames, v.masks) for v in videos], prompt=prompt)
         out[prompt] = scores.jf
-        log(f"held-out synthetic set (seed {cfg.eval_seed}, {cfg.eval_videos} videos x {cfg.eval_frames} frames, "
+        log(f"held-out synthetic set ({cfg.eval_look} look, seed {cfg.eval_seed}, {cfg.eval_videos} videos x "
+            f"{cfg.eval_frames} frames, "
             f"{scores.num_objects} objects), prompt {prompt}: J&F {scores.jf:.1f} (J {scores.j:.1f}, "
             f"F {scores.f:.1f}) [{time.perf_counter() - start:.0f} s]")
     return out
@@ -230,6 +233,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-frames", type=int, default=d.eval_frames)
     parser.add_argument("--eval-prompts", default=",".join(d.eval_prompts),
                         help="comma-separated protocols: mask, 1-click, 3-click, 5-click, box")
+    parser.add_argument("--eval-look", choices=tuple(LOOKS), default=d.eval_look,
+                        help="the held-out set's look (the training videos are studio)")
     parser.add_argument("--threads", type=int, default=d.threads)
     parser.add_argument("--low-res-fraction", type=float, default=d.low_res_fraction,
                         help=f"share of the steps trained at {d.low_res_size} px before 256 px (0: all at 256)")
@@ -243,10 +248,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> BootstrapConfig:
     if args.resume and args.checkpoint is None:
         raise ValueError("--resume needs --checkpoint")
+    if args.eval_look not in LOOKS:
+        raise ValueError(f"--eval-look is one of {', '.join(LOOKS)}, got {args.eval_look!r}")
     return dataclasses.replace(
         BootstrapConfig(), steps=args.steps, train_seed=args.train_seed,
         eval_seed=args.eval_seed, eval_videos=args.eval_videos, eval_frames=args.eval_frames,
-        eval_prompts=tuple(p.strip() for p in args.eval_prompts.split(",") if p.strip()),
+        eval_prompts=tuple(p.strip() for p in args.eval_prompts.split(",") if p.strip()), eval_look=args.eval_look,
         threads=args.threads, low_res_fraction=args.low_res_fraction, out=args.out, checkpoint=args.checkpoint, resume=args.resume,
         eval_only=args.eval_only, progress=not args.no_progress)
 

@@ -52,12 +52,13 @@ PAPER_SPEEDUP = 37.8 / 4.5  # phase 1 vs phase 3 time per frame (Table 1): 8.4x
 @dataclass
 class FlywheelConfig:
     rounds: int = 3
-    videos: int = 2  # annotated per round
-    val_videos: int = 2
+    videos: int = 3  # annotated per round
+    val_videos: int = 6
     seed: int = 0
     start: str = "shipped"  # or "untrained"
-    steps: int = 30
+    steps: int = 60
     lr: float = 2e-4
+    warmup: int = 0  # linear warm-up steps at the start of each round
     width: int = 320
     height: int = 240
     source_frames: int = 96  # 24 annotated frames at 6 fps (4 s; SA-V videos average 14 s)
@@ -215,13 +216,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         d = FlywheelConfig()
         parser.add_argument("--rounds", type=int, default=d.rounds, help="Rounds: phase 1, 2, then 3 (default 3).")
-        parser.add_argument("--videos", type=int, default=d.videos, help="Videos annotated per round (default 2).")
-        parser.add_argument("--val-videos", type=int, default=d.val_videos, help="Held-out videos (default 2).")
+        parser.add_argument("--videos", type=int, default=d.videos, help="Videos annotated per round (default %(default)s).")
+        parser.add_argument("--val-videos", type=int, default=d.val_videos, help="Held-out videos (default %(default)s).")
         parser.add_argument("--seed", type=int, default=d.seed)
         parser.add_argument("--start", choices=("shipped", "untrained"), default=d.start,
                             help="Round 0's model: the shipped micro weights or an untrained micro model.")
-        parser.add_argument("--steps", type=int, default=d.steps, help="Training steps per round.")
-        parser.add_argument("--lr", type=float, default=d.lr)
+        parser.add_argument("--steps", type=int, default=d.steps, help="Training steps per round (default %(default)s).")
+        parser.add_argument("--lr", type=float, default=d.lr, help="Peak learning rate of each round (default %(default)s).")
+        parser.add_argument("--warmup", type=int, default=d.warmup, help="Warm-up steps of each round's learning rate.")
         parser.add_argument("--frames", type=int, default=d.source_frames, help="Frames at 24 fps per video.")
         parser.add_argument("--size", default=f"{d.width}x{d.height}", help="WIDTHxHEIGHT (even numbers).")
         parser.add_argument("--objects", default=f"{d.objects[0]}-{d.objects[1]}",
@@ -250,6 +252,7 @@ class Command(BaseCommand):
             raise CommandError("--rounds and --videos must be at least 1, --val-videos at least 0.")
         cfg = FlywheelConfig(rounds=options["rounds"], videos=options["videos"], val_videos=options["val_videos"],
                              seed=options["seed"], start=options["start"], steps=options["steps"], lr=options["lr"],
+                             warmup=options["warmup"],
                              width=width, height=height, source_frames=options["frames"], objects=(low, high),
                              look=options["look"])
         started = time.monotonic()
@@ -311,7 +314,8 @@ class Command(BaseCommand):
             try:
                 launched = retraining_round_launch(
                     base_version=version, data_selection={"phases": list(range(1, phase + 1)), "project": project.pk},
-                    hyperparameters={"steps": cfg.steps, "lr": cfg.lr, "seed": cfg.seed + number,
+                    hyperparameters={"steps": cfg.steps, "lr": cfg.lr, "warmup_steps": cfg.warmup,
+                                     "seed": cfg.seed + number,
                                      "eval_videos": cfg.val_videos}, user=admin)
             except ApplicationError as error:
                 raise CommandError(f"Round {number} cannot retrain: {error.message} (QA left out every masklet "
