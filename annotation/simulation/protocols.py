@@ -191,6 +191,16 @@ def frame_ious(gt: np.ndarray, masks: dict[int, np.ndarray]) -> np.ndarray:
     return np.array([iou(gt[f], masks.get(f, empty)) for f in range(gt.shape[0])])
 
 
+def _segment(recorder: _Recorder, gt: np.ndarray, frame: int, propagated: np.ndarray | None, phase: int,
+             policy: Policy) -> None:
+    """Phase 2: a new mask from SAM's clicks, touched up with the brush (propagated as a mask).
+    Phase 3: clicks that refine the propagated mask through the memory."""
+    if phase == 2:
+        recorder.new_mask(gt, frame, policy)
+    else:
+        recorder.click_frame(gt, frame, propagated, policy)
+
+
 def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimClock, *, phase: int,
                               policy: Policy = Policy()) -> ObjectOutcome:
     """Phases 2 and 3 (see the module docstring). ``gt``: (T, H, W) bool."""
@@ -203,10 +213,7 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
     if visible.size == 0:
         return outcome  # never visible: nothing to annotate
     first = int(visible[0])
-    if phase == 2:  # SAM's mask touched up with the brush, then propagated as a mask
-        recorder.new_mask(gt[first], first, policy)
-    else:
-        recorder.click_frame(gt[first], first, None, policy)
+    _segment(recorder, gt[first], first, None, phase, policy)
     corrected = {first}
     masks = recorder.propagate(first, frames)
     while outcome.passes < policy.max_passes:
@@ -221,10 +228,7 @@ def annotate_with_propagation(session: TaskSession, gt: np.ndarray, clock: SimCl
         else:
             # Phase 2: a new mask from SAM on a fresh frame. Phase 3: refine the propagated mask.
             sent = len(recorder.outcome.sent)
-            if phase == 2:
-                recorder.new_mask(gt[worst], worst, policy)
-            else:
-                recorder.click_frame(gt[worst], worst, masks.get(worst), policy)
+            _segment(recorder, gt[worst], worst, masks.get(worst), phase, policy)
             if len(recorder.outcome.sent) == sent:
                 continue  # nothing to click there after all: nothing to re-propagate
         masks = recorder.propagate(first, frames)
