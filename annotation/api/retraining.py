@@ -60,6 +60,7 @@ class HyperparametersSerializer(serializers.Serializer):
     image_encoder_lr = serializers.FloatField(required=False, allow_null=True)
     weight_decay = serializers.FloatField(required=False)
     warmup_steps = serializers.IntegerField(required=False)
+    average_decay = serializers.FloatField(required=False, allow_null=True)
     clip_frames = serializers.IntegerField(required=False)
     max_objects = serializers.IntegerField(required=False)
     seed = serializers.IntegerField(required=False)

@@ -61,6 +61,9 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, Any]] = {
     "image_encoder_lr": (None, 1e-8, 1e-2),  # default: 0.6 x lr (the paper's 3e-6 / 5e-6)
     "weight_decay": (0.1, 0.0, 1.0),
     "warmup_steps": (0, 0, 10_000),
+    # The round's weights: the exponential moving average over the second half of the steps with this
+    # decay (engine.training.averaging; 0.95 averages ~20 steps); default: the last step's weights.
+    "average_decay": (None, 0.5, 0.9999),
     "clip_frames": (8, 2, 16),  # frames per training clip (the recipe's 8)
     "max_objects": (3, 1, 8),  # masklets per clip (the recipe's 3)
     "seed": (0, 0, 2**31 - 1),
@@ -261,6 +264,8 @@ def _train_config(params: dict[str, Any], config_name: str):
                           total_steps=params["steps"], min_lr_ratio=0.1, grad_clip=0.1),
         loss=loss_weights_for(config_name),  # the loss the base weights were trained with
         seed=params["seed"],
+        weight_average=(None if params.get("average_decay") is None
+                        else (params["average_decay"], params["steps"] // 2 + 1)),
     )
 
 
@@ -377,6 +382,7 @@ def _run(rr: RetrainingRound, job: Job,
         train_seconds = time.perf_counter() - started
         if job_cancel_requested(job=job):
             raise _Cancelled()
+        model = trainer.finish()  # the averaged weights when averaging (and the model it trained)
 
         _round_status(rr, RetrainingRound.Status.EVALUATING)
         _job_result(job, {"stage": "evaluating", "step": trainer.step, "steps": steps,

@@ -12,12 +12,13 @@ under torchrun, with DistributedDataParallel (``engine.training.distributed``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from torch import Tensor, nn
 from engine.checkpoint import load_state_dict_strict, save_model
 from engine.config import SAM2Config, config_to_json
 from engine.modeling.sam2 import SAM2Model, build_sam2
+from engine.training.averaging import WeightAverage
 from engine.training.data import Clip, ClipConfig, MaskletDataset, sample_clip
 from engine.training.distributed import DistInfo, all_reduce_mean, init_distributed, wrap_ddp
 from engine.training.forward import clip_forward
@@ -52,6 +54,9 @@ class TrainConfig:
     # step b (None: on from the start, as the recipe). From scratch they are a shortcut from the image
     # to the mask that lets the decoder ignore the memory: see ``engine.training.bootstrap``.
     high_res_warmup: tuple[int, int] | None = None
+    # (decay, first step): the run's result is the exponential moving average of the weights from that
+    # step on (``engine.training.averaging``); None: the last step's weights.
+    weight_average: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         if self.high_res_warmup is not None and not 0 <= self.high_res_warmup[0] <= self.high_res_warmup[1]:
@@ -106,6 +111,7 @@ class Trainer:
         self.rng = np.random.default_rng(seed)  # clip sampling
         self.gen = torch.Generator().manual_seed(seed)  # prompt simulation
         self.module = wrap_ddp(_ClipLoss(model, cfg), self.dist, self.device)
+        self.average = WeightAverage(*cfg.weight_average) if cfg.weight_average is not None else None
 
     def set_total_steps(self, total_steps: int) -> None:
         """Move the schedule's horizon (a run bounded by time re-estimates how many steps it gets)."""
@@ -171,6 +177,8 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
+        if self.average is not None:
+            self.average.update(self.model, self.step)
         reduced = all_reduce_mean(torch.stack([loss.detach(), *[terms[k].detach() for k in TERMS]]), self.dist)
         values = reduced.float().cpu().tolist()
         if not math.isfinite(values[0]):
@@ -231,6 +239,7 @@ class Trainer:
                 "torch": torch.get_rng_state(),
                 "python": random.getstate(),
             },
+            "average": self.average.state_dict() if self.average is not None else None,
             "model_config": config_to_json(self.model.config),
             "train_config": repr(dataclasses.asdict(self.cfg)),
         }
@@ -242,6 +251,8 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
         self.set_total_steps(int(state.get("total_steps", self.cfg.optim.total_steps)))
+        if self.average is not None and state.get("average") is not None:
+            self.average.load_state_dict(state["average"], device=self.device)
         rng = state["rng"]
         self.rng.bit_generator.state = rng["numpy"]
         self.gen.set_state(rng["prompts"])
@@ -262,12 +273,35 @@ class Trainer:
         self.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=False))
 
     def save_weights(self, path: str | Path, config: SAM2Config | None = None) -> Path:
-        """The model alone, as safetensors with its config (what ``load_model`` reads).
+        """The model alone, as safetensors with its config (what ``load_model`` reads): the averaged
+        weights once a weight average has started (``TrainConfig.weight_average``), else the current.
 
         ``config``: the config to store, e.g. the model's own input size after low-resolution training.
         """
         path = Path(path)
         if self.dist.is_main:
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_model(self.model, path, config=config)
+            with self.averaged_weights():
+                save_model(self.model, path, config=config)
         return path
+
+    @contextlib.contextmanager
+    def averaged_weights(self) -> Iterator[SAM2Model]:
+        """The model with the averaged weights inside the block (as is when no average has started)."""
+        if self.average is None or not self.average.active:
+            yield self.model
+            return
+        current = {name: p.detach().clone() for name, p in self.model.named_parameters()}
+        self.average.copy_to(self.model)
+        try:
+            yield self.model
+        finally:
+            with torch.no_grad():
+                for name, p in self.model.named_parameters():
+                    p.copy_(current[name])
+
+    def finish(self) -> SAM2Model:
+        """End the run: the model takes the averaged weights for good (when averaging); returns it."""
+        if self.average is not None and self.average.active:
+            self.average.copy_to(self.model)
+        return self.model

@@ -89,6 +89,7 @@ def dataset(project, reviewer) -> Callable[..., list[Video]]:
     ({}, {"clip_frames": 40}, "Hyperparameter clip_frames must be between 2 and 16"),
     ({}, {"batch": 4}, "Unknown hyperparameters batch"),
     ({}, {"steps": 5, "warmup_steps": 5}, "warmup_steps (5) must be fewer than steps (5)."),
+    ({}, {"average_decay": 1}, "Hyperparameter average_decay must be between 0.5 and 0.9999, got 1."),
 ])
 def test_launch_refuses_bad_input_with_a_message(base_version, admin_user, selection, hyper, message) -> None:
     with pytest.raises(ApplicationError) as caught:
@@ -149,6 +150,31 @@ def test_round_end_to_end_registers_a_loadable_version_with_metrics(base_version
     # A second delivery of the task's message does nothing (the Job is finished).
     assert retraining_round_run(job=job) is None
     assert ModelVersion.objects.filter(parent=base_version).count() == 1
+
+
+def test_a_round_with_average_decay_stores_the_averaged_weights(base_version, admin_user, dataset, tmp_path) -> None:
+    import torch
+
+    from engine.checkpoint import load_model
+
+    """Same data, seed and steps: the round that averages stores other weights than the one that does
+    not, i.e. the moving average over its second half (steps 3 and 4 of 4), not the last step's (and
+    two rounds that do not average store the same weights: training here is deterministic)."""
+    dataset()
+    stored = []
+    for decay in (None, None, 0.5):
+        hyper = {**FAST, "steps": 4, "eval_videos": 0, "average_decay": decay}
+        assert _train_config(retraining_hyperparameters(hyperparameters=hyper), "micro").weight_average == (
+            None if decay is None else (0.5, 3))
+        done = retraining_round_run(job=retraining_round_launch(
+            base_version=base_version, data_selection={"phases": [1]}, hyperparameters=hyper, user=admin_user).job)
+        assert done.status == RetrainingRound.Status.SUCCEEDED, done.message
+        assert done.hyperparameters["average_decay"] == decay
+        path = tmp_path / f"{len(stored)}.safetensors"
+        path.write_bytes(storage.read_bytes(done.resulting_version.checkpoint_key))
+        stored.append(load_model(None, path).state_dict())
+    differ = [[name for name, t in stored[0].items() if not torch.equal(t, other[name])] for other in stored[1:]]
+    assert differ[0] == [] and len(differ[1]) > 100, differ
 
 
 def test_round_without_val_data_says_so(base_version, admin_user, dataset) -> None:

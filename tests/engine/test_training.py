@@ -228,13 +228,13 @@ def _tiny_dataset() -> SyntheticMaskletDataset:
     return SyntheticMaskletDataset(7, 4, num_frames=6, height=64, width=64, num_objects=2)
 
 
-def _trainer(seed: int = 0, **optim: float) -> Trainer:
+def _trainer(seed: int = 0, weight_average: tuple[float, int] | None = None, **optim: float) -> Trainer:
     torch.manual_seed(seed)
     model = build_sam2(get_config("micro").with_image_size(SIZE))
     cfg = TrainConfig(clip=ClipConfig(num_frames=2, max_objects=1),
                       prompts=PromptConfig(num_correction_points=1),
                       optim=OptimConfig(lr=1e-3, image_encoder_lr=1e-3, warmup_steps=0, total_steps=10, **optim),
-                      seed=seed)
+                      seed=seed, weight_average=weight_average)
     return Trainer(model, _tiny_dataset(), cfg, dist_info=DistInfo())
 
 
@@ -279,6 +279,44 @@ def test_resume_continues_identically(tmp_path) -> None:
     for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     assert resumed.scheduler.get_last_lr() == straight.scheduler.get_last_lr()
+
+
+def test_the_weight_average_follows_the_steps_from_its_start_and_is_what_the_run_saves(tmp_path) -> None:
+    from engine.checkpoint import load_model
+
+    trainer = _trainer(seed=3, weight_average=(0.5, 2))
+    name, param = next((n, p) for n, p in trainer.model.named_parameters() if n.startswith("sam_mask_decoder."))
+    seen = []
+    trainer.train(3, callback=lambda stats: seen.append(param.detach().clone()))
+    # Step 1 is before the start; the average starts as step 2's weights, then moves halfway to step 3's.
+    torch.testing.assert_close(trainer.average.tensors[name], 0.5 * seen[1] + 0.5 * seen[2])
+    assert trainer.average.updates == 2
+    # The live model keeps training from its own weights; the saved file holds the average.
+    torch.testing.assert_close(param.detach(), seen[2], rtol=0, atol=0)
+    saved = dict(load_model(None, trainer.save_weights(tmp_path / "avg.safetensors")).named_parameters())
+    torch.testing.assert_close(saved[name], trainer.average.tensors[name])
+    torch.testing.assert_close(param.detach(), seen[2], rtol=0, atol=0)
+    trainer.finish()
+    torch.testing.assert_close(param.detach(), trainer.average.tensors[name], rtol=0, atol=0)
+
+
+def test_a_resumed_run_keeps_its_weight_average(tmp_path) -> None:
+    straight = _trainer(seed=5, weight_average=(0.9, 1))
+    straight.train(2)
+    straight.save_checkpoint(tmp_path / "ckpt.pt")
+    straight.train(2)
+    resumed = _trainer(seed=99, weight_average=(0.9, 1))
+    resumed.load_checkpoint(tmp_path / "ckpt.pt")
+    resumed.train(2)
+    assert resumed.average.updates == straight.average.updates == 4
+    for name, a in straight.average.tensors.items():
+        torch.testing.assert_close(resumed.average.tensors[name], a, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("decay, start", [(1.0, 1), (0.0, 1), (0.9, 0)])
+def test_a_weight_average_out_of_range_is_refused(decay: float, start: int) -> None:
+    with pytest.raises(ValueError, match="average"):
+        _trainer(weight_average=(decay, start))
 
 
 def test_frozen_image_encoder_does_not_move() -> None:

@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--splits", default="train", help="Video splits to train on: train[,unassigned].")
         parser.add_argument("--steps", type=int, default=None)
         parser.add_argument("--lr", type=float, default=None)
+        parser.add_argument("--average-decay", type=float, default=None,
+                            help="Keep the moving average of the weights over the second half of the steps "
+                                 "(e.g. 0.95) instead of the last step's.")
         parser.add_argument("--eval-videos", type=int, default=None, help="Val videos to score (0: none).")
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--user", default="", help="Username recorded as the round's author.")
@@ -45,7 +48,8 @@ class Command(BaseCommand):
             if options[key]:
                 selection[key] = options[key]
         hyper = {name: options[key] for name, key in (("steps", "steps"), ("lr", "lr"),
-                                                      ("eval_videos", "eval_videos"), ("seed", "seed"))
+                                                      ("eval_videos", "eval_videos"), ("seed", "seed"),
+                                                      ("average_decay", "average_decay"))
                  if options[key] is not None}
         user = get_user_model().objects.filter(username=options["user"]).first() if options["user"] else None
         try:

@@ -59,6 +59,7 @@ class FlywheelConfig:
     steps: int = 60
     lr: float = 2e-4
     warmup: int = 0  # linear warm-up steps at the start of each round
+    average_decay: float | None = None  # a round's weights: the moving average over its second half
     width: int = 320
     height: int = 240
     source_frames: int = 96  # 24 annotated frames at 6 fps (4 s; SA-V videos average 14 s)
@@ -224,6 +225,9 @@ class Command(BaseCommand):
         parser.add_argument("--steps", type=int, default=d.steps, help="Training steps per round (default %(default)s).")
         parser.add_argument("--lr", type=float, default=d.lr, help="Peak learning rate of each round (default %(default)s).")
         parser.add_argument("--warmup", type=int, default=d.warmup, help="Warm-up steps of each round's learning rate.")
+        parser.add_argument("--average-decay", type=float, default=d.average_decay,
+                            help="Each round keeps the moving average of its weights over the second half of "
+                                 "its steps with this decay (default %(default)s; none: the last step's).")
         parser.add_argument("--frames", type=int, default=d.source_frames, help="Frames at 24 fps per video.")
         parser.add_argument("--size", default=f"{d.width}x{d.height}", help="WIDTHxHEIGHT (even numbers).")
         parser.add_argument("--objects", default=f"{d.objects[0]}-{d.objects[1]}",
@@ -252,7 +256,7 @@ class Command(BaseCommand):
             raise CommandError("--rounds and --videos must be at least 1, --val-videos at least 0.")
         cfg = FlywheelConfig(rounds=options["rounds"], videos=options["videos"], val_videos=options["val_videos"],
                              seed=options["seed"], start=options["start"], steps=options["steps"], lr=options["lr"],
-                             warmup=options["warmup"],
+                             warmup=options["warmup"], average_decay=options["average_decay"],
                              width=width, height=height, source_frames=options["frames"], objects=(low, high),
                              look=options["look"])
         started = time.monotonic()
@@ -315,6 +319,7 @@ class Command(BaseCommand):
                 launched = retraining_round_launch(
                     base_version=version, data_selection={"phases": list(range(1, phase + 1)), "project": project.pk},
                     hyperparameters={"steps": cfg.steps, "lr": cfg.lr, "warmup_steps": cfg.warmup,
+                                     "average_decay": cfg.average_decay,
                                      "seed": cfg.seed + number,
                                      "eval_videos": cfg.val_videos}, user=admin)
             except ApplicationError as error:

@@ -946,6 +946,8 @@ export interface components {
             /** Format: double */
             weight_decay?: number;
             warmup_steps?: number;
+            /** Format: double */
+            average_decay?: number | null;
             clip_frames?: number;
             max_objects?: number;
             seed?: number;
@@ -1414,7 +1416,7 @@ export interface components {
              */
             base_version?: number;
             data_selection?: components["schemas"]["DataSelectionRequest"];
-            /** @description steps (default 200, 1..100000); lr (default 0.0001, 1e-07..0.01); image_encoder_lr (default auto, 1e-08..0.01); weight_decay (default 0.1, 0..1); warmup_steps (default 0, 0..10000); clip_frames (default 8, 2..16); max_objects (default 3, 1..8); seed (default 0, 0..2.14748e+09); eval_videos (default 20, 0..1000); time_limit_minutes (default auto, 1..10080) */
+            /** @description steps (default 200, 1..100000); lr (default 0.0001, 1e-07..0.01); image_encoder_lr (default auto, 1e-08..0.01); weight_decay (default 0.1, 0..1); warmup_steps (default 0, 0..10000); average_decay (default auto, 0.5..0.9999); clip_frames (default 8, 2..16); max_objects (default 3, 1..8); seed (default 0, 0..2.14748e+09); eval_videos (default 20, 0..1000); time_limit_minutes (default auto, 1..10080) */
             hyperparameters?: components["schemas"]["HyperparametersRequest"];
         };
         RetrainingRound: {
