@@ -29,7 +29,9 @@ minutes needs instead of a fine-tune:
 - a quarter of the clips prompted with the GT mask, not a half (the click and box paths learn
   from scratch too), half the clips object-centred crops (objects up to twice as large), 3
   corrective clicks per corrected frame instead of 7, and the first half of the steps at 128 px
-  input (about 3.5x cheaper per step on a CPU) before the model's own 256 px.
+  input (about 3.5x cheaper per step on a CPU) before the model's own 256 px;
+- the weights written are the moving average over the last 42 % of the steps (decay 0.99): measured
+  beside one run, 79.3 / 74.3 (GT mask / one click) against 77.7 / 68.2 for its last step's weights.
 """
 
 from __future__ import annotations
@@ -133,12 +135,22 @@ class BootstrapConfig:
     # The mask decoder's stride-4/8 skips: off until this fraction of the steps, then ramped in until
     # the second (TrainConfig.high_res_warmup; see the module docstring).
     high_res_warmup: tuple[float, float] = (0.42, 0.58)
+    # The shipped weights: the moving average with this decay from this fraction of the steps on (the
+    # end of the skips' ramp; ``engine.training.averaging``); decay 0: the last step's weights.
+    average_decay: float = 0.99
+    average_from: float = 0.58
     eval_only: bool = False
     progress: bool = True
 
     @property
     def high_res_steps(self) -> tuple[int, int]:
         return round(self.high_res_warmup[0] * self.steps), round(self.high_res_warmup[1] * self.steps)
+
+    @property
+    def weight_average(self) -> tuple[float, int] | None:
+        if self.average_decay <= 0:
+            return None
+        return self.average_decay, max(1, round(self.average_from * self.steps))
 
     @property
     def full_res_from(self) -> int:
@@ -173,7 +185,8 @@ def run_bootstrap(cfg: BootstrapConfig = BootstrapConfig(),
         object_score_prior(model)
         memory_locality_prior(model)
         dataset = SyntheticMaskletDataset(cfg.train_seed, 1_000_000, num_frames=(16, 48))
-        recipe = dataclasses.replace(micro_recipe(cfg.train_seed), high_res_warmup=cfg.high_res_steps)
+        recipe = dataclasses.replace(micro_recipe(cfg.train_seed), high_res_warmup=cfg.high_res_steps,
+                                     weight_average=cfg.weight_average)
         trainer = Trainer(model, dataset, recipe)
         trainer.set_total_steps(cfg.steps)
         ckpt = cfg.checkpoint or Path(tempfile.mkdtemp(prefix="micro-bootstrap-")) / "train.pt"

@@ -108,6 +108,8 @@ def test_a_bootstrap_run_is_bounded_by_steps_and_switches_resolution_by_step(tmp
     assert set(result.jf) == {"mask", "1-click"}
     state = torch.load(tmp_path / "train.pt", map_location="cpu", weights_only=False)
     assert state["step"] == 2 and state["image_size"] == 256
+    # The shipped weights are the moving average from 58 % of the steps on: here both steps.
+    assert cfg.weight_average == (0.99, 1) and state["average"]["updates"] == 2
 
 
 def test_high_res_warmup_is_off_then_ramps_in_then_stays_on() -> None:
