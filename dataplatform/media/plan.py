@@ -51,7 +51,9 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
             stream = container.streams.video[0]
             ctx = stream.codec_context
             length_size = _avcc_length_size(ctx.extradata if ctx is not None else None)
-            if ctx is None or ctx.name != "h264" or length_size is None or not stream.time_base:
+            # Read while the container is open: PyAV 18 answers None for a closed stream's time base.
+            time_base = stream.time_base
+            if ctx is None or ctx.name != "h264" or length_size is None or not time_base:
                 return None
             pts: list[int] = []
             disposable: set[int] = set()
@@ -72,7 +74,6 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
     pts.sort()
     if len(pts) < 2 or len(set(pts)) != len(pts):
         return None
-    time_base = stream.time_base
     times = [p * time_base for p in pts]
     end = times[-1] + (last_duration * time_base if last_duration else times[-1] - times[-2])
     try:

@@ -174,6 +174,51 @@ def test_skipping_unneeded_frames_changes_nothing_but_the_work(tmp_path: Path, r
     assert fast[1] == slow[1]  # byte-identical JPEGs
 
 
+class _ClosedStreamGuard:
+    """A container whose streams refuse to be read once it is closed: PyAV's streams point into the
+    container's memory, so a read after ``close`` is a use-after-free (seen: a time base of None
+    under PyAV 18, now and then, which failed an ingest)."""
+
+    def __init__(self, container: av.container.InputContainer) -> None:
+        self._container, self.closed = container, False
+        guard = self
+
+        class Stream:
+            def __init__(self, real: object) -> None:
+                self._real = real
+
+            def __getattr__(self, name: str) -> object:
+                assert not guard.closed, f"stream.{name} read after the container was closed"
+                return getattr(self._real, name)
+
+        class Streams:
+            video = [Stream(s) for s in container.streams.video]
+
+        self.streams = Streams()
+
+    def demux(self, stream: object):
+        return self._container.demux(stream._real)
+
+    def __enter__(self) -> _ClosedStreamGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._container.close()
+        self.closed = True
+
+
+def test_the_decode_plan_reads_the_stream_only_while_the_file_is_open(tmp_path: Path, monkeypatch) -> None:
+    from dataplatform.media import plan as plan_module
+
+    path = tmp_path / "bframes.mp4"
+    write_video(path, fps=30, frames=60, options={"preset": "veryfast", "bf": "3"})
+    opened = plan_module.open_container
+    monkeypatch.setattr(plan_module, "open_container", lambda source: _ClosedStreamGuard(opened(source)))
+    plan = plan_module.make_plan(str(path), 6)
+    assert plan is not None and plan.frames == 60 and len(plan.keep) == 12
+    assert plan.end == Fraction(2)
+
+
 def test_annotation_rate_is_a_parameter(tmp_path: Path) -> None:
     path = tmp_path / "clip.mp4"
     write_video(path, fps=30, frames=60)
