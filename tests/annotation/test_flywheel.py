@@ -66,6 +66,8 @@ def test_qa_measures_a_masklet_against_the_object_frame_by_frame() -> None:
     ({"size": "wide"}, "--size is WIDTHxHEIGHT"),
     ({"rounds": 0}, "--rounds and --videos must be at least 1"),
     ({"look": "noir"}, "--look is one of studio, field"),
+    ({"average_decay": 1.5}, "--average-decay is 0 .* or between 0.5 and 0.9999, got 1.5"),
+    ({"average_decay": 0.2}, "between 0.5 and 0.9999, got 0.2"),
 ])
 @pytest.mark.django_db
 def test_bad_options_are_refused_before_anything_runs(options: dict, message: str) -> None:
