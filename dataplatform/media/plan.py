@@ -51,7 +51,8 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
             stream = container.streams.video[0]
             ctx = stream.codec_context
             length_size = _avcc_length_size(ctx.extradata if ctx is not None else None)
-            # Read while the container is open: PyAV 18 answers None for a closed stream's time base.
+            # Read while the container is open: a stream read after close reads freed memory (seen
+            # under PyAV 18: a time base of None now and then, which failed an ingest).
             time_base = stream.time_base
             if ctx is None or ctx.name != "h264" or length_size is None or not time_base:
                 return None
