@@ -60,8 +60,7 @@ class FlywheelConfig:
     lr: float = 2e-4
     warmup: int = 0  # linear warm-up steps at the start of each round
     # A round's weights: the moving average over its second half with this decay (None: the last
-    # step's). Measured with the defaults: 30.9 -> 44.3 -> 48.3 -> 55.0 with it, 30.9 -> 47.7 -> 51.6
-    # -> 50.4 without (the third round's 5 masklets then cost points; see the README).
+    # step's); the README has both measured.
     average_decay: float | None = 0.99
     width: int = 320
     height: int = 240
