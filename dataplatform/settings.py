@@ -8,6 +8,7 @@ folder, all under ``var/``); production switches each integration with an enviro
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -326,6 +327,30 @@ SPECTACULAR_SETTINGS = {
         "MaskletKindEnum": "annotation.models.Masklet.Kind",
     },
 }
+
+# ---- Login throttling (django-axes; dataplatform/logins.py) --------------------------------------
+# Failed logins are counted per username and per address (in the database, so every web process
+# shares them); past the limit, logins for that username or from that address answer 429 with
+# Retry-After until the cool-off has passed. A successful login clears its username's failures.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns a refused login into the 429
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# LOGIN_FAILURE_LIMIT: failed logins for one username, or from one address, before logins are
+# paused. Default: 5
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+# LOGIN_COOLOFF_MINUTES: how long logins stay paused; a try during the pause starts it over.
+# Default: 15
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15.0))
+# TRUSTED_PROXY_COUNT: reverse proxies in front of the web server that append to X-Forwarded-For;
+# the login's address is then the one the outermost of them saw. Default: 0 (the peer's address)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "dataplatform.logins.LoginAttemptsHandler"
+AXES_LOCKOUT_CALLABLE = "dataplatform.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dataplatform.logins.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # the failures are what counts; no table of every successful login
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,
