@@ -53,6 +53,17 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 
+# The embedded demo's SQLite takes concurrent clients and a worker: WAL lets reads go on during a
+# write; a write transaction takes the write lock when it begins (IMMEDIATE), so a busy database
+# makes it wait (up to the timeout, in seconds) instead of failing with "database is locked" when
+# a transaction that has read wants to write after another has written.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
+
+
 def database_from_url(url: str) -> dict:
     """``sqlite:///path`` or ``postgres://user:password@host:port/name?option=value``."""
     parsed = urlparse(url)
@@ -60,7 +71,7 @@ def database_from_url(url: str) -> dict:
         path = unquote(parsed.path)
         path = path[1:] if path.startswith("//") else path  # sqlite:////abs/path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or str(VAR_DIR / "masklet.sqlite3"),
-                "OPTIONS": {"timeout": 30}}
+                "OPTIONS": SQLITE_OPTIONS}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         return {
