@@ -87,8 +87,10 @@ def test_detail_with_local_frame_urls(annotator, api_client_for, videos):
     Video.objects.filter(pk=video.pk).update(thumbnail_key=storage.thumbnail_key(video.pk))
     body = api_client_for(annotator).get(f"/api/videos/{video.pk}/").json()
     assert body["frame_count"] == 3
-    assert body["frame_urls"] == [f"/media/videos/{video.pk}/frames/{i:05d}.jpg" for i in range(3)]
-    assert body["thumbnail_url"] == f"/media/videos/{video.pk}/thumbnail.jpg"
+    urls = [urlparse(url) for url in [*body["frame_urls"], body["thumbnail_url"]]]
+    assert [url.path for url in urls] == [*(f"/media/videos/{video.pk}/frames/{i:05d}.jpg" for i in range(3)),
+                                          f"/media/videos/{video.pk}/thumbnail.jpg"]
+    assert all(set(parse_qs(url.query)) == {"expires", "signature"} for url in urls)  # signed links
     assert body["frame_timestamps"] == [0.0, 0.1667, 0.3333]
     assert (body["width"], body["height"], body["source_fps"]) == (64, 48, 24.0)
 
