@@ -93,16 +93,35 @@ def delete_keys(keys: Iterable[str]) -> None:
         default_storage.delete(key)
 
 
-def delete_prefix(prefix: str) -> int:
-    """Delete every file under ``prefix`` (a folder-like key ending in '/'); returns how many."""
+def delete_prefix(prefix: str, *, keep: Iterable[str] = ()) -> int:
+    """Delete every file under ``prefix`` (a folder-like key ending in '/') but the keys in ``keep``;
+    returns how many. On a folder storage the folders left empty go too, ``prefix``'s own included."""
+    count = _delete_files_under(prefix, frozenset(keep))
+    _remove_empty_folders(prefix)
+    return count
+
+
+def _delete_files_under(prefix: str, keep: frozenset[str]) -> int:
     count = 0
     folders, files = _listdir(prefix)
     for name in files:
-        default_storage.delete(prefix + name)
-        count += 1
+        if prefix + name not in keep:
+            default_storage.delete(prefix + name)
+            count += 1
     for folder in folders:
-        count += delete_prefix(f"{prefix}{folder}/")
+        count += _delete_files_under(f"{prefix}{folder}/", keep)
     return count
+
+
+def _remove_empty_folders(prefix: str) -> None:
+    top = local_path(prefix.rstrip("/"))
+    if top is None or not os.path.isdir(top):
+        return  # S3 has no folders: a prefix is gone with its last key
+    for folder, _, _ in os.walk(top, topdown=False):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # not empty: something kept (or written meanwhile) is in it
 
 
 def delete_quietly(keys: Iterable[str]) -> None:
