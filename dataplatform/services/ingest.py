@@ -5,8 +5,8 @@ Flow: the web process checks what it can at once (size, a quick probe of the hea
 ingest Job, and queues the task after commit. The worker (``video_ingest``) claims the Job,
 decodes, samples at the project's annotation fps by timestamp, writes the frames and a thumbnail,
 and marks the Video ready in one transaction at the end: a half-ingested video is never ready.
-Any failure leaves the Video failed with a message, the Job failed with the same message, and no
-frames behind.
+Any failure leaves the Video failed with a message, the Job failed with the same message, and
+nothing stored behind: no frame, thumbnail or folder, nor the upload (unless KEEP_FAILED_SOURCES).
 """
 
 from __future__ import annotations
