@@ -174,8 +174,14 @@ S3_REGION = env("S3_REGION", "us-east-1")
 # S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY: credentials. Default: boto3's own chain (env, role).
 S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID", "") or None
 S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY", "") or None
-# S3_PRESIGNED_EXPIRY: seconds a presigned frame or download URL stays valid. Default: 3600
+# S3_PRESIGNED_EXPIRY: seconds a media URL (frame, thumbnail, export download) stays valid, on
+# every backend: presigned on S3, signed by the server on local storage. Default: 3600
 S3_PRESIGNED_EXPIRY = env_int("S3_PRESIGNED_EXPIRY", 3600)
+if S3_PRESIGNED_EXPIRY < 1:
+    raise ValueError(f"S3_PRESIGNED_EXPIRY must be at least 1 second, got {S3_PRESIGNED_EXPIRY}")
+# KEEP_FAILED_SOURCES: keep the uploaded file of a video whose ingest failed, for diagnosis (its
+# frames and thumbnail go either way). Default: false (a failed ingest leaves nothing stored).
+KEEP_FAILED_SOURCES = env_bool("KEEP_FAILED_SOURCES", False)
 # S3_PUBLIC_ENDPOINT_URL: the endpoint browsers use for presigned URLs, when it differs from the
 # one the servers use (e.g. http://localhost:9000 vs http://minio:9000). Default: S3_ENDPOINT_URL
 S3_PUBLIC_ENDPOINT_URL = env("S3_PUBLIC_ENDPOINT_URL", "") or None
