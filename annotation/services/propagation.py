@@ -17,10 +17,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction
+from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_revision_create
 from annotation.services.phases import phase_check_tool
 from annotation.services.sessions import PROMPT_KINDS, _effective_rows, task_masks_latest, task_objects
-from annotation.services.tasks import _lock_own_task
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job
 from dataplatform.services.jobs import job_claim, job_create, job_succeed
@@ -34,7 +34,7 @@ def propagation_start(*, task: AnnotationTask, user, frame_index: int, direction
     if direction not in DIRECTIONS:
         raise ApplicationError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}.")
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
         phase_check_tool(phase=locked.phase, tool="propagate")
         video = locked.video
