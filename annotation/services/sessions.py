@@ -34,6 +34,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
+from annotation.selectors.masklets import task_masklets_open
 from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
@@ -649,6 +650,7 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
         locked = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.pk)
         objects = task_objects(task=locked)
         prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
+        opened = set(task_masklets_open(task=locked, user=user).values_list("pk", flat=True))
         saved = []
         for latest in task_masks_latest(task=locked):
             masklet = next(m for m in objects if m.pk == latest["masklet_id"])
@@ -656,6 +658,9 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
             mine = [r for r in prompts if r.object_number == masklet.object_number]
             if not any(since is None or r.server_timestamp > since for r in mine):
                 continue  # nothing new since the current revision
+            if masklet.pk not in opened:
+                raise ConflictError(f"Object {masklet.object_number} is {masklet.status}: its masks no longer "
+                                    "change in this task; nothing was saved.")
             revision = masklet_revision_create(
                 masklet=masklet, masks=latest["masks"], author=user, phase=locked.phase,
                 model_version=locked.model_version, edited_frames=sorted({r.frame_index for r in mine}),

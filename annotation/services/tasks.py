@@ -27,8 +27,9 @@ from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, W
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet
+from annotation.selectors.masklets import task_masklets_open
 from annotation.selectors.tasks import task_lock_held
-from dataplatform.errors import ApplicationError, ConflictError
+from dataplatform.errors import ApplicationError, ConflictError, ForbiddenError
 from dataplatform.models import Phase, Project, Video
 
 MAX_TASKS_PER_CALL = 1000
@@ -159,27 +160,26 @@ def tasks_expire_leases(*, now: datetime | None = None) -> list[int]:
 
 
 def _masklets_to_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int] | None) -> list[Masklet]:
+    """The masklets a submit sends to verification, locked: those named (each must be open to the
+    task, else 403 naming them), else a refinement task's masklet, else the open ones with masks."""
+    opened = task_masklets_open(task=task, user=user).select_for_update(of=("self",))
     if masklet_ids is not None:
         ids = sorted(set(masklet_ids))
-        masklets = list(Masklet.objects.select_for_update().filter(pk__in=ids, video_id=task.video_id))
-        missing = sorted(set(ids) - {m.pk for m in masklets})
-        if missing:
-            raise ApplicationError(f"Masklets {missing} are not masklets of this task's video.")
+        masklets = list(opened.filter(pk__in=ids))
+        refused = sorted(set(ids) - {m.pk for m in masklets})
+        if refused:
+            raise ForbiddenError(f"Masklets {refused} are not this task's to submit: a task submits its own "
+                                 "objects while they are drafts (a refinement task, its masklet under rework).",
+                                 {"masklets": refused})
     elif task.masklet_id is not None:
-        masklets = list(Masklet.objects.select_for_update().filter(pk=task.masklet_id))
+        masklets = list(opened.filter(pk=task.masklet_id))
     else:
-        # The task's own objects with masks; drafts made before objects belonged to a task are
-        # found by their author.
-        masklets = list(Masklet.objects.select_for_update().filter(
-            Q(task=task) | Q(task__isnull=True, current_revision__author=user), video_id=task.video_id,
-            status=Masklet.Status.DRAFT, current_revision__isnull=False))
+        masklets = list(opened.filter(current_revision__isnull=False))
     if not masklets:
         raise ApplicationError("Nothing to submit: this task has no masklet with masks yet.")
     for masklet in masklets:
         if masklet.current_revision_id is None:
             raise ApplicationError(f"Masklet {masklet.pk} has no masks yet; segment it or leave it out.")
-        if masklet.status == Masklet.Status.ACCEPTED:
-            raise ConflictError(f"Masklet {masklet.pk} was already accepted; refine it in a refinement task.")
         if masklet.current_revision.reviews.exists():
             raise ConflictError(f"The current masks of masklet {masklet.pk} were already reviewed; "
                                 "change them before submitting again.")
@@ -190,10 +190,10 @@ def task_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int] | None
                 client_timestamp: datetime | None = None) -> AnnotationTask:
     """End the task: its masklets go to verification, a ``submit`` interaction is recorded.
 
-    The masklets: ``masklet_ids`` when given (masklets of the task's video); else the refined
-    masklet of a refinement task; else the task's draft objects that have masks (and drafts of
-    the video from before objects belonged to tasks whose current revision the user wrote). Each
-    needs masks that were not reviewed yet.
+    The masklets: ``masklet_ids`` when given, else the refined masklet of a refinement task, else
+    the task's draft objects that have masks; always among the masklets open to the task
+    (``task_masklets_open``: never another task's objects, nor a masklet past draft). Each needs
+    masks that were not reviewed yet.
     """
     from annotation.services.sessions import session_save  # sessions builds on this module
 

@@ -182,7 +182,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A masklet with its current revision's masks (every role). */
+        /**
+         * @description A masklet with its current revision's masks: for the authors of its revisions, the annotator
+         *     of its task, reviewers and admins (403 for anyone else).
+         */
         get: operations["masklets_retrieve"];
         put?: never;
         post?: never;
