@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotation.models import AnnotationTask, Interaction, Masklet
+from annotation.models import AnnotationTask, Interaction, Masklet, Review
 from annotation.services.propagation import propagation_save, propagation_start
 from annotation.services.sessions import session_object_create
 from annotation.services.tasks import task_next_for, task_release, task_submit, tasks_create_for_video
@@ -108,6 +108,28 @@ def test_the_annotator_of_a_refinement_task_reads_its_masklet(api_client_for, us
     assert task_next_for(user=refiner).pk == refine.pk
     assert api_client_for(refiner).get(url).status_code == 200
     assert api_client_for(stranger).get(url).status_code == 403
+
+
+def test_self_review_and_decisions_without_the_lease_are_refused(api_client_for, user_factory, ready_video,
+                                                                 masklet_factory):
+    both = user_factory(("annotator", "reviewer"))
+    own = masklet_factory(ready_video, author=both, status="submitted")
+    client = api_client_for(both)
+    assert client.post("/api/reviews/next/", {}, format="json").status_code == 204
+    for action, body in (("accept", {}), ("reject", {"reason": "Looks wrong."})):
+        response = client.post(f"/api/masklets/{own.pk}/{action}/", {"revision": own.current_revision_id, **body},
+                               format="json")
+        assert response.status_code == 403, response.content
+        assert error_of(response)["code"] == "own_work" and "someone else must decide" in error_of(response)["message"]
+    unleased = api_client_for(user_factory("reviewer")).post(
+        f"/api/masklets/{own.pk}/accept/", {"revision": own.current_revision_id}, format="json")
+    assert unleased.status_code == 403 and error_of(unleased)["code"] == "no_review_lease"
+    assert not Review.objects.exists() and Masklet.objects.get(pk=own.pk).status == "submitted"
+    admin = api_client_for(user_factory("admin"))
+    overridden = admin.post(f"/api/masklets/{own.pk}/accept/", {"revision": own.current_revision_id}, format="json")
+    assert overridden.status_code == 200, overridden.content
+    assert overridden.json()["lease_override"] is True
+    assert Review.objects.get().lease_override is True
 
 
 def _running_propagation(task: AnnotationTask, user, masklet: Masklet) -> Job:

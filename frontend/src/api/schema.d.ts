@@ -1464,6 +1464,8 @@ export interface components {
             readonly reviewer: string;
             readonly decision: components["schemas"]["DecisionEnum"];
             readonly reason: string;
+            /** @description An admin decided without holding the review lease. */
+            readonly lease_override: boolean;
             /** Format: date-time */
             readonly created_at: string;
         };
