@@ -156,3 +156,17 @@ def test_a_propagation_result_lands_only_while_its_author_holds_the_task(two_ann
     assert failed.status == "failed" and "not saved" in failed.message and "already submitted" in failed.message
     assert Masklet.objects.get(pk=object_a.pk).revisions.count() == revisions
     assert Masklet.objects.get(pk=object_a.pk).status == "submitted"
+
+
+def test_a_save_never_changes_an_object_past_draft(api_client_for, two_annotators):
+    a, _, task_a, _, object_a = two_annotators
+    Interaction.objects.create(task=task_a, user=a, kind="click+", frame_index=1, object_number=object_a.object_number,
+                               payload={"points": [[4.0, 4.0]], "labels": [1]}, phase=task_a.phase)
+    Masklet.objects.filter(pk=object_a.pk).update(status="accepted")  # decided meanwhile, by whatever path
+    response = api_client_for(a).post(f"/api/tasks/{task_a.pk}/save/")
+    assert response.status_code == 409, response.content
+    assert f"Object {object_a.object_number} is accepted" in error_of(response)["message"]
+    assert Masklet.objects.get(pk=object_a.pk).revisions.count() == 1
+    Masklet.objects.filter(pk=object_a.pk).update(status="draft")
+    saved = api_client_for(a).post(f"/api/tasks/{task_a.pk}/save/")
+    assert saved.status_code == 200 and [s["masklet_id"] for s in saved.json()] == [object_a.pk]
