@@ -109,7 +109,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "masklet", "revision", "reviewer", "decision", "reason", "created_at"]
+        fields = ["id", "masklet", "revision", "reviewer", "decision", "reason", "lease_override", "created_at"]
         read_only_fields = fields
 
 

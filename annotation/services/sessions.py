@@ -34,10 +34,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
+from annotation.selectors.masklets import task_masklets_open
+from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
-from annotation.services.tasks import _lock_own_task
 from dataplatform.celery import GPU_QUEUE, app
 from dataplatform.commits import DiskFlush, commit_without_waiting, flush_start
 from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
@@ -324,7 +325,7 @@ def session_state(*, task: AnnotationTask) -> dict:
 def session_open(*, task: AnnotationTask, user) -> dict:
     """Open (or reopen) the task's engine session on a GPU worker; the session's state."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
     locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
     session_model_version(task=locked)
     current = locked.session_worker
@@ -529,7 +530,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
     with transaction.atomic():
         durable_later = commit_without_waiting()  # visible at once, on disk before the answer
         try:
-            locked = _lock_own_task(task=AnnotationTask(pk=task_id), user=user)  # reads the id only
+            locked = task_lock_held(task=AnnotationTask(pk=task_id), user=user)  # reads the id only
         except AnnotationTask.DoesNotExist:
             raise NotFoundError(f"Task {task_id} does not exist.") from None
         phase_check_tool(phase=locked.phase, tool=kind)
@@ -551,7 +552,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
 def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
     """Undo the latest prompt that still counts; the mask of its object on its frame after the undo."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         objects = task_objects(task=locked)
         rows = _effective_rows(task=locked, objects=objects)
         prompts = [r for r in rows if r.kind in PROMPT_KINDS]
@@ -574,7 +575,7 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
 def session_object_create(*, task: AnnotationTask, user) -> Masklet:
     """A new object of the task: a draft masklet in its video, belonging to the task."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         if locked.kind == AnnotationTask.Kind.REFINE:
             raise ApplicationError("A refinement task works on its one masklet; it cannot add objects.")
         masklet = masklet_create(video=locked.video)
@@ -587,7 +588,7 @@ def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> 
     """Remove a draft object of the task; its prompts stop counting (telemetry rows stay). The
     removal is recorded first, as a ``remove`` interaction naming the object."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         masklet, _ = _check_object(locked, object_number)
         if locked.masklet_id == masklet.pk:
             raise ConflictError("The masklet of a refinement task cannot be removed.")
@@ -645,10 +646,11 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
     answers are newer than its current revision, all in one transaction (e.g. phase 1, where no
     propagation saves them; call before submitting). Edited frames: the object's prompted frames."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         locked = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.pk)
         objects = task_objects(task=locked)
         prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
+        opened = set(task_masklets_open(task=locked, user=user).values_list("pk", flat=True))
         saved = []
         for latest in task_masks_latest(task=locked):
             masklet = next(m for m in objects if m.pk == latest["masklet_id"])
@@ -656,6 +658,9 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
             mine = [r for r in prompts if r.object_number == masklet.object_number]
             if not any(since is None or r.server_timestamp > since for r in mine):
                 continue  # nothing new since the current revision
+            if masklet.pk not in opened:
+                raise ConflictError(f"Object {masklet.object_number} is {masklet.status}: its masks no longer "
+                                    "change in this task; nothing was saved.")
             revision = masklet_revision_create(
                 masklet=masklet, masks=latest["masks"], author=user, phase=locked.phase,
                 model_version=locked.model_version, edited_frames=sorted({r.frame_index for r in mine}),

@@ -182,7 +182,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A masklet with its current revision's masks (every role). */
+        /**
+         * @description A masklet with its current revision's masks: for the authors of its revisions, the annotator
+         *     of its task, reviewers and admins (403 for anyone else).
+         */
         get: operations["masklets_retrieve"];
         put?: never;
         post?: never;
@@ -1461,6 +1464,8 @@ export interface components {
             readonly reviewer: string;
             readonly decision: components["schemas"]["DecisionEnum"];
             readonly reason: string;
+            /** @description An admin decided without holding the review lease. */
+            readonly lease_override: boolean;
             /** Format: date-time */
             readonly created_at: string;
         };
