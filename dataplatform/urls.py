@@ -18,5 +18,6 @@ if settings.STORAGE_BACKEND == "local":
     urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
 
 # API paths answer unknown routes and server errors in the API's JSON error shape.
+handler400 = "dataplatform.api.fallback.handler400"
 handler404 = "dataplatform.api.fallback.handler404"
 handler500 = "dataplatform.api.fallback.handler500"

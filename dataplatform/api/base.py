@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dataplatform.api.authentication import CompiledTokenAuthentication
+from dataplatform.api.parsers import DEFAULT_PARSERS
 from dataplatform.roles import HasAnyRole
 
 # PostgreSQL's bigint: an id past it is simply not found (not a database error).
@@ -54,6 +55,7 @@ class ApiView(APIView):
     """Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods."""
 
     authentication_classes = [CompiledTokenAuthentication, SessionAuthentication]
+    parser_classes = DEFAULT_PARSERS  # JSON nested too deep is a 400, not a RecursionError
     permission_classes = [HasAnyRole]
     write_permission_classes: list[type[BasePermission]] | None = None
 
