@@ -2,6 +2,12 @@
 
 Every check runs before anything is stored or sent to a worker: a prompt refused here leaves no
 row behind, so no stored prompt can fail (or stall) the replay of a session.
+
+The limits on what a client controls are here too, each a setting (defaults in settings.py):
+points per prompt (``PROMPT_MAX_POINTS``, 64: SAM takes a handful; a person never reaches it),
+the size of a mask prompt's RLE (``PROMPT_MAX_MASK_BYTES``, 1 MiB of counts; its size must be
+the frame's) and objects per task (``TASK_MAX_OBJECTS``, 64). A prompt of 100,000 points held
+the only worker for minutes, and again on every replay of its session.
 """
 
 from __future__ import annotations
@@ -9,10 +15,34 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.conf import settings
+
 from annotation.models import Interaction
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Video
 from engine import rle as rle_ops
+
+
+def _limit_error(message: str, *, field: str, limit: int) -> ApplicationError:
+    return ApplicationError(message, {"field": field, "limit": limit}, code="limit_exceeded")
+
+
+def objects_check_room(*, count: int) -> None:
+    """Refuse a new object for a task that already holds ``count`` (the limit: ``TASK_MAX_OBJECTS``)."""
+    limit = settings.TASK_MAX_OBJECTS
+    if count >= limit:
+        raise _limit_error(f"A task holds at most {limit} objects (TASK_MAX_OBJECTS); remove one, or submit "
+                           "this task and go on in the next.", field="object_number", limit=limit)
+
+
+def _check_mask_size(mask: Any) -> None:
+    """Refuse a mask prompt's RLE over ``PROMPT_MAX_MASK_BYTES`` before its runs are read (each run
+    takes at least one character of compressed counts, so a list of more runs is over it too)."""
+    limit = settings.PROMPT_MAX_MASK_BYTES
+    counts = mask.get("counts") if isinstance(mask, dict) else None
+    if isinstance(counts, str | bytes | list) and len(counts) > limit:
+        raise _limit_error(f"mask is larger than the limit for a mask prompt ({limit} bytes of RLE counts, "
+                           "PROMPT_MAX_MASK_BYTES).", field="mask", limit=limit)
 
 
 def _number(value: Any, what: str) -> float:
@@ -26,6 +56,10 @@ def _check_points(points: Any, labels: Any, width: int, height: int) -> tuple[li
     labels = labels or []
     if not isinstance(points, list) or not isinstance(labels, list) or len(points) != len(labels):
         raise ApplicationError("points and labels must be lists of the same length: one label per point.")
+    limit = settings.PROMPT_MAX_POINTS
+    if len(points) > limit:
+        raise _limit_error(f"A prompt has at most {limit} points (PROMPT_MAX_POINTS); this one has {len(points)}.",
+                           field="points", limit=limit)
     checked = []
     for point in points:
         if not isinstance(point, list | tuple) or len(point) != 2:
@@ -67,6 +101,7 @@ def prompt_payload(*, kind: str, data: dict, video: Video) -> tuple[str, dict]:
         points, labels = _check_points(data.get("points"), data.get("labels"), w, h)
         return Interaction.Kind.BOX, {"box": box, "points": points, "labels": labels}
     if kind == "mask":
+        _check_mask_size(data.get("mask"))
         try:
             mask = rle_ops.validate(data.get("mask"))
         except ValueError as error:

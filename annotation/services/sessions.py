@@ -36,7 +36,7 @@ from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
-from annotation.services.prompts import prompt_payload
+from annotation.services.prompts import objects_check_room, prompt_payload
 from annotation.services.tasks import _lock_own_task
 from dataplatform.celery import GPU_QUEUE, app
 from dataplatform.commits import DiskFlush, commit_without_waiting, flush_start
@@ -514,6 +514,7 @@ def session_object_create(*, task: AnnotationTask, user) -> Masklet:
         locked = _lock_own_task(task=task, user=user)
         if locked.kind == AnnotationTask.Kind.REFINE:
             raise ApplicationError("A refinement task works on its one masklet; it cannot add objects.")
+        objects_check_room(count=Masklet.objects.filter(task=locked).count())
         masklet = masklet_create(video=locked.video)
         Masklet.objects.filter(pk=masklet.pk).update(task=locked)
         masklet.task = locked
