@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ErrorDetail
@@ -68,10 +69,19 @@ class ApiView(APIView):
         return [permission() for permission in classes]
 
 
+class ListSchema(AutoSchema):
+    """A list view's schema: only its GET answers a page; another method's list (the tasks a POST
+    created) is answered whole, and declared so."""
+
+    def _get_paginator(self):
+        return super()._get_paginator() if self.method == "GET" else None
+
+
 class ListApiView(ApiView):
     """A paginated list: ``self.paginate(queryset, serializer_class)``."""
 
     pagination_class = Pagination
+    schema = ListSchema()
 
     def paginate(self, request: Request, queryset: QuerySet, serializer_class: type[serializers.Serializer],
                  **serializer_kwargs: Any) -> Response:
