@@ -13,6 +13,7 @@ with the refusal's status (413 for a body too large) and one log line, without a
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
 from django.views import defaults
 
 from dataplatform.errors import error_body, refusal_log, request_refusal
@@ -26,15 +27,18 @@ def _is_api(request: HttpRequest) -> bool:
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     refusal = request_refusal(exception) if exception is not None else None
+    if refusal is None:
+        if _is_api(request):
+            return JsonResponse(error_body("bad_request", "The request is malformed."), status=400)
+        return defaults.bad_request(request, exception)
     if _is_api(request):
-        response: HttpResponse = JsonResponse(
-            error_body(refusal.code, refusal.message, extra=refusal.extra) if refusal
-            else error_body("bad_request", "The request is malformed."), status=400)
+        response: HttpResponse = JsonResponse(error_body(refusal.code, refusal.message, extra=refusal.extra),
+                                              status=refusal.status_code)
     else:
-        response = defaults.bad_request(request, exception)
-    if refusal is not None:
-        response.status_code = refusal.status_code
-        refusal_log(request, response, exception)
+        response = HttpResponse(status=refusal.status_code)
+        response.content = defaults.ERROR_PAGE_TEMPLATE % {
+            "title": f"{response.reason_phrase} ({refusal.status_code})", "details": escape(refusal.message)}
+    refusal_log(request, response, exception)
     return response
 
 

@@ -128,6 +128,8 @@ def test_views_outside_the_api_refuse_them_too(shape, caplog):
     caplog.set_level(logging.INFO)
     response = post(client, "/admin/login/", body, FORM)
     assert response.status_code == status
+    page = b"Request Entity Too Large (413)" if status == 413 else b"Bad Request (400)"
+    assert page in response.content and b"The request" in response.content
     assert_one_line_without_traceback(caplog)
 
 
