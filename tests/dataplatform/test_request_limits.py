@@ -1,5 +1,5 @@
-"""No request shape is a server error: a body too large (413), too many form fields, JSON nested
-too deep or not UTF-8 (400) are answered in the one error shape on every kind of view, anonymous
+"""No request shape is a server error: a body too large (413), too many form fields or files, JSON
+nested too deep or not UTF-8 (400) are answered in the one error shape on every kind of view, anonymous
 requests included, and logged in one line without a traceback."""
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ TOO_LARGE = json.dumps({"username": "someone", "password": "x" * (10 * 1024 * 10
 TOO_DEEP = "[" * 5000 + "]" * 5000
 NOT_UTF8 = b'{"username": "\xff\xfe", "password": "x"}'
 FORM = "application/x-www-form-urlencoded"
+TOO_MANY_FILES = b"".join(b'--b\r\nContent-Disposition: form-data; name="file"; filename="f%d.json"\r\n\r\n{}\r\n' % i
+                          for i in range(101)) + b"--b--\r\n"
 
 
 @pytest.fixture
 def callers(user_factory):
-    """Token headers per caller; ``None`` is anonymous."""
+    """Request headers per caller: none for the anonymous, a token for the others."""
     from dataplatform.services.users import user_token
 
     def header(role):
@@ -50,6 +52,7 @@ ENDPOINTS = [
 ]
 SHAPES = {
     "too many fields": (TOO_MANY_FIELDS.encode(), FORM, 400, "too_many_fields"),
+    "too many files": (TOO_MANY_FILES, "multipart/form-data; boundary=b", 400, "too_many_files"),
     "body too large": (TOO_LARGE.encode(), "application/json", 413, "too_large"),
     "nested too deep": (TOO_DEEP.encode(), "application/json", 400, "parse_error"),
     "not UTF-8": (NOT_UTF8, "application/json", 400, "parse_error"),
@@ -59,8 +62,9 @@ SHAPES = {
 
 def post(client: Client, path: str, body: bytes, content_type: str, **headers):
     # A new address per request: login throttling counts per address, and none of these is a login.
-    return client.generic("POST", path, body, content_type=content_type,
-                          REMOTE_ADDR=f"10.1.{next(_addresses) // 250}.{next(_addresses) % 250 + 1}", **headers)
+    n = next(_addresses)
+    return client.generic("POST", path, body, content_type=content_type, REMOTE_ADDR=f"10.1.{n // 250}.{n % 250 + 1}",
+                          **headers)
 
 
 def browser() -> Client:
