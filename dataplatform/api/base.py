@@ -1,4 +1,5 @@
-"""What every API view shares: authentication order, role permissions, pagination, id parsing.
+"""What every API view shares: authentication order, parsers, role permissions, pagination, id
+parsing, and the checks of every body and query string (``validated_input``).
 
 Token authentication comes first so that a request without credentials is answered 401 with a
 ``WWW-Authenticate: Token`` header (DRF answers 403 when the first scheme is the session's).
