@@ -278,6 +278,14 @@ TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
 # REVIEW_LEASE_SECONDS: how long a reviewer holds a masklet from the verification queue. Default: 600
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 600)
 
+# ---- Prompt limits (checked before a prompt is stored or sent to a worker; a 400 names them) --
+# PROMPT_MAX_POINTS: points (clicks) in one prompt. Default: 64
+PROMPT_MAX_POINTS = env_int("PROMPT_MAX_POINTS", 64)
+# PROMPT_MAX_MASK_BYTES: the compressed RLE counts of one mask prompt, in bytes. Default: 1048576 (1 MiB)
+PROMPT_MAX_MASK_BYTES = env_int("PROMPT_MAX_MASK_BYTES", 1024 * 1024)
+# TASK_MAX_OBJECTS: objects (masklets) one annotation task may add. Default: 64
+TASK_MAX_OBJECTS = env_int("TASK_MAX_OBJECTS", 64)
+
 # ---- Engine -----------------------------------------------------------------------------------
 # ENGINE_DEVICE: "cpu", "cuda" or "auto" (CUDA when present). Default: auto
 ENGINE_DEVICE = env("ENGINE_DEVICE", "auto")

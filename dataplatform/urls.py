@@ -16,5 +16,6 @@ urlpatterns = [
 ]
 
 # API paths answer unknown routes and server errors in the API's JSON error shape.
+handler400 = "dataplatform.api.fallback.handler400"
 handler404 = "dataplatform.api.fallback.handler404"
 handler500 = "dataplatform.api.fallback.handler500"
