@@ -254,6 +254,19 @@ def video_ingest(*, job: Job, celery_task_id: str = "", on_progress: ProgressHoo
     return _refreshed(claimed)
 
 
+def video_ingest_abandoned(job: Job) -> None:
+    """An ingest Job that ended without its task (cancelled while queued, given up by the reaper):
+    its video fails with the Job's message and nothing stays stored for it, as after any failure."""
+    video = Video.objects.filter(pk=job.video_id, status__in=[Video.Status.UPLOADED, Video.Status.INGESTING]).first()
+    if video is None:
+        return
+    job.refresh_from_db()
+    cancelled = job.status == Job.Status.CANCELLED
+    message = ("Ingest was cancelled. Start it again to use this video." if cancelled
+               else job.message or "Ingest failed.")
+    _fail(video=video, job=job, message=message, written=[], cancelled=cancelled)
+
+
 def video_ingest_give_up(*, job: Job, message: str) -> None:
     """After the last retry of a transient storage failure: fail the Job and its Video."""
     video = Video.objects.filter(pk=job.video_id).first()

@@ -6,14 +6,17 @@ test_ingest.py and by the video delete tests in test_api_videos.py.)
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from dataplatform import storage
 from dataplatform.models import Job, Video
 from dataplatform.services import ingest
 from dataplatform.services.ingest import video_create_from_upload, video_ingest, video_register_uri
+from dataplatform.services.jobs import job_cancel, jobs_reap_stale
 from dataplatform.services.videos import video_delete
 from tests.dataplatform.test_ingest import make_clip, upload, upload_of
 
@@ -83,4 +86,31 @@ def test_a_deleted_video_leaves_no_file_nor_folder(project, media_root, tmp_path
     assert f"videos/{video.pk}/frames/00011.jpg" in stored_paths(media_root)
     with django_capture_on_commit_callbacks(execute=True):
         video_delete(video=video)
+    assert stored_paths(media_root) == ["videos"]
+
+
+def test_an_ingest_cancelled_before_it_started_leaves_nothing(project, media_root, tmp_path,
+                                                              django_capture_on_commit_callbacks) -> None:
+    video, job = upload(project, make_clip(tmp_path), django_capture_on_commit_callbacks)
+    assert stored_paths(media_root) != []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_cancel(job=job).status == Job.Status.CANCELLED
+    video.refresh_from_db()
+    assert video.status == Video.Status.FAILED and "cancelled" in video.status_message
+    assert stored_paths(media_root) == ["videos"]
+    assert video_ingest(job=job) is None  # the queued message, delivered late, finds nothing to do
+
+
+def test_an_ingest_the_reaper_gives_up_on_leaves_nothing(project, media_root, tmp_path, settings,
+                                                         django_capture_on_commit_callbacks) -> None:
+    settings.JOB_MAX_ATTEMPTS = 1
+    video, job = upload(project, make_clip(tmp_path), django_capture_on_commit_callbacks)
+    storage.put_bytes(f"{storage.video_prefix(video.pk)}frames/00000.jpg", b"a frame of a dead worker")
+    old = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 60)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=old, heartbeat_at=old, attempts=1)
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.INGESTING)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs_reap_stale()["failed"] == [job.pk]
+    video.refresh_from_db()
+    assert video.status == Video.Status.FAILED and "stopped responding" in video.status_message
     assert stored_paths(media_root) == ["videos"]
