@@ -18,16 +18,6 @@ ROUTES = re.compile(r".*/api/(tasks/\d+/(session|prompts|objects|propagate|masks
 JOB_ID = 424242
 
 
-def session_api_landed() -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve("/api/tasks/1/session/")
-        return True
-    except Resolver404:
-        return False
-
-
 class SessionStub:
     """Masks are boxes: a click makes a 60×60 box around it, propagation moves it 8 px a frame."""
 
