@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tests.services import require_reference
+
 REFERENCE_CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 ENGINE_CONFIG = "sam2.1_hiera_t"
 SEED = 0
@@ -142,7 +144,7 @@ def install_torchvision_stand_in() -> None:
 @pytest.fixture(scope="session")
 def reference_video_predictor() -> nn.Module:
     """The reference SAM2VideoPredictor (sam2.1_hiera_t, 1024 px), non-degenerate random weights."""
-    pytest.importorskip("sam2")
+    require_reference()
     return build_reference(REFERENCE_CONFIG)
 
 
