@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_harness.chromium import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX, REPO_ROOT
 from tests.dataplatform.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     password_for,
     project,
@@ -29,12 +30,7 @@ from tests.dataplatform.conftest import (  # noqa: F401 - fixtures re-exported f
 )
 from tests.services import REQUIRE_SERVICES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DIST_INDEX = REPO_ROOT / "frontend" / "dist" / "index.html"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 def _missing() -> str | None:
     if not DIST_INDEX.is_file():

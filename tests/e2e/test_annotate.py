@@ -13,11 +13,12 @@ import pytest
 
 from annotation.models import AnnotationTask
 from annotation.services.tasks import task_create
+from browser_harness.frames import HEIGHT, WIDTH
+from browser_harness.session_stub import ROUTES, SessionStub
 from dataplatform import storage
 from engine import rle as rle_ops
 from tests.e2e.conftest import shot
-from tests.e2e.seed import HEIGHT, WIDTH, ready_video
-from tests.e2e.session_stub import ROUTES, SessionStub
+from tests.e2e.seed import ready_video
 
 BLUE = 2  # object 0's overlay colour is mostly blue (frontend PALETTE[0] = 30, 136, 229)
 
