@@ -46,7 +46,7 @@ os.environ.setdefault("MASKLET_VAR_DIR", tempfile.mkdtemp(prefix="masklet-browse
 os.environ.setdefault("STORAGE_BACKEND", "local")
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API beside the ORM in this thread
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

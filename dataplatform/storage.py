@@ -129,7 +129,7 @@ def delete_quietly(keys: Iterable[str]) -> None:
     for key in list(keys):
         try:
             default_storage.delete(key)
-        except Exception:  # noqa: BLE001 - logged
+        except Exception:  # logged
             logger.exception("Could not delete %s", key)
 
 
@@ -186,7 +186,7 @@ def local_copy(key: str, *, prefix: str = "masklet-") -> Iterator[str]:
         try:
             with open_file(key) as remote:
                 shutil.copyfileobj(remote, copy, COPY_CHUNK)
-        except Exception as error:  # noqa: BLE001 - the caller classifies it
+        except Exception as error:  # the caller classifies it
             raise StorageReadError(key, error) from error
         copy.flush()
         yield copy.name

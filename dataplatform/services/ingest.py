@@ -94,7 +94,7 @@ def video_check_source(*, source: str | os.PathLike[str] | IO[bytes], name: str)
         check_first_frame(source, limits=limits)
     except MediaError as error:
         raise ApplicationError(error.message, {"file": name}) from error
-    except Exception:  # noqa: BLE001 - the job decodes it properly and reports what it finds
+    except Exception:  # the job decodes it properly and reports what it finds
         logger.exception("Quick probe of %r failed unexpectedly; leaving it to the ingest job", name)
 
 
@@ -169,7 +169,7 @@ def video_register_uri(*, project: Project, uri: str, name: str, user: Any = Non
     key = _storage_key_of(uri)
     try:
         found = storage.exists(key)
-    except Exception as error:  # noqa: BLE001 - any storage failure is "try again later"
+    except Exception as error:  # any storage failure is "try again later"
         raise ApplicationError("Storage did not answer; try again in a minute.", {"uri": uri},
                                status_code=503, code="storage_unavailable") from error
     if not found:
@@ -425,7 +425,7 @@ def _remove_frames(video_id: int, written: list[str]) -> None:
         storage.delete_prefix(f"{storage.video_prefix(video_id)}frames/")
         if storage.exists(storage.thumbnail_key(video_id)):
             storage.delete_keys([storage.thumbnail_key(video_id)])
-    except Exception:  # noqa: BLE001 - logged; the video is failed either way
+    except Exception:  # logged; the video is failed either way
         logger.exception("Could not clear the frames of video %s", video_id)
 
 
@@ -433,7 +433,7 @@ def _delete_video_media(video_id: int, *, keep: list[str] | None = None) -> None
     """Delete everything stored under the video's prefix but ``keep`` (its upload included), folders too."""
     try:
         storage.delete_prefix(storage.video_prefix(video_id), keep=keep or [])
-    except Exception:  # noqa: BLE001 - cleanup must not hide the failure it follows
+    except Exception:  # cleanup must not hide the failure it follows
         logger.exception("Could not delete the stored files of video %s", video_id)
 
 

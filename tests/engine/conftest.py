@@ -129,7 +129,7 @@ def install_torchvision_stand_in() -> None:
         import torchvision.transforms  # noqa: F401
 
         return
-    except Exception:
+    except Exception:  # noqa: BLE001 - an ImportError, or a RuntimeError from its C++ ops next to our torch
         pass
     package = types.ModuleType("torchvision")
     transforms = types.ModuleType("torchvision.transforms")
