@@ -8,8 +8,10 @@
     rebuilt = VideoSession.replay(model, frames, session.prompts)       # e.g. on another worker
 
 Semantics are the reference ``SAM2VideoPredictor``'s (masks > 0 are the object; an absent object
-has logits -1024), except that every frame that received a prompt stays a conditioning frame, so
-a correction is never overwritten by the next propagation (sam2 issue #719).
+has logits -1024), its post-processing included: background holes of up to ``fill_hole_area``
+pixels of the low-res mask (8 in the official configs) are filled, always (the reference does it
+only where its CUDA extension is built). One difference: every frame that received a prompt stays
+a conditioning frame, so a correction is never overwritten by the next propagation (sam2 issue #719).
 
 Memory is bounded by a budget, not by the video's length. Frame features live in a small LRU
 (``feature_cache_size`` frames). Every tracked frame keeps each object's memory (features stored in
