@@ -38,8 +38,8 @@ OWN_MASKS = "Who may read a masklet's masks: its author, the task's assignee, re
 OWN_SUBMIT = "A task submits only its own draft masklets, by the holder of its lease"
 NO_SELF_REVIEW = "Nobody decides on a masklet they authored a revision of"
 REVIEW_LEASE = "A decision needs the review lease on that masklet (admins override)"
-# Statuses those rules answer with.
-FORBIDDEN, NEEDS_LEASE = 403, 409
+# Statuses those rules answer with (a lease another reviewer holds stays a 409 conflict).
+FORBIDDEN, NEEDS_LEASE = 403, 403
 
 Expected = dict[str, "int | tuple[int, ...]"]
 
