@@ -12,19 +12,22 @@ The people, one per role the matrix checks:
 - ``author_reviewer``: both roles; authored and submitted ``submitted``, which nobody has leased
   for review yet.
 
-And: ``project`` (phase 3, full SAM 2) with the ready ``video`` and an empty ready ``spare_video``;
-the active ``model_version``; ``job``, a running propagation of the annotator's; ``export``, a
-finished export of the admin's with its file in storage; ``retraining_round``, queued.
+And: ``project`` (phase 3, full SAM 2) with the ready ``video`` and an empty ready ``spare_video``
+(their frames in storage); the active ``model_version`` (the engine's shipped weights); ``job``, a
+running propagation of the annotator's; ``export``, a finished export of the admin's with its file in
+storage; ``retraining_round``, queued.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from PIL import Image
 
 from annotation.models import AnnotationTask, Masklet, ModelVersion, RetrainingRound
 from annotation.services.masklets import masklet_revision_create
@@ -89,10 +92,16 @@ def _user(caller: str, roles: tuple[str, ...]):
 
 
 def _ready_video(project: Project, name: str) -> Video:
-    return Video.objects.create(
+    """A ready video whose frames (grey JPEGs) are in storage, as ingest leaves them."""
+    video = Video.objects.create(
         project=project, name=name, source_uri=f"videos/{name}", status=Video.Status.READY,
         frame_count=FRAMES, width=WIDTH, height=HEIGHT, source_fps=24.0, annotation_fps=6.0, duration=0.5,
         ready_at=timezone.now(), frame_timestamps=[0.0, 0.1667, 0.3333])
+    buffer = io.BytesIO()
+    Image.new("RGB", (WIDTH, HEIGHT), (90, 90, 90)).save(buffer, format="JPEG")
+    for index in range(FRAMES):
+        storage.put_bytes(storage.frame_key(video.pk, index), buffer.getvalue())
+    return video
 
 
 def _leased_task(video: Video, user) -> AnnotationTask:
@@ -124,9 +133,9 @@ def world_seed() -> World:
     """Seed the world (committed or not: the caller's transaction decides)."""
     users = {caller: _user(caller, roles) for caller, roles in CALLERS.items() if roles is not None}
     number = next(_numbers)
+    # A blank checkpoint key: the engine's shipped weights, so a live worker can open sessions.
     model_version = ModelVersion.objects.create(name=f"micro-matrix-{number}", config_name="micro",
-                                                checkpoint_key=storage.checkpoint_key(f"micro-matrix-{number}"),
-                                                is_active=True, created_by=users["admin"])
+                                                checkpoint_key="", is_active=True, created_by=users["admin"])
     project = Project.objects.create(name=f"Matrix {number}", phase=Phase.SAM2_FULL, model_version=model_version)
     video = _ready_video(project, f"matrix-{number}.mp4")
     spare_video = _ready_video(project, f"spare-{number}.mp4")

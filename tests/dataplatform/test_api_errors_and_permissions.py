@@ -70,6 +70,8 @@ def test_each_error_class_in_one_shape(admin_user, annotator, api_client_for, an
     ("get", "/api/videos/?status=READY", None),
     ("get", "/api/jobs/?video=%F0%9F%8E%A5", None),
     ("get", "/api/jobs/?project=9223372036854775808", None),
+    ("get", "/api/projects/?page_size=null", None),
+    ("get", "/api/videos/?page_size=", None),
     ("post", "/api/projects/", {"name": "a\x00b"}),
     ("post", "/api/projects/", {"name": "P", "annotation_fps": "Infinity"}),
     ("post", "/api/projects/", {"name": "P", "phase": None}),
