@@ -21,7 +21,7 @@ worker and back) and ``latency_ms`` (the model). Target: click-to-overlay <= eng
 the median, on localhost.
 
 1,000 frames: the workspace on a 1,000-frame video with a mask on every frame, the session API
-answered inside the browser (``tests/e2e/session_stub.py``): what is timed is the page (frame
+answered inside the browser (``browser_harness/session_stub.py``): what is timed is the page (frame
 step: key press to frame image and overlay drawn; timeline scroll: a scroll to the next painted
 frame), not a worker.
 """
@@ -46,7 +46,7 @@ os.environ.setdefault("MASKLET_VAR_DIR", tempfile.mkdtemp(prefix="masklet-browse
 os.environ.setdefault("STORAGE_BACKEND", "local")
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API beside the ORM in this thread
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -61,12 +61,12 @@ from django.utils import timezone  # noqa: E402
 
 from annotation.services.tasks import task_create, task_next_for  # noqa: E402
 from bench.click_bench import FRAMES, REPO_ROOT, bench_project, percentile, start_worker  # noqa: E402
+from browser_harness.chromium import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX  # noqa: E402
+from browser_harness.frames import HEIGHT, WIDTH, frame_jpeg  # noqa: E402
+from browser_harness.session_stub import ROUTES, SessionStub  # noqa: E402
 from dataplatform import storage  # noqa: E402
 from dataplatform.models import Video  # noqa: E402
 from dataplatform.services.users import user_set_roles  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX  # noqa: E402
-from tests.e2e.seed import HEIGHT, WIDTH, frame_jpeg  # noqa: E402
-from tests.e2e.session_stub import ROUTES, SessionStub  # noqa: E402
 
 LONG_VIDEO = 1000
 PASSWORD = "browser-bench-pw"  # a throwaway user in a throwaway database

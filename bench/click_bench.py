@@ -46,7 +46,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MASKLET_VAR_DIR", tempfile.mkdtemp(prefix="masklet-click-bench-"))
 os.environ.setdefault("STORAGE_BACKEND", "local")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

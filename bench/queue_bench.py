@@ -35,7 +35,7 @@ from dataclasses import dataclass
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataplatform.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/masklet_bench")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -1,6 +1,12 @@
 """One domain exception and one DRF exception handler: every failure in the same JSON shape.
 
     {"error": {"code": "invalid", "message": "…a sentence a person can act on…", "fields": {...}}}
+
+A request Django refuses to read (a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, more fields than
+``DATA_UPLOAD_MAX_NUMBER_FIELDS`` or files than ``DATA_UPLOAD_MAX_NUMBER_FILES``, another
+``SuspiciousOperation``) is a refusal, not a server error: ``request_refusal`` names it once,
+for API views here and for every other view in ``dataplatform.api.fallback.handler400``. It is
+answered 413 or 400 and logged in one line, without a traceback (``refusal_log``).
 """
 
 from __future__ import annotations
@@ -8,9 +14,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
+from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -71,7 +87,57 @@ def error_body(code: str, message: str, fields: dict | None = None, extra: dict 
     return {"error": body}
 
 
+def request_refusal(exc: BaseException) -> ApplicationError | None:
+    """The refusal of a request that Django would not read (too large, too many fields or files,
+    an unreadable or suspicious body), or None when ``exc`` is something else."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return ApplicationError(f"The request body is larger than the limit ({limit // 1024**2} MiB); "
+                                "upload files as multipart form data.", {"limit_bytes": limit},
+                                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="too_large")
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return ApplicationError(f"The request has more than {limit} fields.", {"limit": limit},
+                                code="too_many_fields")
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return ApplicationError(f"The request has more than {limit} files.", {"limit": limit},
+                                code="too_many_files")
+    if isinstance(exc, MultiPartParserError):
+        return ApplicationError(f"The multipart body cannot be read: {exc}", code="parse_error")
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        return ApplicationError("The request was refused as malformed or suspicious.", code="bad_request")
+    return None
+
+
+def refusal_log(request: HttpRequest, response: HttpResponse, exc: BaseException) -> None:
+    """One line for a refused request, without a traceback; Django logs nothing more for it."""
+    logger.warning("Refused %s %s (%d, %s): %s", request.method, request.path, response.status_code,
+                   exc.__class__.__name__, str(exc).encode("unicode_escape").decode("ascii"))
+    response._has_been_logged = True  # Django's own request and security loggers skip it
+
+
+def _forget_body(request: Any) -> None:
+    """A refused body reads as empty from now on (as Django does after such an error), so that
+    nothing rendering the answer reads it again."""
+    django_request = getattr(request, "_request", request)
+    if hasattr(django_request, "_mark_post_parse_error"):
+        django_request._mark_post_parse_error()
+    if request is not django_request:  # DRF's Request
+        request._data = request._full_data = QueryDict("")
+        request._files = MultiValueDict()
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    refusal = request_refusal(exc)
+    if refusal is not None:
+        request = context.get("request")
+        response = Response(error_body(refusal.code, refusal.message, extra=refusal.extra),
+                            status=refusal.status_code)
+        if request is not None:
+            _forget_body(request)
+            refusal_log(request, response, exc)
+        return response
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, extra=exc.extra), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

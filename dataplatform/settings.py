@@ -8,6 +8,7 @@ folder, all under ``var/``); production switches each integration with an enviro
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -52,6 +53,17 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 
+# The embedded demo's SQLite takes concurrent clients and a worker: WAL lets reads go on during a
+# write; a write transaction takes the write lock when it begins (IMMEDIATE), so a busy database
+# makes it wait (up to the timeout, in seconds) instead of failing with "database is locked" when
+# a transaction that has read wants to write after another has written.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
+
+
 def database_from_url(url: str) -> dict:
     """``sqlite:///path`` or ``postgres://user:password@host:port/name?option=value``."""
     parsed = urlparse(url)
@@ -59,7 +71,7 @@ def database_from_url(url: str) -> dict:
         path = unquote(parsed.path)
         path = path[1:] if path.startswith("//") else path  # sqlite:////abs/path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or str(VAR_DIR / "masklet.sqlite3"),
-                "OPTIONS": {"timeout": 30}}
+                "OPTIONS": SQLITE_OPTIONS}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         return {
@@ -162,8 +174,14 @@ S3_REGION = env("S3_REGION", "us-east-1")
 # S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY: credentials. Default: boto3's own chain (env, role).
 S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID", "") or None
 S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY", "") or None
-# S3_PRESIGNED_EXPIRY: seconds a presigned frame or download URL stays valid. Default: 3600
+# S3_PRESIGNED_EXPIRY: seconds a media URL (frame, thumbnail, export download) stays valid, on
+# every backend: presigned on S3, signed by the server on local storage. Default: 3600
 S3_PRESIGNED_EXPIRY = env_int("S3_PRESIGNED_EXPIRY", 3600)
+if S3_PRESIGNED_EXPIRY < 1:
+    raise ValueError(f"S3_PRESIGNED_EXPIRY must be at least 1 second, got {S3_PRESIGNED_EXPIRY}")
+# KEEP_FAILED_SOURCES: keep the uploaded file of a video whose ingest failed, for diagnosis (its
+# frames and thumbnail go either way). Default: false (a failed ingest leaves nothing stored).
+KEEP_FAILED_SOURCES = env_bool("KEEP_FAILED_SOURCES", False)
 # S3_PUBLIC_ENDPOINT_URL: the endpoint browsers use for presigned URLs, when it differs from the
 # one the servers use (e.g. http://localhost:9000 vs http://minio:9000). Default: S3_ENDPOINT_URL
 S3_PUBLIC_ENDPOINT_URL = env("S3_PUBLIC_ENDPOINT_URL", "") or None
@@ -260,6 +278,14 @@ TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
 # REVIEW_LEASE_SECONDS: how long a reviewer holds a masklet from the verification queue. Default: 600
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 600)
 
+# ---- Prompt limits (checked before a prompt is stored or sent to a worker; a 400 names them) --
+# PROMPT_MAX_POINTS: points (clicks) in one prompt. Default: 64
+PROMPT_MAX_POINTS = env_int("PROMPT_MAX_POINTS", 64)
+# PROMPT_MAX_MASK_BYTES: the compressed RLE counts of one mask prompt, in bytes. Default: 1048576 (1 MiB)
+PROMPT_MAX_MASK_BYTES = env_int("PROMPT_MAX_MASK_BYTES", 1024 * 1024)
+# TASK_MAX_OBJECTS: objects (masklets) one annotation task may add. Default: 64
+TASK_MAX_OBJECTS = env_int("TASK_MAX_OBJECTS", 64)
+
 # ---- Engine -----------------------------------------------------------------------------------
 # ENGINE_DEVICE: "cpu", "cuda" or "auto" (CUDA when present). Default: auto
 ENGINE_DEVICE = env("ENGINE_DEVICE", "auto")
@@ -326,6 +352,30 @@ SPECTACULAR_SETTINGS = {
         "MaskletKindEnum": "annotation.models.Masklet.Kind",
     },
 }
+
+# ---- Login throttling (django-axes; dataplatform/logins.py) --------------------------------------
+# Failed logins are counted per username and per address (in the database, so every web process
+# shares them); past the limit, logins for that username or from that address answer 429 with
+# Retry-After until the cool-off has passed. A successful login clears its username's failures.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns a refused login into the 429
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# LOGIN_FAILURE_LIMIT: failed logins for one username, or from one address, before logins are
+# paused. Default: 5
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+# LOGIN_COOLOFF_MINUTES: how long logins stay paused; a try during the pause starts it over.
+# Default: 15
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15.0))
+# TRUSTED_PROXY_COUNT: reverse proxies in front of the web server that append to X-Forwarded-For;
+# the login's address is then the one the outermost of them saw. Default: 0 (the peer's address)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "dataplatform.logins.LoginAttemptsHandler"
+AXES_LOCKOUT_CALLABLE = "dataplatform.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dataplatform.logins.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # the failures are what counts; no table of every successful login
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

@@ -7,16 +7,20 @@ production, chosen by STORAGE_BACKEND); nothing else in the code knows which.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
@@ -89,16 +93,35 @@ def delete_keys(keys: Iterable[str]) -> None:
         default_storage.delete(key)
 
 
-def delete_prefix(prefix: str) -> int:
-    """Delete every file under ``prefix`` (a folder-like key ending in '/'); returns how many."""
+def delete_prefix(prefix: str, *, keep: Iterable[str] = ()) -> int:
+    """Delete every file under ``prefix`` (a folder-like key ending in '/') but the keys in ``keep``;
+    returns how many. On a folder storage the folders left empty go too, ``prefix``'s own included."""
+    count = _delete_files_under(prefix, frozenset(keep))
+    _remove_empty_folders(prefix)
+    return count
+
+
+def _delete_files_under(prefix: str, keep: frozenset[str]) -> int:
     count = 0
     folders, files = _listdir(prefix)
     for name in files:
-        default_storage.delete(prefix + name)
-        count += 1
+        if prefix + name not in keep:
+            default_storage.delete(prefix + name)
+            count += 1
     for folder in folders:
-        count += delete_prefix(f"{prefix}{folder}/")
+        count += _delete_files_under(f"{prefix}{folder}/", keep)
     return count
+
+
+def _remove_empty_folders(prefix: str) -> None:
+    top = local_path(prefix.rstrip("/"))
+    if top is None or not os.path.isdir(top):
+        return  # S3 has no folders: a prefix is gone with its last key
+    for folder, _, _ in os.walk(top, topdown=False):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # not empty: something kept (or written meanwhile) is in it
 
 
 def delete_quietly(keys: Iterable[str]) -> None:
@@ -106,7 +129,7 @@ def delete_quietly(keys: Iterable[str]) -> None:
     for key in list(keys):
         try:
             default_storage.delete(key)
-        except Exception:  # noqa: BLE001 - logged
+        except Exception:  # logged
             logger.exception("Could not delete %s", key)
 
 
@@ -163,7 +186,7 @@ def local_copy(key: str, *, prefix: str = "masklet-") -> Iterator[str]:
         try:
             with open_file(key) as remote:
                 shutil.copyfileobj(remote, copy, COPY_CHUNK)
-        except Exception as error:  # noqa: BLE001 - the caller classifies it
+        except Exception as error:  # the caller classifies it
             raise StorageReadError(key, error) from error
         copy.flush()
         yield copy.name
@@ -199,27 +222,56 @@ def _listdir(prefix: str) -> tuple[list[str], list[str]]:
 
 
 def url_for(key: str, *, expires: int | None = None) -> str:
-    """A URL the browser can fetch: presigned on S3 (optionally via a public endpoint), else /media/."""
-    if settings.STORAGE_BACKEND != "s3":
-        return default_storage.url(key)
-    expiry = expires or settings.S3_PRESIGNED_EXPIRY
-    if settings.S3_PUBLIC_ENDPOINT_URL:
-        client = _public_s3_client()
-        return client.generate_presigned_url(
-            "get_object", Params={"Bucket": settings.S3_BUCKET, "Key": key}, ExpiresIn=expiry
-        )
-    return default_storage.url(key, expire=expiry)
+    """A URL the browser can fetch the file at ``key`` from, valid for ``expires`` seconds."""
+    return urls_for([key], expires=expires)[0]
 
 
 def urls_for(keys: list[str], *, expires: int | None = None) -> list[str]:
-    """URLs for many keys at once: on S3, signed with one client instead of one storage call each."""
-    if settings.STORAGE_BACKEND != "s3":
-        return [default_storage.url(key) for key in keys]
+    """URLs the browser can fetch: presigned on S3 (optionally via a public endpoint), signed by the
+    server on local storage; valid for ``expires`` seconds (default S3_PRESIGNED_EXPIRY).
+
+    Every media URL the platform hands out is made here. Holding one is the authorization to read
+    that one file until it expires, so only endpoints that checked the caller's role call this.
+    """
     expiry = expires or settings.S3_PRESIGNED_EXPIRY
+    if settings.STORAGE_BACKEND != "s3":
+        expires_at = math.ceil(time.time()) + expiry  # a whole second, never shorter than asked
+        return [_signed_media_url(key, expires_at) for key in keys]
     client = _public_s3_client() if settings.S3_PUBLIC_ENDPOINT_URL else default_storage.connection.meta.client
     bucket = default_storage.bucket_name
     return [client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expiry)
             for key in keys]
+
+
+MEDIA_SIGNATURE_SEP = ":"  # between key, expiry and signature in what is signed
+
+
+class MediaAccessDenied(Exception):
+    """A media request without a valid, unexpired signature for exactly the key it asks for."""
+
+
+def media_signature_check(*, key: str, expires: str, signature: str) -> None:
+    """Raise MediaAccessDenied unless ``signature`` was issued by ``urls_for`` for exactly ``key``
+    and ``expires`` (a Unix time), and that time has not passed."""
+    if not (expires.isascii() and expires.isdigit()):
+        raise MediaAccessDenied("The link is not a valid media link.")
+    try:
+        _media_signer().unsign(f"{key}{MEDIA_SIGNATURE_SEP}{expires}{MEDIA_SIGNATURE_SEP}{signature}")
+    except signing.BadSignature as error:
+        raise MediaAccessDenied("The link is not a valid media link.") from error
+    if int(expires) < time.time():
+        raise MediaAccessDenied("The link has expired; reload the page for a fresh one.")
+
+
+def _media_signer() -> signing.Signer:
+    return signing.Signer(salt="masklet.media", sep=MEDIA_SIGNATURE_SEP)
+
+
+def _signed_media_url(key: str, expires_at: int) -> str:
+    signed = _media_signer().sign(f"{key}{MEDIA_SIGNATURE_SEP}{expires_at}")
+    signature = signed.rsplit(MEDIA_SIGNATURE_SEP, 1)[1]
+    query = urlencode({"expires": expires_at, "signature": signature})
+    return f"{settings.MEDIA_URL}{quote(key)}?{query}"
 
 
 _public_client = None

@@ -43,7 +43,7 @@ class TrackingConfig:
     multimask_max_pt_num: int = 1
     multimask_output_for_tracking: bool = True  # tracked frames use the multimask outputs too
     memory_temporal_stride_for_eval: int = 1
-    non_overlap_masks_for_mem_enc: bool = False
+    non_overlap_masks_for_mem_enc: bool = False  # objects encoded together do not overlap (eval only)
     use_obj_ptrs_in_encoder: bool = True  # object pointers (SAM output tokens) join the memory
     max_obj_ptrs_in_encoder: int = 16
     add_tpos_enc_to_obj_ptrs: bool = True  # 2.1: temporal encoding of pointers (2.0: False)
@@ -54,7 +54,7 @@ class TrackingConfig:
     soft_no_obj_ptr: bool = False
     use_mlp_for_obj_ptr_proj: bool = True  # obj_ptr_proj is a 3-layer MLP, not a Linear
     no_obj_embed_spatial: bool = True  # 2.1: learned memory embedding of "absent" (2.0: False)
-    fill_hole_area: int = 8  # video post-processing: fill holes up to this area (px of low-res mask)
+    fill_hole_area: int = 8  # video: fill holes of at most this area (px of the low-res mask); 0: off
 
 
 @dataclass(frozen=True)

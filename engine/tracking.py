@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engine.mask_postprocess import apply_non_overlapping_constraints, fill_holes
 from engine.modeling.sam2 import SAM2Model
 
 MEMORY_DTYPE = torch.bfloat16  # stored memory features, as the reference stores them
@@ -283,7 +284,16 @@ def condition_on_memory(model: SAM2Model, feats: FrameFeatures, banks: list[Memo
 
 def encode_memory(model: SAM2Model, feats: FrameFeatures, high_res_masks: Tensor, object_score_logits: Tensor,
                   is_mask_from_pts: bool) -> tuple[Tensor, Tensor]:
-    """New memories of B objects on one frame: masks (B, 1, S, S) -> ((B, D, h, w), (B, D, h, w))."""
+    """New memories of B objects on one frame: masks (B, 1, S, S) -> ((B, D, h, w), (B, D, h, w)).
+
+    With ``non_overlap_masks_for_mem_enc`` (off in every official config), outside training, the B
+    objects encoded together are first kept from overlapping, as the reference's SAM2Base does with
+    the batch it is given. Which objects share a batch: the tracked ones of a propagated frame, the
+    prompted ones of a prompted frame (the reference's current predictor encodes one object at a
+    time, so the option does nothing there; its legacy predictor batched every object).
+    """
+    if model.non_overlap_masks_for_mem_enc and not model.training:
+        high_res_masks = apply_non_overlapping_constraints(high_res_masks)
     if is_mask_from_pts and model.binarize_mask_from_pts_for_mem_enc:
         mask = (high_res_masks > 0).float()  # encode the mask the user saw on a clicked frame
     else:
@@ -312,7 +322,8 @@ def _use_multimask(model: SAM2Model, is_init_cond_frame: bool, num_points: int) 
 @torch.inference_mode()
 def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: list[ObjectStep],
                 num_frames: int, reverse: bool, run_mem_encoder: bool) -> list[FrameOutput]:
-    """The reference's ``track_step`` for several objects on one frame, in one batch where possible.
+    """The reference's ``track_step`` for several objects on one frame, in one batch where possible,
+    then its video predictor's post-processing (``fill_hole_area``).
 
     Prompt-free steps (propagation) share one pass through the SAM heads; prompted steps (one
     object per click) go one by one. With ``run_mem_encoder`` the new memories are encoded too
@@ -364,6 +375,12 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
         mem, pos = encode_memory(model, feats, high, scores, is_mask_from_pts=False)
         for j, o in enumerate(outs):  # pos is one cached encoding for every frame
             o.maskmem_features, o.maskmem_pos_enc = mem[j:j + 1].to(MEMORY_DTYPE, copy=True), pos[j:j + 1]
+    if model.fill_hole_area > 0:
+        # As the reference: after the memory (encoded from the unfilled masks), before the logits
+        # are kept, shown, fed back with a correction and, for a prompted frame, encoded.
+        for o in outs:
+            assert o.pred_masks is not None
+            o.pred_masks = fill_holes(o.pred_masks, model.fill_hole_area)
     return outs
 
 

@@ -8,8 +8,10 @@
     rebuilt = VideoSession.replay(model, frames, session.prompts)       # e.g. on another worker
 
 Semantics are the reference ``SAM2VideoPredictor``'s (masks > 0 are the object; an absent object
-has logits -1024), except that every frame that received a prompt stays a conditioning frame, so
-a correction is never overwritten by the next propagation (sam2 issue #719).
+has logits -1024), its post-processing included: background holes of up to ``fill_hole_area``
+pixels of the low-res mask (8 in the official configs) are filled, always (the reference does it
+only where its CUDA extension is built). One difference: every frame that received a prompt stays
+a conditioning frame, so a correction is never overwritten by the next propagation (sam2 issue #719).
 
 Memory is bounded by a budget, not by the video's length. Frame features live in a small LRU
 (``feature_cache_size`` frames). Every tracked frame keeps each object's memory (features stored in
@@ -236,7 +238,7 @@ class VideoSession:
         out = track_frame(self.model, self._frame_features(frame_idx), frame_idx, [step], self.num_frames,
                           reverse, run_mem_encoder=False)[0]
         obj.pending[frame_idx] = out
-        return self._logits_on(frame_idx)
+        return self.logits_on(frame_idx)
 
     def _previous_logits(self, obj: ObjectState, frame_idx: int) -> torch.Tensor | None:
         """This object's latest logits on the frame, fed back with new clicks (reference semantics)."""
@@ -280,7 +282,7 @@ class VideoSession:
             for frame_idx in order:
                 with torch.inference_mode():
                     self._propagate_frame(frame_idx, record.reverse)
-                    logits = self._logits_on(frame_idx)
+                    logits = self.logits_on(frame_idx)
                 done += 1
                 yield frame_idx, logits
         finally:  # a caller that stops early is logged with the frames it actually got
@@ -379,7 +381,7 @@ class VideoSession:
             self._features.move_to_end(frame_idx)
         return feats
 
-    def _logits_on(self, frame_idx: int) -> dict[int, np.ndarray]:
+    def logits_on(self, frame_idx: int) -> dict[int, np.ndarray]:
         """Every object's latest low-res logits on a frame, upsampled to the video: {obj_id: (H, W)}."""
         s4 = self.model.image_size // 4
         lows = []

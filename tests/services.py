@@ -1,10 +1,19 @@
-"""Checks for the real services the suite talks to, and the loud failure when one is missing."""
+"""Checks for the real services the suite talks to, and the loud failure when one is missing.
+
+The reference SAM 2 (``rf-sam-2``, import name ``sam2``) is treated the same way: a test that
+needs it gets it from ``require_reference``, which fails under REQUIRE_SERVICES=1 and otherwise
+skips with a reason that says what is missing and how to install it.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
+from types import ModuleType
 from urllib.parse import urlparse
+
+import pytest
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") in {"1", "true", "yes"}
 
@@ -32,3 +41,21 @@ def missing_services() -> dict[str, str]:
     if not url_reachable(redis_url, 6379):
         missing["Redis"] = f"nothing answers at {urlparse(redis_url).netloc}"
     return missing
+
+
+REFERENCE_INSTALL = 'pip install --no-deps "rf-sam-2==1.0.3" (make install does it)'
+
+
+def require_reference(module: str = "sam2") -> ModuleType:
+    """Import ``module`` of the reference SAM 2 for a parity test.
+
+    Missing, the test fails with REQUIRE_SERVICES=1 (CI: a parity suite that silently skips proves
+    nothing) and is skipped otherwise, the reason naming the package and how to install it.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        message = f"the reference SAM 2 is not importable ({module}: {exc}); install it with {REFERENCE_INSTALL}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message}. REQUIRE_SERVICES=1: failing instead of skipping.", pytrace=False)
+        pytest.skip(message)

@@ -57,3 +57,18 @@ def test_a_real_celery_worker_answers(celery_worker) -> None:
     from workers.maintenance import ping
 
     assert ping.delay("masklet").get(timeout=30) == "pong:masklet"
+
+
+def test_a_missing_reference_fails_under_require_services_and_skips_with_its_reason_otherwise(monkeypatch) -> None:
+    from tests import services
+
+    name = "sam2_not_installed_here"
+    monkeypatch.setattr(services, "REQUIRE_SERVICES", True)
+    with pytest.raises(pytest.fail.Exception, match="REQUIRE_SERVICES=1") as failed:
+        services.require_reference(name)
+    assert name in str(failed.value) and "rf-sam-2" in str(failed.value)
+    monkeypatch.setattr(services, "REQUIRE_SERVICES", False)
+    with pytest.raises(pytest.skip.Exception, match=name) as skipped:
+        services.require_reference(name)
+    assert "rf-sam-2" in str(skipped.value)
+    assert services.require_reference("json").__name__ == "json"  # an importable module is returned

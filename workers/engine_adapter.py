@@ -252,7 +252,7 @@ class TaskSession:
 
     def mask_on(self, frame_index: int, object_number: int) -> np.ndarray:
         """The object's current mask on a frame (empty when the session has no such object)."""
-        logits = self.tracker._logits_on(frame_index)  # noqa: SLF001 - the session's latest outputs
+        logits = self.tracker.logits_on(frame_index)
         if object_number not in logits:
             return np.zeros((self.video.height, self.video.width), dtype=bool)
         return logits[object_number] > 0

@@ -6,7 +6,12 @@ from celery import shared_task
 
 from dataplatform.celery import CPU_QUEUE
 from dataplatform.models import Job
-from dataplatform.services.ingest import TransientStorageError, video_ingest, video_ingest_give_up
+from dataplatform.services.ingest import (
+    TransientStorageError,
+    video_ingest,
+    video_ingest_abandoned,
+    video_ingest_give_up,
+)
 from dataplatform.services.jobs import job_register_dispatcher
 
 RETRY_SECONDS = (5, 30, 120)  # after the 1st, 2nd, 3rd transient storage failure
@@ -27,4 +32,5 @@ def ingest_video(self, job_id: int) -> None:
         raise self.retry(exc=error, countdown=RETRY_SECONDS[self.request.retries]) from error
 
 
-job_register_dispatcher(kind=Job.Kind.INGEST, dispatch=lambda job_id: ingest_video.delay(job_id))
+job_register_dispatcher(kind=Job.Kind.INGEST, dispatch=lambda job_id: ingest_video.delay(job_id),
+                        on_abandoned=video_ingest_abandoned)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +22,7 @@ from annotation.services.exports import (
 )
 from annotation.services.imports import IMPORT_STATUSES, import_start
 from dataplatform.api.base import MAX_ID, ApiView, validated_body
+from dataplatform.api.parsers import FormParser, JSONParser, MultiPartParser
 from dataplatform.api.serializers import ErrorSerializer, JobSerializer
 from dataplatform.errors import ApplicationError
 from dataplatform.roles import IsAdminRole

@@ -27,7 +27,8 @@ ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404:
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="Who made it; empty for the shipped model or a removed account.")
 
     class Meta:
         model = ModelVersion
@@ -97,7 +98,8 @@ class RetrainingRoundSerializer(serializers.ModelSerializer):
     step = serializers.SerializerMethodField()
     loss = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="Who launched it; empty if the account is gone.")
 
     class Meta:
         model = RetrainingRound

@@ -18,6 +18,7 @@ from annotation.api.serializers_queue import (
     TaskSerializer,
 )
 from annotation.api.tasks import project_or_400, video_or_400
+from annotation.selectors.masklets import masklet_get_readable
 from annotation.selectors.reviews import masklet_get
 from annotation.selectors.tasks import task_get
 from annotation.services.reviews import masklet_accept, masklet_reject, review_next_for, review_release
@@ -45,16 +46,17 @@ class ReviewNextApi(ApiView):
                                   project=project_or_400(data.get("project")), video=video_or_400(data.get("video")))
         if masklet is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(MaskletDetailSerializer(masklet_get(masklet_id=masklet.pk)).data)
+        return Response(MaskletDetailSerializer(masklet_get_readable(masklet_id=masklet.pk, user=request.user)).data)
 
 
 @extend_schema(tags=["masklets"])
 class MaskletDetailApi(ApiView):
-    """A masklet with its current revision's masks (every role)."""
+    """A masklet with its current revision's masks: for the authors of its revisions, the annotator
+    of its task, reviewers and admins (403 for anyone else)."""
 
     @extend_schema(operation_id="masklets_retrieve", responses={200: MaskletDetailSerializer, **ERRORS})
     def get(self, request: Request, masklet_id: int) -> Response:
-        return Response(MaskletDetailSerializer(masklet_get(masklet_id=masklet_id)).data)
+        return Response(MaskletDetailSerializer(masklet_get_readable(masklet_id=masklet_id, user=request.user)).data)
 
 
 @extend_schema(tags=["reviews"])

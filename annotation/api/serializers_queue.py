@@ -18,7 +18,7 @@ class TaskSerializer(serializers.ModelSerializer):
     video_name = serializers.CharField(source="video.name", read_only=True)
     project = serializers.IntegerField(source="video.project_id", read_only=True)
     frame_count = serializers.IntegerField(source="video.frame_count", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True,
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                             help_text="Who holds the lease, or whom a queued task is kept for.")
 
     class Meta:
@@ -69,7 +69,8 @@ class ReviewNextSerializer(serializers.Serializer):
 
 
 class RevisionSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                          help_text="Empty for automatic masklets and imports.")
     masks = serializers.JSONField(help_text='{"<frame index>": COCO RLE {"size": [H, W], "counts": str}}, '
                                             "every annotated frame; absent objects are empty masks.")
     edited_frames = serializers.ListField(child=serializers.IntegerField())
@@ -83,7 +84,8 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 class MaskletDetailSerializer(serializers.ModelSerializer):
     project = serializers.IntegerField(source="video.project_id", read_only=True)
-    review_assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    review_assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                                   help_text="The reviewer holding the review lease, if any.")
     current_revision = RevisionSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -110,7 +112,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "masklet", "revision", "reviewer", "decision", "reason", "created_at"]
+        fields = ["id", "masklet", "revision", "reviewer", "decision", "reason", "lease_override", "created_at"]
         read_only_fields = fields
 
 

@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotation.selectors.tasks import task_get
+from annotation.selectors.tasks import task_get, task_get_readable
 from annotation.services.automasklets import PARAMS, automasklets_start
 from annotation.services.propagation import DIRECTIONS, propagation_start
 from annotation.services.sessions import (
@@ -22,8 +22,8 @@ from annotation.services.sessions import (
 )
 from dataplatform.api.base import ApiView, validated_body, validated_query
 from dataplatform.api.serializers import ErrorSerializer, JobSerializer
-from dataplatform.errors import ForbiddenError, NotFoundError
-from dataplatform.roles import IsAdminRole, IsAnnotator, is_admin
+from dataplatform.errors import NotFoundError
+from dataplatform.roles import IsAdminRole, IsAnnotator
 from dataplatform.selectors.videos import video_get
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
@@ -218,9 +218,7 @@ class TaskMasksApi(_SessionApi):
                    responses={200: ObjectMasksSerializer(many=True), **ERRORS})
     def get(self, request: Request, task_id: int) -> Response:
         query = validated_query(request, MasksQuerySerializer)
-        task = task_get(task_id=task_id)
-        if task.assignee_id != request.user.pk and not is_admin(request.user):
-            raise ForbiddenError(f"Task {task_id} is not yours.")
+        task = task_get_readable(task_id=task_id, user=request.user)
         return Response(task_masks_latest(task=task, object_number=query.get("object_number"),
                                           start=query.get("start", 0), end=query.get("end")))
 

@@ -15,7 +15,7 @@ from annotation.api.serializers_queue import (
     TaskSerializer,
     TaskSubmitSerializer,
 )
-from annotation.selectors.tasks import task_get, task_list
+from annotation.selectors.tasks import task_get, task_get_readable, task_list
 from annotation.services.tasks import (
     task_heartbeat,
     task_next_for,
@@ -25,9 +25,9 @@ from annotation.services.tasks import (
 )
 from dataplatform.api.base import ApiView, ListApiView, validated_body, validated_query
 from dataplatform.api.serializers import ErrorSerializer
-from dataplatform.errors import ApplicationError, ForbiddenError
+from dataplatform.errors import ApplicationError
 from dataplatform.models import Project, Video
-from dataplatform.roles import IsAdminRole, IsAnnotator, is_admin
+from dataplatform.roles import IsAdminRole, IsAnnotator
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 LEASE_ERRORS = {**ERRORS, 409: ErrorSerializer}
@@ -104,10 +104,7 @@ class TaskDetailApi(ApiView):
 
     @extend_schema(operation_id="tasks_retrieve", responses={200: TaskSerializer, **ERRORS})
     def get(self, request: Request, task_id: int) -> Response:
-        task = task_get(task_id=task_id)
-        if task.assignee_id != request.user.pk and not is_admin(request.user):
-            raise ForbiddenError(f"Task {task_id} is not yours.")
-        return Response(TaskSerializer(task).data)
+        return Response(TaskSerializer(task_get_readable(task_id=task_id, user=request.user)).data)
 
 
 class _OwnTaskApi(ApiView):

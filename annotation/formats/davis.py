@@ -96,7 +96,7 @@ def png_array(data: bytes, name: str = "PNG") -> np.ndarray:
             array = np.asarray(image.convert("L"))
     except FormatError:
         raise
-    except Exception as error:  # PIL raises many types on broken files
+    except Exception as error:  # noqa: BLE001 - PIL raises many types on broken files
         raise FormatError(f"{name} is not a readable PNG ({error}).") from None
     return array.astype(np.int64) if array.dtype == bool else array
 

@@ -16,6 +16,10 @@ class Review(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     decision = models.CharField(max_length=8, choices=Decision.choices)
     reason = models.TextField(blank=True)
+    # Separation of duties: a decision needs the review lease on the masklet; an admin may decide
+    # without it, and that override is kept on the decision for audit.
+    lease_override = models.BooleanField(default=False,
+                                         help_text="An admin decided without holding the review lease.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,13 +17,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction
+from annotation.selectors.masklets import task_masklets_open
+from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_revision_create
 from annotation.services.phases import phase_check_tool
 from annotation.services.sessions import PROMPT_KINDS, _effective_rows, task_masks_latest, task_objects
-from annotation.services.tasks import _lock_own_task
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job
-from dataplatform.services.jobs import job_claim, job_create, job_succeed
+from dataplatform.services.jobs import job_claim, job_create, job_fail, job_succeed
 
 DIRECTIONS = ("forward", "backward", "both")
 
@@ -34,7 +35,7 @@ def propagation_start(*, task: AnnotationTask, user, frame_index: int, direction
     if direction not in DIRECTIONS:
         raise ApplicationError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}.")
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
         phase_check_tool(phase=locked.phase, tool="propagate")
         video = locked.video
@@ -75,25 +76,36 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
 
     ``masks``: object number → frame → RLE. Frames the propagation did not reach keep the
     object's latest masks. Edited frames: the frames that received prompts of the object.
+    The masks land only while the job's author still holds the task (``task_lock_held``) and on
+    masklets still open to it (``task_masklets_open``); else the Job fails and nothing is saved.
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.status != Job.Status.RUNNING:
             return locked.result
+        try:
+            task_lock_held(task=AnnotationTask(pk=locked.params["task"]), user=locked.created_by)
+        except ApplicationError as refusal:
+            job_fail(job=locked, message=f"The propagation's masks were not saved: {refusal.message}")
+            return {}
         task = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.params["task"])
         prompts = [r for r in _effective_rows(task=task, upto=locked.params["interaction"])
                    if r.kind in PROMPT_KINDS]
         objects = {m.object_number: m for m in task_objects(task=task)}
+        kept = {number: frames for number, frames in sorted(masks.items()) if number in objects}  # not removed
+        opened = set(task_masklets_open(task=task, user=locked.created_by).values_list("pk", flat=True))
+        closed = [number for number in kept if objects[number].pk not in opened]
+        if closed:
+            job_fail(job=locked, message=f"The propagation's masks were not saved: object {closed[0]} is "
+                                         f"{objects[closed[0]].status} and no longer changes in this task.")
+            return {}
         revisions = {}
-        for number, frames in sorted(masks.items()):
-            masklet = objects.get(number)
-            if masklet is None:  # removed while the job ran
-                continue
+        for number, frames in kept.items():
             latest = task_masks_latest(task=task, object_number=number)[0]["masks"]
             merged = {**latest, **{str(i): m for i, m in frames.items()}}
             edited = sorted({r.frame_index for r in prompts if r.object_number == number})
             revision = masklet_revision_create(
-                masklet=masklet, masks=merged, author=locked.created_by, phase=task.phase,
+                masklet=objects[number], masks=merged, author=locked.created_by, phase=task.phase,
                 model_version=task.model_version, edited_frames=edited, source="propagation")
             revisions[str(number)] = revision.pk
         result = {"task": task.pk, "revisions": revisions, "frames": locked.progress_total}

@@ -9,6 +9,12 @@ A decision names the revision it was made on: when that revision is no longer cu
 decision is refused (409). One decision per revision (a unique constraint): of two reviewers
 deciding at once, one wins and the other gets 409.
 
+Separation of duties. Nobody decides on a masklet they authored a revision of (403), admins
+included, and the queue never hands it to them. A decision needs the review lease on the masklet:
+without it 403, or 409 while another reviewer holds it. An admin may decide without the lease
+(not while another reviewer holds a live one); the Review records that override
+(``lease_override``).
+
 Rejection sends the work back: a manual masklet becomes a refinement task kept for the author of
 the rejected revision, in the project's phase; an automatic one becomes a phase-3 refinement task
 seeded with its masks (the task's masklet, whose current revision is the candidate).
@@ -21,13 +27,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotation.models import AnnotationTask, Masklet, Review
+from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review
 from annotation.selectors.reviews import review_queue
 from annotation.services.tasks import REWORK_PRIORITY, task_create
-from dataplatform.errors import ApplicationError, ConflictError
+from dataplatform.errors import ApplicationError, ConflictError, ForbiddenError
 from dataplatform.models import Phase, Project, Video
+from dataplatform.roles import is_admin
 
 MAX_REASON_LENGTH = 2000
 NO_REASON = "A rejection needs a reason the annotator can act on."
@@ -37,12 +45,18 @@ def review_lease_duration() -> timedelta:
     return timedelta(seconds=getattr(settings, "REVIEW_LEASE_SECONDS", 600))
 
 
+def _authored_by(user) -> Exists:
+    """Masklets with a revision ``user`` wrote (a filter on ``Masklet``)."""
+    return Exists(MaskletRevision.objects.filter(masklet_id=OuterRef("pk"), author_id=user.pk))
+
+
 def review_next_for(*, user, kind: str | None = None, project: Project | None = None,
-                    video: Video | None = None) -> Masklet | None:
-    """Lease the next masklet to verify to ``user``, or ``None`` when the queue is empty.
+                    video: Video | None = None, masklet: Masklet | None = None) -> Masklet | None:
+    """Lease the next masklet to verify to ``user`` (``masklet``: that one, if it awaits review
+    and nobody holds it), or ``None`` when the queue is empty.
 
     A reviewer who holds a live review lease gets that masklet back (lease renewed). Reviewers
-    never get masklets whose current revision they wrote themselves.
+    never get masklets they authored a revision of.
     """
     now = timezone.now()
     expires = now + review_lease_duration()
@@ -50,13 +64,17 @@ def review_next_for(*, user, kind: str | None = None, project: Project | None = 
         get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         held = (Masklet.objects.select_for_update(of=("self",))
                 .filter(review_assignee=user, review_lease_expires_at__gt=now, pk__in=review_queue().values("pk"))
+                .filter(~_authored_by(user))
                 .order_by("review_lease_expires_at", "id").first())
         if held is not None:
             Masklet.objects.filter(pk=held.pk).update(review_lease_expires_at=expires)
             held.review_lease_expires_at = expires
             return held
-        masklet = (review_queue(kind=kind, project=project, video=video, available_at=now)
-                   .exclude(current_revision__author=user)
+        candidates = review_queue(kind=kind, project=project, video=video, available_at=now)
+        if masklet is not None:
+            candidates = candidates.filter(pk=masklet.pk)
+        masklet = (candidates
+                   .filter(~_authored_by(user))
                    .order_by("updated_at", "id")
                    .select_for_update(skip_locked=True, of=("self",))
                    .first())
@@ -76,13 +94,17 @@ def review_release(*, masklet: Masklet, user) -> None:
         raise ConflictError(f"Masklet {masklet.pk} is not leased to you for review.")
 
 
-def _lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> Masklet:
-    """The masklet, locked, checked to be decidable on ``revision_id`` by ``user``.
+def _lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> tuple[Masklet, bool]:
+    """The masklet, locked, checked to be decidable on ``revision_id`` by ``user``; and whether the
+    decision is an admin's override of the review lease.
 
     Call inside a transaction: the row lock keeps a new revision from landing between the check
     and the decision.
     """
     locked = Masklet.objects.select_for_update().get(pk=masklet.pk)
+    if MaskletRevision.objects.filter(masklet=locked, author_id=user.pk).exists():
+        raise ForbiddenError(f"You authored a revision of masklet {locked.pk}: someone else must decide on it.",
+                             code="own_work")
     if locked.current_revision_id != revision_id:
         raise ConflictError(
             f"Revision {revision_id} is not the current revision of masklet {locked.pk} any more; "
@@ -93,17 +115,23 @@ def _lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> Masklet:
                   or (locked.kind == Masklet.Kind.AUTO and locked.status == Masklet.Status.DRAFT))
     if not reviewable:
         raise ConflictError(f"Masklet {locked.pk} is not awaiting review (status: {locked.status}).")
-    now = timezone.now()
-    if (locked.review_assignee_id not in (None, user.pk) and locked.review_lease_expires_at is not None
-            and locked.review_lease_expires_at > now):
+    if locked.review_assignee_id == user.pk:
+        return locked, False  # an expired lease nobody took yet is still the reviewer's
+    live = locked.review_lease_expires_at is not None and locked.review_lease_expires_at > timezone.now()
+    if locked.review_assignee_id is not None and live:
         raise ConflictError(f"Masklet {locked.pk} is being reviewed by someone else.")
-    return locked
+    if not is_admin(user):
+        raise ForbiddenError(f"Masklet {locked.pk} is not leased to you for review: take it from the "
+                             "verification queue ('next masklet') before deciding.", code="no_review_lease")
+    return locked, True
 
 
-def _record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: str = "") -> Review:
+def _record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: str = "",
+            lease_override: bool = False) -> Review:
     try:
         with transaction.atomic():
-            review = Review.objects.create(revision_id=revision_id, reviewer=user, decision=decision, reason=reason)
+            review = Review.objects.create(revision_id=revision_id, reviewer=user, decision=decision, reason=reason,
+                                           lease_override=lease_override)
     except IntegrityError:  # another reviewer's decision on this revision committed first
         raise ConflictError(f"Revision {revision_id} was already reviewed.") from None
     status = Masklet.Status.ACCEPTED if decision == Review.Decision.ACCEPT else Masklet.Status.REJECTED
@@ -113,10 +141,13 @@ def _record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: 
 
 
 def masklet_accept(*, masklet: Masklet, user, revision_id: int) -> Review:
-    """Accept the masklet's current revision (``revision_id``): it joins the dataset."""
+    """Accept the masklet's current revision (``revision_id``): it joins the dataset. ``user``
+    holds the masklet's review lease (or is an admin, recorded as an override) and authored none
+    of its revisions."""
     with transaction.atomic():
-        locked = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
-        review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.ACCEPT)
+        locked, override = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
+        review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.ACCEPT,
+                         lease_override=override)
     masklet.refresh_from_db()
     return review
 
@@ -130,9 +161,9 @@ def masklet_reject(*, masklet: Masklet, user, revision_id: int, reason: str) -> 
     if len(reason) > MAX_REASON_LENGTH:
         raise ApplicationError(f"The reason is longer than {MAX_REASON_LENGTH} characters.")
     with transaction.atomic():
-        locked = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
+        locked, override = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
         review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.REJECT,
-                         reason=reason)
+                         reason=reason, lease_override=override)
         video = Video.objects.get(pk=locked.video_id)
         if locked.kind == Masklet.Kind.MANUAL:
             task = task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=locked,

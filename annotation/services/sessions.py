@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +33,12 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
+from annotation.selectors.masklets import task_masklets_open
+from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
-from annotation.services.tasks import _lock_own_task
+from annotation.services.prompts import objects_check_room, prompt_payload
 from dataplatform.celery import GPU_QUEUE, app
 from dataplatform.commits import DiskFlush, commit_without_waiting, flush_start
 from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
@@ -324,7 +325,7 @@ def session_state(*, task: AnnotationTask) -> dict:
 def session_open(*, task: AnnotationTask, user) -> dict:
     """Open (or reopen) the task's engine session on a GPU worker; the session's state."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
     locked = AnnotationTask.objects.select_related("video__project").get(pk=locked.pk)
     session_model_version(task=locked)
     current = locked.session_worker
@@ -337,69 +338,6 @@ def session_open(*, task: AnnotationTask, user) -> dict:
 
 
 # ---- Prompts -----------------------------------------------------------------------------------
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApplicationError(f"{what} must be a finite number, got {value!r}.")
-    return float(value)
-
-
-def _check_points(points: Any, labels: Any, width: int, height: int) -> tuple[list, list]:
-    points = points or []
-    labels = labels or []
-    if not isinstance(points, list) or not isinstance(labels, list) or len(points) != len(labels):
-        raise ApplicationError("points and labels must be lists of the same length: one label per point.")
-    checked = []
-    for point in points:
-        if not isinstance(point, list | tuple) or len(point) != 2:
-            raise ApplicationError(f"A point is [x, y] in pixels, got {point!r}.")
-        x, y = _number(point[0], "A point's x"), _number(point[1], "A point's y")
-        if not (0 <= x <= width and 0 <= y <= height):
-            raise ApplicationError(f"Point ({x:g}, {y:g}) is outside the frame ({width}×{height}).")
-        checked.append([x, y])
-    for label in labels:
-        if label not in (0, 1) or isinstance(label, bool):
-            raise ApplicationError(f"A label is 1 (positive) or 0 (negative), got {label!r}.")
-    return checked, [int(v) for v in labels]
-
-
-def _check_box(box: Any, width: int, height: int) -> list[float]:
-    if not isinstance(box, list | tuple) or len(box) != 4:
-        raise ApplicationError("box must be [x0, y0, x1, y1] in pixels.")
-    x0, y0, x1, y1 = (_number(v, "A box coordinate") for v in box)
-    if not (x0 < x1 and y0 < y1):
-        raise ApplicationError(f"box must have x0 < x1 and y0 < y1, got {[x0, y0, x1, y1]}.")
-    if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-        raise ApplicationError(f"box {[x0, y0, x1, y1]} is outside the frame ({width}×{height}).")
-    return [x0, y0, x1, y1]
-
-
-def _prompt_payload(*, kind: str, data: dict, video: Video) -> tuple[str, dict]:
-    """The Interaction kind and payload of a checked prompt."""
-    w, h = video.width, video.height
-    if kind == "click":
-        points, labels = _check_points(data.get("points"), data.get("labels"), w, h)
-        if not points:
-            raise ApplicationError("A click needs at least one point with its label.")
-        interaction_kind = Interaction.Kind.CLICK_POSITIVE if labels[-1] == 1 else Interaction.Kind.CLICK_NEGATIVE
-        return interaction_kind, {"points": points, "labels": labels}
-    if kind == "box":
-        if data.get("box") is None:
-            raise ApplicationError("A box prompt needs box: [x0, y0, x1, y1].")
-        box = _check_box(data.get("box"), w, h)
-        points, labels = _check_points(data.get("points"), data.get("labels"), w, h)
-        return Interaction.Kind.BOX, {"box": box, "points": points, "labels": labels}
-    if kind == "mask":
-        try:
-            mask = rle_ops.validate(data.get("mask"))
-        except ValueError as error:
-            raise ApplicationError(f"mask is not a valid COCO RLE: {error}", {"field": "mask"}) from None
-        if list(mask["size"]) != [h, w]:
-            raise ApplicationError(f"mask is {mask['size'][1]}×{mask['size'][0]}; the frames are {w}×{h}.",
-                                   {"field": "mask"})
-        return Interaction.Kind.MASK, {"mask": mask}
-    raise ApplicationError(f"kind must be click, box or mask, got {kind!r}.")
 
 
 def _check_object_in(objects: Sequence[Masklet | _Object], object_number: int) -> Masklet | _Object:
@@ -529,14 +467,14 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
     with transaction.atomic():
         durable_later = commit_without_waiting()  # visible at once, on disk before the answer
         try:
-            locked = _lock_own_task(task=AnnotationTask(pk=task_id), user=user)  # reads the id only
+            locked = task_lock_held(task=AnnotationTask(pk=task_id), user=user)  # reads the id only
         except AnnotationTask.DoesNotExist:
             raise NotFoundError(f"Task {task_id} does not exist.") from None
         phase_check_tool(phase=locked.phase, tool=kind)
         objects, video = _prompt_objects(locked)
         _check_object_in(objects, object_number)
         _check_frame(video, frame_index)
-        interaction_kind, payload = _prompt_payload(kind=kind, data=data, video=video)
+        interaction_kind, payload = prompt_payload(kind=kind, data=data, video=video)
         if locked.model_version_id is None:
             session_model_version(task=locked)
         interaction = Interaction.objects.create(
@@ -551,7 +489,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
 def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
     """Undo the latest prompt that still counts; the mask of its object on its frame after the undo."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         objects = task_objects(task=locked)
         rows = _effective_rows(task=locked, objects=objects)
         prompts = [r for r in rows if r.kind in PROMPT_KINDS]
@@ -574,9 +512,10 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
 def session_object_create(*, task: AnnotationTask, user) -> Masklet:
     """A new object of the task: a draft masklet in its video, belonging to the task."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         if locked.kind == AnnotationTask.Kind.REFINE:
             raise ApplicationError("A refinement task works on its one masklet; it cannot add objects.")
+        objects_check_room(count=Masklet.objects.filter(task=locked).count())
         masklet = masklet_create(video=locked.video)
         Masklet.objects.filter(pk=masklet.pk).update(task=locked)
         masklet.task = locked
@@ -587,7 +526,7 @@ def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> 
     """Remove a draft object of the task; its prompts stop counting (telemetry rows stay). The
     removal is recorded first, as a ``remove`` interaction naming the object."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         masklet, _ = _check_object(locked, object_number)
         if locked.masklet_id == masklet.pk:
             raise ConflictError("The masklet of a refinement task cannot be removed.")
@@ -645,10 +584,11 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
     answers are newer than its current revision, all in one transaction (e.g. phase 1, where no
     propagation saves them; call before submitting). Edited frames: the object's prompted frames."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         locked = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.pk)
         objects = task_objects(task=locked)
         prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
+        opened = set(task_masklets_open(task=locked, user=user).values_list("pk", flat=True))
         saved = []
         for latest in task_masks_latest(task=locked):
             masklet = next(m for m in objects if m.pk == latest["masklet_id"])
@@ -656,6 +596,9 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
             mine = [r for r in prompts if r.object_number == masklet.object_number]
             if not any(since is None or r.server_timestamp > since for r in mine):
                 continue  # nothing new since the current revision
+            if masklet.pk not in opened:
+                raise ConflictError(f"Object {masklet.object_number} is {masklet.status}: its masks no longer "
+                                    "change in this task; nothing was saved.")
             revision = masklet_revision_create(
                 masklet=masklet, masks=latest["masks"], author=user, phase=locked.phase,
                 model_version=locked.model_version, edited_frames=sorted({r.frame_index for r in mine}),

@@ -22,15 +22,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Interaction, Masklet
+from annotation.selectors.masklets import task_masklets_open
+from annotation.selectors.tasks import task_lock_held
 from dataplatform.errors import ApplicationError, ConflictError, ForbiddenError
 from dataplatform.models import Phase, Project, Video
-from dataplatform.queries import CompiledValues
 
 MAX_TASKS_PER_CALL = 1000
 # Rework of a rejected masklet comes before new work.
@@ -129,49 +129,11 @@ def task_next_for(*, user, project: Project | None = None, phase: int | None = N
         return task
 
 
-def _locked_task_query(*, task_id: int):
-    return AnnotationTask.objects.select_for_update().filter(pk=task_id).values_list(*_TASK_FIELDS)
-
-
-_TASK_FIELDS = [field.attname for field in AnnotationTask._meta.concrete_fields]
-# Every session call (each click) starts here: compiled once, as building it took longer than running it.
-_LOCKED_TASK = CompiledValues(_locked_task_query, task_id=int)
-
-
-def _lock_task(task_id: int) -> AnnotationTask:
-    """``AnnotationTask.objects.select_for_update().get(pk=task_id)``, without building the query."""
-    if connection.get_autocommit():  # the ORM's own check, made when it compiles (here: once)
-        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    rows = _LOCKED_TASK.rows(task_id=task_id)
-    if not rows:
-        raise AnnotationTask.DoesNotExist(f"AnnotationTask {task_id} does not exist.")
-    return AnnotationTask.from_db(connection.alias, _TASK_FIELDS, rows[0])
-
-
-def _lock_own_task(*, task: AnnotationTask, user) -> AnnotationTask:
-    """The task, locked, checked to be leased to ``user``. Call inside a transaction."""
-    locked = _lock_task(task.pk)
-    if locked.status == AnnotationTask.Status.SUBMITTED:
-        raise ConflictError(f"Task {locked.pk} was already submitted.")
-    if locked.status == AnnotationTask.Status.CANCELLED:
-        raise ConflictError(f"Task {locked.pk} was cancelled.")
-    if locked.status == AnnotationTask.Status.QUEUED:
-        raise ConflictError(f"Task {locked.pk} is not leased to anyone: its lease expired or was released. "
-                            "Take a task with 'next task'.")
-    if locked.assignee_id != user.pk:
-        if Interaction.objects.filter(task=locked, user=user).exists():
-            raise ConflictError(f"Your lease on task {locked.pk} expired and it went to someone else; "
-                                "take a task with 'next task'.")
-        raise ForbiddenError(f"Task {locked.pk} is not leased to you.")
-    # An expired lease nobody took yet is still the user's: the heartbeat or submit revives it.
-    return locked
-
-
 def task_heartbeat(*, task: AnnotationTask, user) -> AnnotationTask:
     """Extend the user's lease on the task to ``TASK_LEASE_SECONDS`` from now."""
     now = timezone.now()
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         locked.lease_expires_at, locked.heartbeat_at = now + task_lease_duration(), now
         locked.save(update_fields=["lease_expires_at", "heartbeat_at"])
     return locked
@@ -180,7 +142,7 @@ def task_heartbeat(*, task: AnnotationTask, user) -> AnnotationTask:
 def task_release(*, task: AnnotationTask, user) -> AnnotationTask:
     """Give the task back to the queue (kept for its reserved annotator, if any)."""
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         _requeue(AnnotationTask.objects.filter(pk=locked.pk))
     locked.refresh_from_db()
     return locked
@@ -198,27 +160,26 @@ def tasks_expire_leases(*, now: datetime | None = None) -> list[int]:
 
 
 def _masklets_to_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int] | None) -> list[Masklet]:
+    """The masklets a submit sends to verification, locked: those named (each must be open to the
+    task, else 403 naming them), else a refinement task's masklet, else the open ones with masks."""
+    opened = task_masklets_open(task=task, user=user).select_for_update(of=("self",))
     if masklet_ids is not None:
         ids = sorted(set(masklet_ids))
-        masklets = list(Masklet.objects.select_for_update().filter(pk__in=ids, video_id=task.video_id))
-        missing = sorted(set(ids) - {m.pk for m in masklets})
-        if missing:
-            raise ApplicationError(f"Masklets {missing} are not masklets of this task's video.")
+        masklets = list(opened.filter(pk__in=ids))
+        refused = sorted(set(ids) - {m.pk for m in masklets})
+        if refused:
+            raise ForbiddenError(f"Masklets {refused} are not this task's to submit: a task submits its own "
+                                 "objects while they are drafts (a refinement task, its masklet under rework).",
+                                 {"masklets": refused})
     elif task.masklet_id is not None:
-        masklets = list(Masklet.objects.select_for_update().filter(pk=task.masklet_id))
+        masklets = list(opened.filter(pk=task.masklet_id))
     else:
-        # The task's own objects with masks; drafts made before objects belonged to a task are
-        # found by their author.
-        masklets = list(Masklet.objects.select_for_update().filter(
-            Q(task=task) | Q(task__isnull=True, current_revision__author=user), video_id=task.video_id,
-            status=Masklet.Status.DRAFT, current_revision__isnull=False))
+        masklets = list(opened.filter(current_revision__isnull=False))
     if not masklets:
         raise ApplicationError("Nothing to submit: this task has no masklet with masks yet.")
     for masklet in masklets:
         if masklet.current_revision_id is None:
             raise ApplicationError(f"Masklet {masklet.pk} has no masks yet; segment it or leave it out.")
-        if masklet.status == Masklet.Status.ACCEPTED:
-            raise ConflictError(f"Masklet {masklet.pk} was already accepted; refine it in a refinement task.")
         if masklet.current_revision.reviews.exists():
             raise ConflictError(f"The current masks of masklet {masklet.pk} were already reviewed; "
                                 "change them before submitting again.")
@@ -229,16 +190,16 @@ def task_submit(*, task: AnnotationTask, user, masklet_ids: Iterable[int] | None
                 client_timestamp: datetime | None = None) -> AnnotationTask:
     """End the task: its masklets go to verification, a ``submit`` interaction is recorded.
 
-    The masklets: ``masklet_ids`` when given (masklets of the task's video); else the refined
-    masklet of a refinement task; else the task's draft objects that have masks (and drafts of
-    the video from before objects belonged to tasks whose current revision the user wrote). Each
-    needs masks that were not reviewed yet.
+    The masklets: ``masklet_ids`` when given, else the refined masklet of a refinement task, else
+    the task's draft objects that have masks; always among the masklets open to the task
+    (``task_masklets_open``: never another task's objects, nor a masklet past draft). Each needs
+    masks that were not reviewed yet.
     """
     from annotation.services.sessions import session_save  # sessions builds on this module
 
     now = timezone.now()
     with transaction.atomic():
-        locked = _lock_own_task(task=task, user=user)
+        locked = task_lock_held(task=task, user=user)
         # Prompt answers not yet saved as revisions (phase 1 never propagates) are saved first,
         # so what the annotator saw is what goes to verification.
         session_save(task=locked, user=user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.signals import user_logged_in
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -25,6 +26,8 @@ from dataplatform.errors import ApplicationError
 from dataplatform.services.users import user_token, user_token_revoke
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
+# The login throttle (dataplatform/logins.py) answers 429 with Retry-After.
+LOGIN_ERRORS = {**ERRORS, 429: ErrorSerializer}
 
 
 def _authenticate(request: Request) -> object:
@@ -57,7 +60,7 @@ class LoginApi(ApiView):
     permission_classes = [AllowAny]
 
     @extend_schema(operation_id="auth_login", request=CredentialsSerializer,
-                   responses={200: MeSerializer, **ERRORS})
+                   responses={200: MeSerializer, **LOGIN_ERRORS})
     def post(self, request: Request) -> Response:
         SessionAuthentication().enforce_csrf(request)  # no login CSRF
         user = _authenticate(request)
@@ -105,9 +108,12 @@ class TokenApi(ApiView):
         return super().get_permissions()
 
     @extend_schema(operation_id="auth_token_create", request=CredentialsSerializer,
-                   responses={200: TokenSerializer, **ERRORS})
+                   responses={200: TokenSerializer, **LOGIN_ERRORS})
     def post(self, request: Request) -> Response:
         user = _authenticate(request)
+        # Trading the password for a token is a login, though no session starts: the login
+        # throttle clears the username's failures (dataplatform/logins.py), last_login moves.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
         return Response({"token": user_token(user=user).key})
 
     @extend_schema(operation_id="auth_token_revoke",

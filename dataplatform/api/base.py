@@ -1,4 +1,5 @@
-"""What every API view shares: authentication order, role permissions, pagination, id parsing.
+"""What every API view shares: authentication order, parsers, role permissions, pagination, id
+parsing, and the checks of every body and query string (``validated_input``).
 
 Token authentication comes first so that a request without credentials is answered 401 with a
 ``WWW-Authenticate: Token`` header (DRF answers 403 when the first scheme is the session's).
@@ -10,15 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.views import APIView
 
 from dataplatform.api.authentication import CompiledTokenAuthentication
+from dataplatform.api.parsers import DEFAULT_PARSERS
 from dataplatform.roles import HasAnyRole
 
 # PostgreSQL's bigint: an id past it is simply not found (not a database error).
@@ -63,6 +68,7 @@ class ApiView(APIView):
     """Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods."""
 
     authentication_classes = [CompiledTokenAuthentication, SessionAuthentication]
+    parser_classes = DEFAULT_PARSERS  # JSON nested too deep is a 400, not a RecursionError
     permission_classes = [HasAnyRole]
     write_permission_classes: list[type[BasePermission]] | None = None
 
@@ -73,10 +79,19 @@ class ApiView(APIView):
         return [permission() for permission in classes]
 
 
+class ListSchema(AutoSchema):
+    """A list view's schema: only its GET answers a page; another method's list (the tasks a POST
+    created) is answered whole, and declared so."""
+
+    def _get_paginator(self):
+        return super()._get_paginator() if self.method == "GET" else None
+
+
 class ListApiView(ApiView):
     """A paginated list: ``self.paginate(queryset, serializer_class)``."""
 
     pagination_class = Pagination
+    schema = ListSchema()
 
     def paginate(self, request: Request, queryset: QuerySet, serializer_class: type[serializers.Serializer],
                  **serializer_kwargs: Any) -> Response:
@@ -86,15 +101,60 @@ class ListApiView(ApiView):
         return paginator.get_paginated_response(data)
 
 
+def _allowed(field: serializers.Field) -> str:
+    return ", ".join(str(value) for value in field.choices)
+
+
+def _naming_allowed(errors: Any, field: serializers.Field) -> Any:
+    """``field``'s errors, each refused choice followed by the values allowed (in lists and nested
+    serializers too)."""
+    if isinstance(field, serializers.ChoiceField) and isinstance(errors, list):
+        return [ErrorDetail(f"{error} Allowed: {_allowed(field)}.", code=error.code)
+                if getattr(error, "code", None) == "invalid_choice" else error for error in errors]
+    if isinstance(field, serializers.ListField) and isinstance(errors, dict):
+        return {index: _naming_allowed(error, field.child) for index, error in errors.items()}
+    if isinstance(field, serializers.Serializer) and isinstance(errors, dict):
+        return {name: _naming_allowed(error, field.fields[name]) if name in field.fields else error
+                for name, error in errors.items()}
+    return errors
+
+
+def _empty_values(data: Any, serializer: serializers.Serializer) -> dict[str, list[ErrorDetail]]:
+    """The fields given an empty value in a form or a query string.
+
+    DRF reads one as absent when the field is optional: ``?status=`` listed everything and a PATCH
+    of ``name=`` changed nothing, both silently. Here it is a value like any other, refused unless
+    the field allows blank (a search for "" finds everything) or null.
+    """
+    if not html.is_html_input(data):
+        return {}  # JSON: DRF refuses "" where it is not allowed
+    errors = {}
+    for name, field in serializer.fields.items():
+        if field.read_only or name not in data or getattr(field, "allow_blank", False) or field.allow_null:
+            continue
+        if any(isinstance(value, str) and not value.strip() for value in data.getlist(name)):
+            allowed = f" Allowed: {_allowed(field)}." if isinstance(field, serializers.ChoiceField) else ""
+            errors[name] = [ErrorDetail(f"This field may not be empty.{allowed}", code="blank")]
+    return errors
+
+
+def validated_input(data: Any, serializer: serializers.Serializer) -> dict[str, Any]:
+    """``serializer``'s validated data, or a 400 naming every bad field: an empty value is one, and a
+    refused choice lists the values allowed. Every body and query string of the API goes through here."""
+    valid = serializer.is_valid()
+    errors = {**(_naming_allowed(serializer.errors, serializer) if not valid else {}),
+              **_empty_values(data, serializer)}
+    if errors:
+        raise serializers.ValidationError(errors)
+    return dict(serializer.validated_data)
+
+
 def validated_query(request: Request, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
     """The query parameters checked by a filter serializer (400 with fields when invalid)."""
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return {key: value for key, value in serializer.validated_data.items() if value not in (None, "")}
+    validated = validated_input(request.query_params, serializer_class(data=request.query_params))
+    return {key: value for key, value in validated.items() if value not in (None, "")}
 
 
 def validated_body(request: Request, serializer_class: type[serializers.Serializer],
                    *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+    return validated_input(request.data, serializer_class(data=request.data, partial=partial))

@@ -6,11 +6,11 @@ import posixpath
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dataplatform.api.base import ApiView, ListApiView, validated_body, validated_query
+from dataplatform.api.parsers import FormParser, JSONParser, MultiPartParser
 from dataplatform.api.serializers import (
     ErrorSerializer,
     ProjectVideoFilterSerializer,

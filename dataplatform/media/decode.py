@@ -12,7 +12,7 @@ import av.error
 from .encode import display_size
 from .errors import MediaError
 from .limits import MediaLimits, frame_size_problem
-from .plan import DecodePlan, make_plan
+from .plan import DecodePlan, make_plan, skipping_off
 from .probe import Source, open_container
 from .sampling import Pick, TimestampSampler
 
@@ -122,7 +122,9 @@ class SampledFrames:
                         continue
                     if first is None:
                         if plan is not None and frame.pts != plan.first:
-                            plan = None  # the decoder starts elsewhere (an edit list?): decode everything
+                            # The decoder starts elsewhere (an edit list?): decode everything.
+                            plan = skipping_off(self.source, f"the first decoded frame (PTS {frame.pts}) "
+                                                f"is not the plan's first (PTS {plan.first})")
                         first = time
                         summary.width, summary.height = display_size(frame)
                     self._check_running_limits(time - first, frame)

@@ -14,14 +14,19 @@ as without a plan.
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
 import av.error
 
+from .errors import MediaError
 from .probe import Source, open_container
 from .sampling import sample_timestamps
+
+logger = logging.getLogger("masklet.media")
 
 _SLICE_TYPES = (1, 5)  # coded slice of a non-IDR / IDR picture
 
@@ -39,8 +44,10 @@ class DecodePlan:
 def make_plan(source: Source, fps: float) -> DecodePlan | None:
     """The plan for an H.264 file in an MP4/MOV/Matroska container; None where none can be made.
 
-    None (decode everything) for other codecs, raw Annex B streams, packets without timestamps,
-    repeated timestamps, or anything unexpected: the caller then decodes every frame.
+    None (decode everything) for other codecs, and, with a warning on the ``masklet.media`` logger
+    naming the file and the reason, for an H.264 video whose plan cannot be made: a raw Annex B
+    stream, packets without timestamps, repeated timestamps, a file FFmpeg cannot demux. Anything
+    else is a bug and is raised.
     """
     if not isinstance(source, str) and not hasattr(source, "__fspath__"):
         return None  # a file object could not be read twice
@@ -54,8 +61,10 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
             # Read while the container is open: a stream read after close reads freed memory (seen
             # under PyAV 18: a time base of None now and then, which failed an ingest).
             time_base = stream.time_base
-            if ctx is None or ctx.name != "h264" or length_size is None or not time_base:
-                return None
+            if ctx is None or ctx.name != "h264":
+                return None  # frame skipping reads H.264 slice headers only
+            if length_size is None or not time_base:
+                return skipping_off(source, "a raw (Annex B) H.264 stream" if length_size is None else "no time base")
             pts: list[int] = []
             disposable: set[int] = set()
             last_duration = 0
@@ -63,24 +72,25 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
                 if packet.size == 0 or packet.is_discard:
                     continue  # the flush packet at the end; frames an edit list cuts
                 if packet.pts is None:
-                    return None
+                    return skipping_off(source, "an H.264 packet without a timestamp")
                 pts.append(packet.pts)
                 last_duration = packet.duration or last_duration
                 if _h264_disposable(memoryview(packet), length_size):
                     disposable.add(packet.pts)
-    except (av.error.FFmpegError, ValueError, OSError):
-        return None
-    except Exception:  # noqa: BLE001 - MediaError and the like: the real pass reports them
-        return None
+    except (MediaError, av.error.FFmpegError, ValueError, OSError) as exc:
+        # The decoding pass opens the file again and reports what is wrong with it to the uploader.
+        return skipping_off(source, f"{type(exc).__name__}: {exc}")
     pts.sort()
-    if len(pts) < 2 or len(set(pts)) != len(pts):
-        return None
+    if len(pts) < 2:
+        return skipping_off(source, f"{len(pts)} packet(s) with a timestamp")
+    if len(set(pts)) != len(pts):
+        return skipping_off(source, "repeated packet timestamps")
     times = [p * time_base for p in pts]
     end = times[-1] + (last_duration * time_base if last_duration else times[-1] - times[-2])
     try:
         picks = sample_timestamps(times, fps, end)
-    except ValueError:
-        return None
+    except ValueError as exc:
+        return skipping_off(source, f"the frame times cannot be sampled ({exc})")
     keep = frozenset(pts[p.source_index] for p in picks)
     return DecodePlan(
         keep=keep,
@@ -90,6 +100,13 @@ def make_plan(source: Source, fps: float) -> DecodePlan | None:
         frames=len(pts),
         first=pts[0],
     )
+
+
+def skipping_off(source: Source, why: str) -> None:
+    """Say, in one line, why an H.264 video is decoded whole (ingest is slower, its frames the same)."""
+    name = os.fspath(source) if isinstance(source, str | os.PathLike) else repr(source)
+    logger.warning("Frame skipping off for %s: %s; every frame will be decoded.", name, why)
+    return None
 
 
 def _avcc_length_size(extradata: bytes | None) -> int | None:

@@ -5,8 +5,8 @@ Flow: the web process checks what it can at once (size, a quick probe of the hea
 ingest Job, and queues the task after commit. The worker (``video_ingest``) claims the Job,
 decodes, samples at the project's annotation fps by timestamp, writes the frames and a thumbnail,
 and marks the Video ready in one transaction at the end: a half-ingested video is never ready.
-Any failure leaves the Video failed with a message, the Job failed with the same message, and no
-frames behind.
+Any failure leaves the Video failed with a message, the Job failed with the same message, and
+nothing stored behind: no frame, thumbnail or folder, nor the upload (unless KEEP_FAILED_SOURCES).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def video_check_source(*, source: str | os.PathLike[str] | IO[bytes], name: str)
         check_first_frame(source, limits=limits)
     except MediaError as error:
         raise ApplicationError(error.message, {"file": name}) from error
-    except Exception:  # noqa: BLE001 - the job decodes it properly and reports what it finds
+    except Exception:  # the job decodes it properly and reports what it finds
         logger.exception("Quick probe of %r failed unexpectedly; leaving it to the ingest job", name)
 
 
@@ -156,7 +156,7 @@ def _video_create_with_source(
         raise ApplicationError(error.message, {"file": name}, status_code=503, code="storage_unavailable") from error
     except BaseException:
         if key:
-            storage.delete_quietly([key])
+            _delete_video_media(video.pk)
         raise
     return video, job
 
@@ -169,7 +169,7 @@ def video_register_uri(*, project: Project, uri: str, name: str, user: Any = Non
     key = _storage_key_of(uri)
     try:
         found = storage.exists(key)
-    except Exception as error:  # noqa: BLE001 - any storage failure is "try again later"
+    except Exception as error:  # any storage failure is "try again later"
         raise ApplicationError("Storage did not answer; try again in a minute.", {"uri": uri},
                                status_code=503, code="storage_unavailable") from error
     if not found:
@@ -254,6 +254,19 @@ def video_ingest(*, job: Job, celery_task_id: str = "", on_progress: ProgressHoo
     return _refreshed(claimed)
 
 
+def video_ingest_abandoned(job: Job) -> None:
+    """An ingest Job that ended without its task (cancelled while queued, given up by the reaper):
+    its video fails with the Job's message and nothing stays stored for it, as after any failure."""
+    video = Video.objects.filter(pk=job.video_id, status__in=[Video.Status.UPLOADED, Video.Status.INGESTING]).first()
+    if video is None:
+        return
+    job.refresh_from_db()
+    cancelled = job.status == Job.Status.CANCELLED
+    message = ("Ingest was cancelled. Start it again to use this video." if cancelled
+               else job.message or "Ingest failed.")
+    _fail(video=video, job=job, message=message, written=[], cancelled=cancelled)
+
+
 def video_ingest_give_up(*, job: Job, message: str) -> None:
     """After the last retry of a transient storage failure: fail the Job and its Video."""
     video = Video.objects.filter(pk=job.video_id).first()
@@ -330,11 +343,16 @@ def _progress_reporter(job: Job, total: int, hook: ProgressHook | None) -> Calla
 
 
 def _fail(*, video: Video, job: Job, message: str, written: list[str], cancelled: bool = False) -> None:
+    """Fail the Job and the Video, leaving nothing stored for it: no frame, no thumbnail, no folder,
+    and no uploaded source unless KEEP_FAILED_SOURCES keeps it (a registered source is not ours)."""
     _remove_frames(video.pk, written)
+    keep_source = video.source_kind != Video.SourceKind.UPLOAD or settings.KEEP_FAILED_SOURCES
+    _delete_video_media(video.pk, keep=[video.source_uri] if keep_source else [])
     with transaction.atomic():
         Video.objects.filter(pk=video.pk).update(
             status=Video.Status.FAILED, status_message=message, frame_count=0, frame_timestamps=[],
-            thumbnail_key="", ready_at=None, updated_at=timezone.now())
+            thumbnail_key="", ready_at=None, updated_at=timezone.now(),
+            **({} if keep_source else {"source_uri": ""}))
         if cancelled:
             job_mark_cancelled(job=job)
         else:
@@ -407,8 +425,16 @@ def _remove_frames(video_id: int, written: list[str]) -> None:
         storage.delete_prefix(f"{storage.video_prefix(video_id)}frames/")
         if storage.exists(storage.thumbnail_key(video_id)):
             storage.delete_keys([storage.thumbnail_key(video_id)])
-    except Exception:  # noqa: BLE001 - logged; the video is failed either way
+    except Exception:  # logged; the video is failed either way
         logger.exception("Could not clear the frames of video %s", video_id)
+
+
+def _delete_video_media(video_id: int, *, keep: list[str] | None = None) -> None:
+    """Delete everything stored under the video's prefix but ``keep`` (its upload included), folders too."""
+    try:
+        storage.delete_prefix(storage.video_prefix(video_id), keep=keep or [])
+    except Exception:  # cleanup must not hide the failure it follows
+        logger.exception("Could not delete the stored files of video %s", video_id)
 
 
 def _user_or_none(user: Any) -> Any:

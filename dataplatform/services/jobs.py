@@ -25,8 +25,34 @@ logger = logging.getLogger("masklet.jobs")
 _DISPATCHERS: dict[str, Callable[[int], None]] = {}
 
 
-def job_register_dispatcher(*, kind: str, dispatch: Callable[[int], None]) -> None:
+# kind → function(job) that cleans up after a job that ended without its task running to the end
+# (cancelled while queued, given up by the reaper); filled in by workers at import.
+_ABANDON_HANDLERS: dict[str, Callable[[Job], None]] = {}
+
+
+def job_register_dispatcher(*, kind: str, dispatch: Callable[[int], None],
+                            on_abandoned: Callable[[Job], None] | None = None) -> None:
+    """Register how a kind's task is queued, and what cleans up after a job of that kind whose
+    task will never finish it (a queued ingest cancelled: its video and upload must not stay)."""
     _DISPATCHERS[kind] = dispatch
+    if on_abandoned is not None:
+        _ABANDON_HANDLERS[kind] = on_abandoned
+
+
+def job_abandoned(*, job_id: int) -> None:
+    """Run the cleanup of a job that ended (cancelled or failed) without its task: after commit."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    import workers  # noqa: F401 - importing workers registers the handlers
+
+    handler = _ABANDON_HANDLERS.get(job.kind)
+    if handler is None:
+        return
+    try:
+        handler(job)
+    except Exception:  # the job has ended either way; the cleanup's failure is logged, not raised
+        logger.exception("Could not clean up after %s job %s", job.kind, job.pk)
 
 
 def job_create(*, kind: str, project=None, video=None, params: dict | None = None, created_by=None,
@@ -101,8 +127,9 @@ def job_fail(*, job: Job, message: str) -> None:
 def job_cancel(*, job: Job) -> Job:
     """Cancel a queued job at once; ask a running one to stop (its task checks between steps)."""
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.CANCELLED, finished_at=now, cancel_requested=True, message="Cancelled.")
+    if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.CANCELLED, finished_at=now, cancel_requested=True, message="Cancelled."):
+        transaction.on_commit(lambda: job_abandoned(job_id=job.pk))
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
@@ -128,6 +155,7 @@ def jobs_reap_stale(*, now=None) -> dict[str, list[int]]:
                         "it was given up. Check the worker logs, then start it again.")
             if n:
                 failed.append(job_id)
+                transaction.on_commit(lambda job_id=job_id: job_abandoned(job_id=job_id))
             continue
         n = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
             status=Job.Status.QUEUED, started_at=None, heartbeat_at=None)

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import AnnotationTask, Interaction, Masklet
 from annotation.services.masklets import masklet_revision_create
+from annotation.services.reviews import review_next_for
 from annotation.services.tasks import tasks_create_for_video
 from dataplatform.services.users import user_token
 from tests.annotation.conftest import box_mask, error_of
@@ -224,12 +225,15 @@ def test_two_hundred_concurrent_next_requests_never_share_a_task(user_factory, r
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_reviewers_at_once_one_200_one_409(user_factory, ready_video, masklet_factory):
+def test_two_deciders_at_once_one_200_one_409(user_factory, ready_video, masklet_factory):
+    """The lease holder's double click (accept and reject at once): one decision, one 409."""
     masklet = masklet_factory(ready_video, author=user_factory("annotator"), status="submitted")
     revision = masklet.current_revision_id
+    holder = user_factory("reviewer")
+    review_next_for(user=holder)
     clients = [APIClient(), APIClient()]
     for client in clients:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=user_factory('reviewer')).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=holder).key}")
     calls = [lambda: clients[0].post(f"/api/masklets/{masklet.pk}/accept/", {"revision": revision}, format="json"),
              lambda: clients[1].post(f"/api/masklets/{masklet.pk}/reject/", {"revision": revision, "reason": "No"},
                                      format="json")]

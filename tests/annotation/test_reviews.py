@@ -15,7 +15,7 @@ from annotation.selectors.reviews import dataset_masklets, review_queue
 from annotation.services.masklets import masklet_revision_create
 from annotation.services.reviews import masklet_accept, masklet_reject, review_next_for, review_release
 from annotation.services.tasks import task_next_for
-from dataplatform.errors import ApplicationError, ConflictError
+from dataplatform.errors import ApplicationError, ConflictError, ForbiddenError
 from dataplatform.models import Project, Video
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,7 @@ def test_a_rejected_manual_masklet_goes_back_to_its_author(project, ready_video,
     Project.objects.filter(pk=project.pk).update(phase=2)
     author = user_factory("annotator")
     masklet = masklet_factory(ready_video, author=author, status="submitted", phase=2)
+    review_next_for(user=reviewer)
     review, task = masklet_reject(masklet=masklet, user=reviewer, revision_id=masklet.current_revision_id,
                                   reason="  The leg is missing from frame 2 on.  ")
     assert review.reason == "The leg is missing from frame 2 on."
@@ -99,6 +100,7 @@ def test_a_rejected_auto_masklet_becomes_a_phase_3_refinement_task(project, read
                                                                     masklet_factory):
     Project.objects.filter(pk=project.pk).update(phase=1)
     masklet = masklet_factory(ready_video, kind="auto", phase=None)
+    review_next_for(user=reviewer)
     _, task = masklet_reject(masklet=masklet, user=reviewer, revision_id=masklet.current_revision_id,
                              reason="Two objects merged.")
     assert (task.kind, task.masklet_id, task.phase, task.assignee) == ("refine", masklet.pk, 3, None)
@@ -133,9 +135,11 @@ def test_draft_manual_masklets_are_not_decided(ready_video, annotator, reviewer,
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("second_decision", ["accept", "reject"])
-def test_two_reviewers_deciding_at_once_one_wins(ready_video, user_factory, masklet_factory, second_decision):
+def test_two_admins_deciding_at_once_one_wins(ready_video, user_factory, masklet_factory, second_decision):
+    """Two deciders pass every check at once (admins overriding the lease nobody holds): the row
+    lock and the one-decision constraint let one win."""
     masklet = masklet_factory(ready_video, author=user_factory("annotator"), status="submitted")
-    reviewers = [user_factory("reviewer"), user_factory("reviewer")]
+    reviewers = [user_factory("admin"), user_factory("admin")]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -172,7 +176,86 @@ def test_the_dataset_filters_by_project_and_split(project, video_factory, review
                             status="submitted", phase=1)
     elsewhere = masklet_factory(video_factory(project=other, ready=True), author=annotator, status="submitted")
     for masklet in (train, elsewhere):
+        review_next_for(user=reviewer, masklet=masklet)
         masklet_accept(masklet=masklet, user=reviewer, revision_id=masklet.current_revision_id)
     assert [m.pk for m in dataset_masklets(project=project)] == [train.pk]
     assert [m.pk for m in dataset_masklets(split="train", phases=[1])] == [train.pk]
     assert {m.pk for m in dataset_masklets()} == {train.pk, elsewhere.pk}
+
+
+# ---- Separation of duties ----------------------------------------------------------------------
+
+
+def _refined_by(masklet: Masklet, user) -> Masklet:
+    """A second revision, by ``user``, submitted again (as a refinement task would leave it)."""
+    masklet_revision_create(masklet=masklet, masks={}, author=user, phase=3)
+    Masklet.objects.filter(pk=masklet.pk).update(status="submitted")
+    masklet.refresh_from_db()
+    return masklet
+
+
+@pytest.mark.parametrize("roles", [("annotator", "reviewer"), ("annotator", "admin")])
+def test_nobody_decides_on_a_masklet_they_authored_a_revision_of(ready_video, user_factory, masklet_factory,
+                                                                 roles):
+    author, refiner = user_factory(roles), user_factory(roles)
+    masklet = _refined_by(masklet_factory(ready_video, author=author, status="submitted"), refiner)
+    # The author of the first revision (no longer current) and of the current one alike.
+    for person in (author, refiner):
+        assert review_next_for(user=person) is None
+        with pytest.raises(ForbiddenError, match=f"You authored a revision of masklet {masklet.pk}"):
+            masklet_accept(masklet=masklet, user=person, revision_id=masklet.current_revision_id)
+        with pytest.raises(ForbiddenError, match="someone else must decide"):
+            masklet_reject(masklet=masklet, user=person, revision_id=masklet.current_revision_id, reason="Mine.")
+    assert not Review.objects.exists() and not AnnotationTask.objects.exists()
+    assert Masklet.objects.get(pk=masklet.pk).status == "submitted"
+    assert review_next_for(user=user_factory("reviewer")).pk == masklet.pk  # anyone else gets it
+
+
+def test_the_author_holding_a_lease_from_before_still_cannot_decide(ready_video, user_factory, masklet_factory):
+    both = user_factory(("annotator", "reviewer"))
+    masklet = masklet_factory(ready_video, kind="auto", phase=None)
+    assert review_next_for(user=both).pk == masklet.pk
+    masklet_revision_create(masklet=masklet, masks={}, author=both, phase=3)  # then they wrote masks of it
+    masklet.refresh_from_db()
+    assert review_next_for(user=both) is None  # the held lease is not handed back either
+    with pytest.raises(ForbiddenError, match="You authored"):
+        masklet_accept(masklet=masklet, user=both, revision_id=masklet.current_revision_id)
+    assert not Review.objects.exists()
+
+
+def test_a_decision_needs_the_review_lease(ready_video, annotator, user_factory, masklet_factory):
+    masklet = masklet_factory(ready_video, author=annotator, status="submitted")
+    holder, other = user_factory("reviewer"), user_factory("reviewer")
+    with pytest.raises(ForbiddenError, match=f"Masklet {masklet.pk} is not leased to you for review") as caught:
+        masklet_accept(masklet=masklet, user=other, revision_id=masklet.current_revision_id)
+    assert caught.value.code == "no_review_lease"
+    review_next_for(user=holder)
+    with pytest.raises(ConflictError, match="being reviewed by someone else"):
+        masklet_reject(masklet=masklet, user=other, revision_id=masklet.current_revision_id, reason="No.")
+    assert not Review.objects.exists() and Masklet.objects.get(pk=masklet.pk).status == "submitted"
+    # The holder's lease expired and nobody took it: still theirs to decide on.
+    Masklet.objects.filter(pk=masklet.pk).update(review_lease_expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(ForbiddenError, match="not leased to you"):
+        masklet_accept(masklet=masklet, user=other, revision_id=masklet.current_revision_id)
+    review = masklet_accept(masklet=masklet, user=holder, revision_id=masklet.current_revision_id)
+    assert (review.reviewer, review.lease_override) == (holder, False)
+
+
+def test_an_admin_may_override_the_lease_and_the_override_is_recorded(ready_video, annotator, user_factory,
+                                                                      masklet_factory):
+    admin, holder = user_factory("admin"), user_factory("reviewer")
+    first = masklet_factory(ready_video, author=annotator, status="submitted")
+    review = masklet_accept(masklet=first, user=admin, revision_id=first.current_revision_id)
+    assert (review.reviewer, review.decision, review.lease_override) == (admin, "accept", True)
+    assert Masklet.objects.get(pk=first.pk).status == "accepted"
+    second = masklet_factory(ready_video, author=annotator, status="submitted")
+    review_next_for(user=holder)
+    with pytest.raises(ConflictError, match="being reviewed by someone else"):  # not over a live lease
+        masklet_reject(masklet=second, user=admin, revision_id=second.current_revision_id, reason="Blurry.")
+    Masklet.objects.filter(pk=second.pk).update(review_lease_expires_at=timezone.now() - timedelta(seconds=1))
+    review, _ = masklet_reject(masklet=second, user=admin, revision_id=second.current_revision_id, reason="Blurry.")
+    assert review.lease_override is True
+    # An admin who leased it decides as a reviewer: no override.
+    third = masklet_factory(ready_video, author=annotator, status="submitted")
+    assert review_next_for(user=admin).pk == third.pk
+    assert masklet_accept(masklet=third, user=admin, revision_id=third.current_revision_id).lease_override is False

@@ -134,7 +134,7 @@ def test_submit_refuses_nothing_and_foreign_masklets(ready_video, video_factory,
     with pytest.raises(ApplicationError, match="Nothing to submit"):
         task_submit(task=task, user=annotator)
     foreign = masklet_factory(video_factory(ready=True), author=annotator)
-    with pytest.raises(ApplicationError, match="not masklets of this task's video"):
+    with pytest.raises(ForbiddenError, match=rf"Masklets \[{foreign.pk}\] are not this task's to submit"):
         task_submit(task=task, user=annotator, masklet_ids=[foreign.pk])
     task.refresh_from_db()
     assert task.status == "leased"

@@ -54,3 +54,68 @@ def test_docs_page_uses_bundled_assets_not_a_cdn(client):
     # The assets it names are shipped with the package (collectstatic gathers them).
     for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "favicon-32x32.png"):
         assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}"), asset
+
+
+# ---- The schema says what responses hold --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.mark.parametrize("component, field", [
+    ("Task", "assignee"), ("Job", "created_by"), ("ModelVersion", "created_by"), ("MaskletDetail", "review_assignee"),
+    ("Revision", "author"), ("RetrainingRound", "created_by"),
+])
+def test_fields_that_may_be_empty_are_declared_nullable(schema, component, field):
+    assert schema["components"]["schemas"][component]["properties"][field].get("nullable") is True
+
+
+def test_creating_tasks_is_declared_to_answer_a_list_not_a_page(schema):
+    tasks = schema["paths"]["/api/tasks/"]
+    created = tasks["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"type": "array", "items": {"$ref": "#/components/schemas/Task"}}
+    assert not {p["name"] for p in tasks["post"].get("parameters", [])} & {"page", "page_size"}
+    listed = tasks["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed == {"$ref": "#/components/schemas/PaginatedTaskList"}
+
+
+def _api_model_serializers() -> list[type]:
+    from django.urls import get_resolver
+    from rest_framework import serializers
+
+    get_resolver().url_patterns  # imports every API module  # noqa: B018
+    found, todo = [], [serializers.ModelSerializer]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith(("dataplatform.api", "annotation.api")):
+            found.append(cls)
+    return found
+
+
+def test_every_output_field_over_a_nullable_column_is_declared_nullable():
+    """The mechanism: a field whose source passes through a nullable column (an author whose
+    account is gone, a task nobody holds) is ``allow_null``, so the schema says it may be null."""
+    from django.core.exceptions import FieldDoesNotExist
+    from rest_framework import serializers
+
+    checked = 0
+    for cls in _api_model_serializers():
+        for name, field in cls().fields.items():
+            if isinstance(field, serializers.SerializerMethodField):
+                continue  # typed by their return annotation or extend_schema_field
+            model, nullable = cls.Meta.model, False
+            for attr in field.source_attrs:
+                try:
+                    column = model._meta.get_field(attr)
+                except FieldDoesNotExist:
+                    break  # a method or property (get_phase_display)
+                nullable = nullable or column.null
+                model = column.related_model or model
+            assert field.allow_null or not nullable, f"{cls.__name__}.{name} may be null: allow_null=True"
+            checked += 1
+    assert checked > 50

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import pytest
 import requests
 
@@ -87,8 +88,10 @@ def test_detail_with_local_frame_urls(annotator, api_client_for, videos):
     Video.objects.filter(pk=video.pk).update(thumbnail_key=storage.thumbnail_key(video.pk))
     body = api_client_for(annotator).get(f"/api/videos/{video.pk}/").json()
     assert body["frame_count"] == 3
-    assert body["frame_urls"] == [f"/media/videos/{video.pk}/frames/{i:05d}.jpg" for i in range(3)]
-    assert body["thumbnail_url"] == f"/media/videos/{video.pk}/thumbnail.jpg"
+    urls = [urlparse(url) for url in [*body["frame_urls"], body["thumbnail_url"]]]
+    assert [url.path for url in urls] == [*(f"/media/videos/{video.pk}/frames/{i:05d}.jpg" for i in range(3)),
+                                          f"/media/videos/{video.pk}/thumbnail.jpg"]
+    assert all(set(parse_qs(url.query)) == {"expires", "signature"} for url in urls)  # signed links
     assert body["frame_timestamps"] == [0.0, 0.1667, 0.3333]
     assert (body["width"], body["height"], body["source_fps"]) == (64, 48, 24.0)
 
@@ -158,21 +161,23 @@ def test_delete_removes_stored_files_after_commit(admin_user, api_client_for, vi
         response = api_client_for(admin_user).delete(f"/api/videos/{video.pk}/")
     assert response.status_code == 204
     assert len(callbacks) == 1
-    assert not (media_root / "videos" / str(video.pk)).exists() or not any(
-        p.is_file() for p in (media_root / "videos" / str(video.pk)).rglob("*"))
+    assert not (media_root / "videos" / str(video.pk)).exists()  # no file, and no empty folder either
     assert storage.exists(storage.frame_key(keep.pk, 0))
+    assert storage.exists(storage.source_key(keep.pk, "in.mp4"))
     assert api_client_for(admin_user).get(f"/api/videos/{video.pk}/").status_code == 404
 
 
-def test_delete_on_s3_removes_the_prefix(s3_storage, admin_user, api_client_for, videos,
+def test_delete_on_s3_removes_the_prefix(s3_storage, settings, admin_user, api_client_for, videos,
                                          django_capture_on_commit_callbacks):
     video = videos["cat"]
     storage.put_bytes(storage.frame_key(video.pk, 0), b"jpeg")
     storage.put_bytes(storage.thumbnail_key(video.pk), b"thumb")
+    storage.put_bytes(storage.source_key(video.pk, "in.mp4"), b"mp4")
     with django_capture_on_commit_callbacks(execute=True):
         assert api_client_for(admin_user).delete(f"/api/videos/{video.pk}/").status_code == 204
-    assert not storage.exists(storage.frame_key(video.pk, 0))
-    assert not storage.exists(storage.thumbnail_key(video.pk))
+    client = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert client.list_objects_v2(Bucket=s3_storage, Prefix=f"videos/{video.pk}/").get("Contents", []) == []
 
 
 def test_delete_while_a_job_runs(admin_user, api_client_for, videos, job_factory):

@@ -60,8 +60,8 @@ def assert_failed(video: Video, job: Job, message: str, bucket: str, s3_server: 
     assert message in video.status_message
     assert job.status == Job.Status.FAILED and job.message == video.status_message
     assert video.frame_count == 0 and video.frame_timestamps == [] and video.ready_at is None
-    assert bucket_keys(bucket, s3_server, f"videos/{video.pk}/frames/") == []
-    assert not storage.exists(storage.thumbnail_key(video.pk))
+    assert bucket_keys(bucket, s3_server, f"videos/{video.pk}/") == []  # no frame, thumbnail nor source
+    assert video.source_uri == ""
 
 
 # ---- the happy path ----------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_a_truncated_upload_fails_in_the_job_and_leaves_no_frames(
     # JPEG writers got before the decoder hit the end; the rest are cancelled) ...
     assert written and all(key.startswith(f"videos/{video.pk}/frames/") for key in written)
     assert_failed(video, job, "the file is truncated", s3_storage, s3_server)  # ... and removed
-    assert bucket_keys(s3_storage, s3_server) == [video.source_uri]
+    assert bucket_keys(s3_storage, s3_server) == []
 
 
 def test_a_corrupt_stream_fails_in_the_job(project, s3_storage, s3_server, tmp_path,
@@ -314,7 +314,7 @@ def test_a_cancelled_ingest_stops_and_cleans_up(project, s3_storage, s3_server, 
     video.refresh_from_db()
     assert finished.status == Job.Status.CANCELLED
     assert video.status == Video.Status.FAILED and "cancelled" in video.status_message
-    assert bucket_keys(s3_storage, s3_server, f"videos/{video.pk}/frames/") == []
+    assert bucket_keys(s3_storage, s3_server, f"videos/{video.pk}/") == []
 
 
 def test_local_storage_works_too(project, media_root, tmp_path, django_capture_on_commit_callbacks) -> None:

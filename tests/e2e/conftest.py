@@ -9,12 +9,11 @@ Fixtures:
 - ``browser`` (session): a headless Chromium.
 - ``page``: a fresh context and page; ``shot(page, name)`` saves test-artifacts/screenshots/<name>.png.
 - ``login(page, user)``: logs in through the login screen as a user made by ``user_factory``.
-- ``e2e_media``: local media folder the /media/ route serves (frames written there are served).
+- ``e2e_media``: local media folder the /media/ route serves by signed link (frames written there).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_harness.chromium import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX, REPO_ROOT
 from tests.dataplatform.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     password_for,
     project,
@@ -30,12 +30,7 @@ from tests.dataplatform.conftest import (  # noqa: F401 - fixtures re-exported f
 )
 from tests.services import REQUIRE_SERVICES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DIST_INDEX = REPO_ROOT / "frontend" / "dist" / "index.html"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 def _missing() -> str | None:
     if not DIST_INDEX.is_file():
@@ -121,17 +116,8 @@ def login(live_server) -> Callable:
 
 
 @pytest.fixture
-def e2e_media(settings, media_root: Path) -> Path:
-    """The /media/ route keeps the folder it saw when the URLconf loaded: reload it on this test's."""
-    from django.urls import clear_url_caches
-
-    import dataplatform.urls
-
-    served = next((p.default_args.get("document_root") for p in dataplatform.urls.urlpatterns
-                   if "media" in str(p.pattern)), None)
-    if served is not None and Path(served) != Path(settings.MEDIA_ROOT):
-        importlib.reload(dataplatform.urls)
-        clear_url_caches()
+def e2e_media(media_root: Path) -> Path:
+    """This test's local media folder: the /media/ route serves signed links to files written there."""
     return media_root
 
 

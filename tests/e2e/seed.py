@@ -3,30 +3,15 @@ masklets with box masks, made through the platform's services."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from django.utils import timezone
-from PIL import Image
 
 from annotation.models import Masklet
 from annotation.services.masklets import masklet_create, masklet_revision_create
+from browser_harness.frames import HEIGHT, WIDTH, frame_jpeg
 from dataplatform import storage
 from dataplatform.models import Project, Video
 from engine import rle as rle_ops
-
-WIDTH, HEIGHT = 320, 240
-
-
-def frame_jpeg(index: int) -> bytes:
-    """A dark blue-grey gradient with a light square moving right: easy to tell apart from masks."""
-    y, x = np.mgrid[:HEIGHT, :WIDTH]
-    pixels = np.stack([40 + x * 60 // WIDTH, 50 + y * 60 // HEIGHT, np.full_like(x, 90)], axis=-1).astype(np.uint8)
-    left = 40 + index * 12
-    pixels[150:200, left:left + 50] = (200, 200, 190)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def ready_video(project: Project, *, frames: int = 8, name: str = "street.mp4") -> Video:

@@ -1,9 +1,10 @@
 """The annotator in the browser: the queue hands out a task and the workspace opens on it.
 
-The interactive session routes (POST /api/tasks/{id}/session/, prompts, objects, propagate, masks,
-undo) are not in the backend yet. The workspace tests answer them with ``SessionStub`` (the agreed
-contract, intercepted in the browser) so the UI is checked now; ``test_workspace_on_the_real_session_api``
-runs the same scenario without the stub and is skipped until the routes land.
+Most workspace tests answer the interactive session routes (POST /api/tasks/{id}/session/, prompts,
+objects, propagate, masks, undo) with ``SessionStub``, intercepted in the browser, so the UI is
+checked fast and deterministically without a model; ``tests/e2e/test_session_stub.py`` checks every
+answer of the stub against the API's OpenAPI schema. ``test_workspace_on_the_real_session_api``
+runs the annotator loop on the real routes, a real worker and the micro model.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import pytest
 
 from annotation.models import AnnotationTask
 from annotation.services.tasks import task_create
+from browser_harness.frames import HEIGHT, WIDTH
+from browser_harness.session_stub import ROUTES, SessionStub
 from dataplatform import storage
 from engine import rle as rle_ops
 from tests.e2e.conftest import shot
-from tests.e2e.seed import HEIGHT, WIDTH, ready_video
-from tests.e2e.session_stub import ROUTES, SessionStub, session_api_landed
+from tests.e2e.seed import ready_video
 
 BLUE = 2  # object 0's overlay colour is mostly blue (frontend PALETTE[0] = 30, 136, 229)
 
@@ -66,8 +68,6 @@ def test_annotator_takes_the_next_task(queued_task, page, login, user_factory):
     open_workspace(page, login, annotator, queued_task)
     queued_task.refresh_from_db()
     assert queued_task.assignee == annotator and queued_task.status == AnnotationTask.Status.LEASED
-    if not session_api_landed():
-        page.get_by_text("Interactive sessions are not available on this server yet").wait_for()
     # A second annotator finds the queue empty, and is told so.
     page.get_by_role("button", name="Log out").click()
     login(page, user_factory("annotator"))
@@ -188,8 +188,6 @@ def test_workspace_on_the_real_session_api(live_platform, page, login, user_fact
     """The whole annotator loop on the real routes, a real Celery worker and the micro model:
     click, propagate, undo, submit. Frames come from S3 (moto) by presigned URL, so the canvas is
     cross-origin here and the checks read the DOM and the database, not pixels."""
-    if not session_api_landed():
-        pytest.skip("The interactive session API has not landed (POST /api/tasks/{id}/session/ …).")
     from annotation.models import Interaction, ModelVersion
     from dataplatform.models import Project
     from tests.conftest import wait_for

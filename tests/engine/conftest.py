@@ -9,8 +9,9 @@ Fixtures
 ``reference_video_predictor``
     The reference ``SAM2VideoPredictor`` for ``sam2.1_hiera_t`` at the official 1024 px, built
     with the reference's default post-processing options (dynamic multimask via stability,
-    binarised masks of clicked frames for the memory encoder), seeded random weights made
-    non-degenerate (see ``make_non_degenerate``), eval mode, CPU, float32.
+    binarised masks of clicked frames for the memory encoder, holes of up to 8 px filled: its
+    connected components come from ``connected_components_8`` in place of its CUDA extension),
+    seeded random weights made non-degenerate (see ``make_non_degenerate``), eval mode, CPU, float32.
 ``reference_checkpoint_path``
     A file in a temporary folder holding that model's weights in the official checkpoint format,
     ``{"model": state_dict}`` (as in ``sam2.1_hiera_tiny.pt``), written with ``torch.save``.
@@ -43,6 +44,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from tests.services import require_reference
 
 REFERENCE_CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 ENGINE_CONFIG = "sam2.1_hiera_t"
@@ -127,7 +130,7 @@ def install_torchvision_stand_in() -> None:
         import torchvision.transforms  # noqa: F401
 
         return
-    except Exception:
+    except Exception:  # noqa: BLE001 - an ImportError, or a RuntimeError from its C++ ops next to our torch
         pass
     package = types.ModuleType("torchvision")
     transforms = types.ModuleType("torchvision.transforms")
@@ -139,10 +142,41 @@ def install_torchvision_stand_in() -> None:
     sys.modules["torchvision.transforms"] = transforms
 
 
+def connected_components_8(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the reference's CUDA extension computes (``sam2._C.get_connected_componnets``), by label
+    propagation: (N, 1, H, W) binary -> (labels, areas), each (N, 1, H, W), 8-connected, 0 off the mask.
+
+    Every pixel starts with its own label; each round takes the largest label in its 3x3
+    neighbourhood, until nothing changes. Independent of the engine's run-based components.
+    """
+    on = mask.bool()
+    n = on.numel()
+    labels = torch.arange(1, n + 1, dtype=torch.float64).reshape(on.shape) * on
+    while True:
+        grown = F.max_pool2d(labels, 3, stride=1, padding=1) * on
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    flat = labels.long().flatten()
+    areas = (torch.bincount(flat, minlength=n + 1)[flat].reshape(on.shape) * on).to(torch.int32)
+    return labels.to(torch.int32), areas
+
+
+def install_connected_components_stand_in() -> None:
+    """The reference fills holes (``fill_hole_area``) only with its CUDA extension and silently skips
+    the step without it (a warning); the stand-in makes it run, so the parity tests compare outputs
+    with the post-processing the official video setup applies."""
+    import sam2.utils.misc
+
+    sam2.utils.misc.get_connected_components = connected_components_8
+
+
 @pytest.fixture(scope="session")
 def reference_video_predictor() -> nn.Module:
-    """The reference SAM2VideoPredictor (sam2.1_hiera_t, 1024 px), non-degenerate random weights."""
-    pytest.importorskip("sam2")
+    """The reference SAM2VideoPredictor (sam2.1_hiera_t, 1024 px), non-degenerate random weights,
+    its hole filling running on the stand-in for its CUDA extension."""
+    require_reference()
+    install_connected_components_stand_in()
     return build_reference(REFERENCE_CONFIG)
 
 

@@ -20,6 +20,7 @@ from engine.config import KNOWN_CONFIGS, get_config
 from engine.image_predictor import ImagePredictor
 from engine.modeling.sam2 import build_sam2
 from tests.engine.conftest import build_reference, save_official_checkpoint
+from tests.services import require_reference
 
 SMALL_IMAGE = 128
 
@@ -48,7 +49,7 @@ def _levels(out: dict) -> dict[str, torch.Tensor]:
     "name", [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW else n for n in OFFICIAL]
 )
 def test_official_checkpoint_loads_strictly_and_matches_reference(name: str, tmp_path: Path) -> None:
-    pytest.importorskip("sam2")
+    require_reference()
     reference = build_reference(OFFICIAL[name], image_size=SMALL_IMAGE)
     path = save_official_checkpoint(reference, tmp_path / f"{name}.pt")
 

@@ -8,13 +8,14 @@ import torch
 from engine.modeling.memory_attention import MemoryAttention, MemoryAttentionConfig
 from engine.modeling.memory_encoder import MemoryEncoder, MemoryEncoderConfig
 from engine.modeling.rope import apply_rope, rope_cos_sin
+from tests.services import require_reference
 
 pytestmark = pytest.mark.reference
 
 
 @pytest.fixture(scope="module")
 def reference_model() -> torch.nn.Module:
-    build_sam = pytest.importorskip("sam2.build_sam")
+    build_sam = require_reference("sam2.build_sam")
     torch.manual_seed(0)
     predictor = build_sam.build_sam2_video_predictor("configs/sam2.1/sam2.1_hiera_t.yaml", ckpt_path=None,
                                                       device="cpu")
@@ -72,7 +73,7 @@ def test_memory_attention_other_grid_without_pointers(reference_model: torch.nn.
 
 
 def test_rope_matches_reference_rotation() -> None:
-    pos_mod = pytest.importorskip("sam2.modeling.position_encoding")
+    pos_mod = require_reference("sam2.modeling.position_encoding")
     g = torch.Generator().manual_seed(3)
     q = torch.randn(1, 1, 16, 32, generator=g)
     k = torch.randn(1, 1, 48, 32, generator=g)

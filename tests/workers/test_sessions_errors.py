@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from annotation.models import Interaction
+from annotation.models import Interaction, Masklet
 from annotation.services.sessions import session_object_create
 from annotation.services.tasks import task_create, task_next_for
 from dataplatform.models import Project, Video
@@ -100,3 +100,58 @@ def test_objects_undo_and_masks_without_a_worker(leased) -> None:
     assert client.delete(f"{url}/objects/{second}/").status_code == 400
     assert client.delete(f"{url}/objects/abc/").status_code == 404
     assert client.get(f"{url}/masks/", {"start": 3, "end": 1}).status_code == 400
+
+
+# ---- Limits: refused with a message naming them, before anything is stored -----------------------
+
+
+def test_a_click_past_the_points_limit_is_refused_and_nothing_is_stored(leased) -> None:
+    p = leased()
+    points = [[10 + i % 40, 10 + i // 40] for i in range(65)]
+    for prompt in (click(p["number"], points=points, labels=[1] * 65),
+                   click(p["number"], kind="box", box=[0, 0, 60, 40], points=points, labels=[0] * 65)):
+        response = p["client"].post(f"/api/tasks/{p['task'].pk}/prompts/", prompt, format="json")
+        assert response.status_code == 400, response.content
+        error = error_of(response)
+        assert "at most 64 points (PROMPT_MAX_POINTS); this one has 65" in error["message"]
+        assert error["code"] == "limit_exceeded" and error["extra"] == {"field": "points", "limit": 64}
+    assert not Interaction.objects.exists()
+
+
+def test_a_click_at_the_points_limit_is_recorded_for_the_worker(leased, settings) -> None:
+    """64 points pass every check: the prompt is stored, then waits for a worker (none runs here)."""
+    settings.ENGINE_SESSION_OPEN_TIMEOUT = 0.3
+    p = leased()
+    points = [[10 + i % 40, 10 + i // 40] for i in range(64)]
+    response = p["client"].post(f"/api/tasks/{p['task'].pk}/prompts/",
+                                click(p["number"], points=points, labels=[1] * 64), format="json")
+    assert response.status_code == 503 and error_of(response)["code"] == "engine_unavailable"
+    assert Interaction.objects.get().payload["points"] == [[float(x), float(y)] for x, y in points]
+
+
+@pytest.mark.parametrize("counts", ["0" * (1024 * 1024 + 1), [1] * (1024 * 1024 + 1)], ids=["compressed", "runs"])
+def test_a_mask_prompt_past_the_size_limit_is_refused(leased, counts) -> None:
+    p = leased()
+    response = p["client"].post(f"/api/tasks/{p['task'].pk}/prompts/",
+                                click(p["number"], kind="mask", mask={"size": [H, W], "counts": counts}),
+                                format="json")
+    assert response.status_code == 400, response.content[:300]
+    error = error_of(response)
+    assert "larger than the limit for a mask prompt (1048576 bytes of RLE counts" in error["message"]
+    assert error["extra"] == {"field": "mask", "limit": 1024 * 1024}
+    assert not Interaction.objects.exists()
+
+
+def test_a_task_past_the_objects_limit_refuses_another(leased) -> None:
+    p = leased()  # holds one object
+    client, url = p["client"], f"/api/tasks/{p['task'].pk}/objects/"
+    for _ in range(63):
+        assert client.post(url).status_code == 201
+    response = client.post(url)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert "at most 64 objects (TASK_MAX_OBJECTS)" in error["message"] and error["extra"]["limit"] == 64
+    assert Masklet.objects.filter(task=p["task"]).count() == 64
+    # A removed object makes room again.
+    assert client.delete(f"{url}{p['number']}/").status_code == 204
+    assert client.post(url).status_code == 201

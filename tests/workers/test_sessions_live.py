@@ -226,6 +226,14 @@ def test_a_click_round_trip_returns_a_mask_and_records_the_interaction(platform,
     masks = client.get(f"/api/tasks/{task.pk}/masks/", {"object_number": number, "start": 1, "end": 3}).json()
     assert sorted(masks[0]["masks"]) == ["1", "2", "3"] and masks[0]["masks"]["2"] == reply["mask"]
 
+    # A click at the limit (PROMPT_MAX_POINTS, 64 points) is answered like any other.
+    grid = [[float(x), float(y)] for y in range(8, 40, 4) for x in range(8, 56, 6)]
+    answer = client.post(f"/api/tasks/{task.pk}/prompts/", {
+        "frame_index": 3, "object_number": number, "kind": "click", "points": grid,
+        "labels": [i % 2 for i in range(64)]}, format="json")
+    assert len(grid) == 64 and answer.status_code == 200, answer.content
+    assert rle_ops.decode(answer.json()["mask"]).shape == (H, W)
+
 
 def test_a_lost_session_replays_to_identical_masks(platform, extra_worker) -> None:
     p = platform(phase=3)

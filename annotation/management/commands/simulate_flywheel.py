@@ -150,7 +150,7 @@ def review_and_assign(result, reviewer, *, accept_iou: float) -> tuple[int, int]
     checks every frame would; the others stay unaccepted, out of the training data. The round's
     videos join train. Returns (accepted, left out)."""
     from annotation.models import Masklet
-    from annotation.services.reviews import masklet_accept
+    from annotation.services.reviews import masklet_accept, review_next_for
     from dataplatform.models import Video
 
     accepted = left_out = 0
@@ -158,7 +158,8 @@ def review_and_assign(result, reviewer, *, accept_iou: float) -> tuple[int, int]
         if record.mean_iou() < accept_iou:
             left_out += 1
             continue
-        masklet = Masklet.objects.get(pk=record.masklet_id)
+        # A decision needs the review lease: the reviewer takes that masklet from the queue first.
+        masklet = review_next_for(user=reviewer, masklet=Masklet.objects.get(pk=record.masklet_id))
         masklet_accept(masklet=masklet, user=reviewer, revision_id=masklet.current_revision_id)
         accepted += 1
     Video.objects.filter(pk__in={r.video_id for r in result.tasks}).update(split=Video.Split.TRAIN)

@@ -18,11 +18,6 @@ export class ApiError extends Error {
     this.code = body?.code ?? (status === 0 ? "network" : "http_" + status);
     this.fields = body?.fields;
   }
-
-  /** The backend has no such route yet (an endpoint not landed), as opposed to a missing row. */
-  get isMissingRoute(): boolean {
-    return this.status === 404 && this.code === "http_404";
-  }
 }
 
 export type Query = Record<string, string | number | boolean | undefined | null>;

@@ -182,7 +182,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A masklet with its current revision's masks (every role). */
+        /**
+         * @description A masklet with its current revision's masks: for the authors of its revisions, the annotator
+         *     of its task, reviewers and admins (403 for anyone else).
+         */
         get: operations["masklets_retrieve"];
         put?: never;
         post?: never;
@@ -995,8 +998,8 @@ export interface components {
             readonly cancel_requested: boolean;
             readonly attempts: number;
             readonly result: unknown;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly created_by: string;
+            /** @description Who started the job; empty if no one did or the account is gone. */
+            readonly created_by: string | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1056,8 +1059,8 @@ export interface components {
             readonly object_number: number;
             readonly kind: components["schemas"]["MaskletKindEnum"];
             readonly status: components["schemas"]["MaskletDetailStatusEnum"];
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly review_assignee: string;
+            /** @description The reviewer holding the review lease, if any. */
+            readonly review_assignee: string | null;
             /** Format: date-time */
             readonly review_lease_expires_at: string | null;
             readonly current_revision: components["schemas"]["Revision"] | null;
@@ -1132,8 +1135,8 @@ export interface components {
             readonly metrics: unknown;
             /** @description The version new sessions use. */
             readonly is_active: boolean;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly created_by: string;
+            /** @description Who made it; empty for the shipped model or a removed account. */
+            readonly created_by: string | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1433,8 +1436,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             readonly resulting_version: components["schemas"]["ModelVersion"] | null;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly created_by: string;
+            /** @description Who launched it; empty if the account is gone. */
+            readonly created_by: string | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1458,6 +1461,8 @@ export interface components {
             readonly reviewer: string;
             readonly decision: components["schemas"]["DecisionEnum"];
             readonly reason: string;
+            /** @description An admin decided without holding the review lease. */
+            readonly lease_override: boolean;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -1472,8 +1477,8 @@ export interface components {
             readonly id: number;
             /** @description 1, 2, 3… within the masklet. */
             readonly number: number;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly author: string;
+            /** @description Empty for automatic masklets and imports. */
+            readonly author: string | null;
             readonly phase: (components["schemas"]["PhaseEnum"] | components["schemas"]["NullEnum"]) | null;
             readonly model_version: number | null;
             /** @description annotation, propagation, auto, import… */
@@ -1544,7 +1549,7 @@ export interface components {
             /** @description The masklet to refine, for refinement tasks. */
             readonly masklet: number | null;
             /** @description Who holds the lease, or whom a queued task is kept for. */
-            readonly assignee: string;
+            readonly assignee: string | null;
             /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** Format: date-time */
@@ -1792,6 +1797,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     auth_logout: {
@@ -1919,6 +1932,14 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3468,12 +3489,7 @@ export interface operations {
     };
     tasks_create: {
         parameters: {
-            query?: {
-                /** @description A page number within the paginated result set. */
-                page?: number;
-                /** @description Number of results to return per page. */
-                page_size?: number;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -3491,7 +3507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedTaskList"];
+                    "application/json": components["schemas"]["Task"][];
                 };
             };
             400: {

@@ -3,7 +3,6 @@
  * the timeline, propagation, undo, submit. It owns the API calls; the canvas only reports what
  * the annotator did.
  */
-import { ApiError } from "../../api/client";
 import { jobs, isTerminal, type Job } from "../../api/platform";
 import { tasks } from "../../api/queue";
 import { session as sessionApi, type Direction, type PromptAnswer, type PromptRequest, type Session } from "../../api/session";
@@ -38,9 +37,7 @@ export async function workspaceScreen(ctx: AppContext, params: Record<string, st
   try {
     session = await sessionApi.open(taskId);
   } catch (error) {
-    message.show(error instanceof ApiError && error.isMissingRoute
-      ? "Interactive sessions are not available on this server yet (POST /api/tasks/{id}/session/ is missing)."
-      : errorText(error));
+    message.show(errorText(error));
     element.append(h("a", { href: "/app/annotate", "data-link": true }, "Back to the queue"));
     return { element };
   }

@@ -1,0 +1,7 @@
+"""What the browser tests (``tests/e2e``) and the browser bench (``bench/browser_bench.py``) share:
+where the built web UI and Chromium are (``chromium``), the synthetic frames they show (``frames``),
+and the stand-in for the interactive session API answered inside the browser (``session_stub``).
+
+Neither the product nor the engine imports it; it sits beside ``tests/`` and ``bench/`` so that
+the bench never imports the test tree.
+"""
