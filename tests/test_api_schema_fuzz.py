@@ -95,19 +95,8 @@ def _run(live_server, token: str, config: Path, report: Path) -> subprocess.Comp
                           cwd=report.parent, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # its cache there
 
 
-# What the run finds before issue 19's other fixes land (each with a reproduction in the report):
-KNOWN_BEFORE_ISSUE_19 = (
-    "Task.assignee and MaskletDetail.review_assignee come back null, declared non-null strings; "
-    "POST /api/tasks/ answers a list, declared a page; a form of more than 1,000 fields is a 500 "
-    "(TooManyFieldsSent, e.g. POST /api/tasks/{id}/submit/); empty filters are ignored "
-    "(?status=, ?group_by=); PATCH name= answers 200; "
-    "a multipart body that is no form (POST /api/tasks/next/) is read as an empty one"
-)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=False, reason=f"issue 19, fixed on other branches: {KNOWN_BEFORE_ISSUE_19}")
 def test_every_operation_answers_as_the_schema_says(live_platform, live_server, settings, tmp_path) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     world = world_seed()

@@ -114,3 +114,14 @@ def test_unknown_api_path_is_404(annotator, api_client_for):
     response = api_client_for(annotator).get("/api/no-such-thing/")
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("body", [b"--b0\r\n-85064007--b0--\r\n", b"--b0\r\n[]--b0--\r\n",
+                                  b"--b0\r\nno headers\r\n\r\nvalue\r\n--b0--\r\n"])
+def test_multipart_body_without_a_named_field_is_a_parse_error(body, annotator, api_client_for):
+    client = api_client_for(annotator)
+    response = client.generic("POST", "/api/tasks/next/", body, content_type="multipart/form-data; boundary=b0")
+    assert response.status_code == 400 and error_of(response)["code"] == "parse_error"
+    # An empty form is still one: the queue answers (204, nothing queued).
+    empty = client.generic("POST", "/api/tasks/next/", b"--b0--\r\n", content_type="multipart/form-data; boundary=b0")
+    assert empty.status_code == 204
