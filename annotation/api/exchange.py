@@ -42,11 +42,11 @@ class ExportCreateSerializer(serializers.Serializer):
     project = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                        help_text="Export the project's ready videos…")
     videos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
-                                   allow_empty=False, max_length=10000, help_text="…or these videos.")
+                                   allow_empty=False, min_length=1, max_length=10000, help_text="…or these videos.")
     masklets = serializers.ChoiceField(choices=MASKLET_SELECTIONS, default=ACCEPTED_ONLY,
                                        help_text="accepted (default): the dataset; all: every masklet with masks.")
     kinds = serializers.ListField(child=serializers.ChoiceField(choices=KINDS), default=list(KINDS),
-                                  allow_empty=False, max_length=2, help_text="manual and/or auto. Default both.")
+                                  allow_empty=False, min_length=1, max_length=2, help_text="manual and/or auto. Default both.")
 
     def validate(self, attrs: dict) -> dict:
         if ("project" in attrs) == ("videos" in attrs):
@@ -56,7 +56,7 @@ class ExportCreateSerializer(serializers.Serializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.ListField(
-        child=serializers.FileField(), allow_empty=False, max_length=2,
+        child=serializers.FileField(), allow_empty=False, min_length=1, max_length=2,
         help_text="One or two SA-V JSON files (the video's manual and/or auto file), or one zip of DAVIS PNG "
                   "folders (<video>/<frame>.png indexed, or <video>/<object>/<frame>.png binary); one PNG "
                   "per annotated frame.")

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review
 from annotation.selectors.metrics import GROUP_BYS
-from annotation.services.reviews import MAX_REASON_LENGTH
+from annotation.services.reviews import MAX_REASON_LENGTH, NO_REASON
 from annotation.services.tasks import MAX_TASKS_PER_CALL
 from dataplatform.api.base import MAX_ID
 from dataplatform.models import Phase
@@ -101,8 +101,9 @@ class AcceptSerializer(serializers.Serializer):
 
 
 class RejectSerializer(AcceptSerializer):
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="",
-                                   help_text="Required: what the annotator should fix.")
+    # Required and not blank in the schema too (the service also refuses a reason of spaces).
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, help_text="What the annotator should fix.",
+                                   error_messages={"required": NO_REASON, "blank": NO_REASON})
 
 
 class ReviewSerializer(serializers.ModelSerializer):

@@ -38,6 +38,7 @@ from dataplatform.models import Phase, Project, Video
 from dataplatform.roles import is_admin
 
 MAX_REASON_LENGTH = 2000
+NO_REASON = "A rejection needs a reason the annotator can act on."
 
 
 def review_lease_duration() -> timedelta:
@@ -156,7 +157,7 @@ def masklet_reject(*, masklet: Masklet, user, revision_id: int, reason: str) -> 
     task it creates (manual: kept for the revision's author, project phase; auto: phase 3)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("A rejection needs a reason the annotator can act on.", {"field": "reason"})
+        raise ApplicationError(NO_REASON, {"field": "reason"})
     if len(reason) > MAX_REASON_LENGTH:
         raise ApplicationError(f"The reason is longer than {MAX_REASON_LENGTH} characters.")
     with transaction.atomic():

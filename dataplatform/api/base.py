@@ -49,10 +49,19 @@ class ObjectIdConverter:
 
 
 class Pagination(PageNumberPagination):
-    """``?page=N`` (a page past the end, or not a number: 404 in the error shape), ``?page_size=``."""
+    """``?page=N`` (a page past the end, or not a number: 404 in the error shape), ``?page_size=``
+    (not a whole number: 400; DRF would silently use the default instead)."""
 
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int | None:
+        value = request.query_params.get(self.page_size_query_param)
+        if value is not None and not (value.isascii() and value.removeprefix("-").isdigit()):
+            raise serializers.ValidationError(
+                {self.page_size_query_param: [f"Items per page is a whole number (at most {self.max_page_size}); "
+                                              f"got {value!r}."]})
+        return super().get_page_size(request)
 
 
 class ApiView(APIView):

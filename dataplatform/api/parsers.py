@@ -43,7 +43,25 @@ class JSONParser(parsers.JSONParser):
         return data
 
 
-MultiPartParser = parsers.MultiPartParser
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser; a body with content in which no part names a form field is a parse
+    error (400). Django skips a part without a named Content-Disposition, so a body of garbage
+    between boundaries was read as an empty form, and an endpoint whose fields are all optional
+    (``POST /api/tasks/next/``) acted on it. An empty form (the closing boundary alone) stays one.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None) -> parsers.DataAndFiles:
+        parsed = super().parse(stream, media_type, parser_context)
+        request = (parser_context or {}).get("request")
+        if parsed.data or parsed.files or request is None:
+            return parsed
+        boundary = (media_type or "").partition("boundary=")[2].split(";")[0].strip().strip('"')
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > len(f"--{boundary}--\r\n") + 2:
+            raise ParseError("Multipart form parse error - no part of the body names a form field.")
+        return parsed
+
+
 FormParser = parsers.FormParser
 
 # Every API view's parsers (REST_FRAMEWORK's order), unless it narrows them (an upload: multipart).

@@ -1,4 +1,5 @@
-"""The permission matrix of every platform endpoint, and every error class in the one JSON shape."""
+"""Every error class in the one JSON shape. (The permission matrix of every endpoint:
+tests/test_permission_matrix.py.)"""
 
 from __future__ import annotations
 
@@ -10,61 +11,6 @@ from dataplatform.models import Job
 from tests.dataplatform.conftest import error_of
 
 pytestmark = pytest.mark.django_db
-
-WHO = ["anonymous", "no_role", "annotator", "reviewer", "admin"]
-ANY_ROLE = {"anonymous": 401, "no_role": 403, "annotator": 200, "reviewer": 200, "admin": 200}
-
-
-def admin_only(ok: int) -> dict[str, int]:
-    return {"anonymous": 401, "no_role": 403, "annotator": 403, "reviewer": 403, "admin": ok}
-
-
-# (method, url template, body, expected status per caller); {p} project, {v} video, {j} a job of the caller's.
-MATRIX = [
-    ("get", "/api/auth/me/", None, {**ANY_ROLE, "no_role": 200}),
-    ("get", "/api/projects/", None, ANY_ROLE),
-    ("post", "/api/projects/", {"name": "New"}, admin_only(201)),
-    ("get", "/api/projects/{p}/", None, ANY_ROLE),
-    ("patch", "/api/projects/{p}/", {"phase": 2}, admin_only(200)),
-    ("get", "/api/projects/{p}/videos/", None, ANY_ROLE),
-    ("get", "/api/videos/", None, ANY_ROLE),
-    ("get", "/api/videos/{v}/", None, ANY_ROLE),
-    ("patch", "/api/videos/{v}/", {"split": "val"}, admin_only(200)),
-    ("delete", "/api/videos/{v}/", None, admin_only(204)),
-    ("get", "/api/jobs/", None, ANY_ROLE),
-    ("get", "/api/jobs/{j}/", None, ANY_ROLE),
-    ("post", "/api/jobs/{j}/cancel/", None, ANY_ROLE),
-    # Upload and registration: admins get past the permission check to validation (the happy paths
-    # are in test_api_upload.py): no file, a URI outside the platform's storage.
-    ("post", "/api/projects/{p}/videos/", None, admin_only(400)),
-    ("post", "/api/projects/{p}/videos/register/", {"uri": "s3://elsewhere/k.mp4"}, admin_only(400)),
-]
-
-
-@pytest.fixture
-def caller(request, user_factory, api_client_for, anon_client):
-    who = request.param
-    if who == "anonymous":
-        return None, anon_client
-    user = user_factory(None if who == "no_role" else who)
-    return user, api_client_for(user)
-
-
-@pytest.mark.parametrize("caller", WHO, indirect=True, ids=WHO)
-@pytest.mark.parametrize("method, template, body, expected", MATRIX,
-                         ids=[f"{m.upper()} {t}" for m, t, _, _ in MATRIX])
-def test_permission_matrix(caller, method, template, body, expected, request, project, video_factory,
-                           job_factory):
-    user, client = caller
-    who = request.node.callspec.id.split("-")[-1]
-    status = expected[who]
-    video = video_factory(ready=True)
-    job = job_factory(created_by=user, video=video)
-    url = template.format(p=project.pk, v=video.pk, j=job.pk)
-    response = getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
-    assert response.status_code == status, (who, response.content)
-    if status >= 400:
-        error_of(response)
 
 
 def test_unexpected_error_is_500_in_the_shape_and_logged(admin_user, api_client_for, monkeypatch, caplog):
@@ -124,6 +70,8 @@ def test_each_error_class_in_one_shape(admin_user, annotator, api_client_for, an
     ("get", "/api/videos/?status=READY", None),
     ("get", "/api/jobs/?video=%F0%9F%8E%A5", None),
     ("get", "/api/jobs/?project=9223372036854775808", None),
+    ("get", "/api/projects/?page_size=null", None),
+    ("get", "/api/videos/?page_size=", None),
     ("post", "/api/projects/", {"name": "a\x00b"}),
     ("post", "/api/projects/", {"name": "P", "annotation_fps": "Infinity"}),
     ("post", "/api/projects/", {"name": "P", "phase": None}),
@@ -166,3 +114,14 @@ def test_unknown_api_path_is_404(annotator, api_client_for):
     response = api_client_for(annotator).get("/api/no-such-thing/")
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("body", [b"--b0\r\n-85064007--b0--\r\n", b"--b0\r\n[]--b0--\r\n",
+                                  b"--b0\r\nno headers\r\n\r\nvalue\r\n--b0--\r\n"])
+def test_multipart_body_without_a_named_field_is_a_parse_error(body, annotator, api_client_for):
+    client = api_client_for(annotator)
+    response = client.generic("POST", "/api/tasks/next/", body, content_type="multipart/form-data; boundary=b0")
+    assert response.status_code == 400 and error_of(response)["code"] == "parse_error"
+    # An empty form is still one: the queue answers (204, nothing queued).
+    empty = client.generic("POST", "/api/tasks/next/", b"--b0--\r\n", content_type="multipart/form-data; boundary=b0")
+    assert empty.status_code == 204

@@ -1401,10 +1401,7 @@ export interface components {
              * @description The revision you reviewed; 409 if it is no longer current.
              */
             revision: number;
-            /**
-             * @description Required: what the annotator should fix.
-             * @default
-             */
+            /** @description What the annotator should fix. */
             reason: string;
         };
         Rejection: {
