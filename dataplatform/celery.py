@@ -35,6 +35,7 @@ TASK_ROUTES = {
     "propagation.*": {"queue": GPU_QUEUE},
     "automasklets.*": {"queue": GPU_QUEUE},
     "retraining.*": {"queue": GPU_QUEUE},
+    "models.*": {"queue": GPU_QUEUE},  # checking a checkpoint loads it: where the engine runs
     "session.*": {"queue": GPU_QUEUE},
 }
 
@@ -44,6 +45,7 @@ GPU_TASK_LIMITS = {
     "propagation": {"soft_time_limit": 3600, "time_limit": 3660},
     "automasklets": {"soft_time_limit": 7200, "time_limit": 7260},
     "retraining": {"soft_time_limit": 86400, "time_limit": 86460},  # a day of training at most
+    "model_validation": {"soft_time_limit": 1800, "time_limit": 1860},  # copy + strict load of a checkpoint
 }
 
 app.conf.update(

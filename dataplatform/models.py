@@ -121,6 +121,7 @@ class Job(models.Model):
         EXPORT = "export"
         IMPORT = "import"
         RETRAINING = "retraining"
+        MODEL_VALIDATION = "model_validation"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -291,6 +291,13 @@ TASK_MAX_OBJECTS = env_int("TASK_MAX_OBJECTS", 64)
 ENGINE_DEVICE = env("ENGINE_DEVICE", "auto")
 # ENGINE_DEFAULT_CONFIG: the model config of the default model version. Default: micro
 ENGINE_DEFAULT_CONFIG = env("ENGINE_DEFAULT_CONFIG", "micro")
+# ENGINE_DEFAULT_CHECKPOINT: the checkpoint of ENGINE_DEFAULT_CONFIG when that config ships no
+# weights (every official SAM 2 / 2.1 config): a file path or a storage URI, which bootstrap
+# registers, checks and makes active. Required for such a config. Default: empty
+ENGINE_DEFAULT_CHECKPOINT = env("ENGINE_DEFAULT_CHECKPOINT", "")
+# MAX_CHECKPOINT_MB: the largest model checkpoint accepted (upload, storage URI or file), in MiB.
+# Default: 4096 (sam2.1_hiera_large.pt is 898 MB)
+MAX_CHECKPOINT_MB = env_int("MAX_CHECKPOINT_MB", 4096)
 # ENGINE_DTYPE: autocast precision on CUDA: float32, bfloat16 or float16 (the CPU runs float32).
 # Default: float32
 ENGINE_DTYPE = env("ENGINE_DTYPE", "float32")

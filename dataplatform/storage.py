@@ -46,11 +46,12 @@ def source_key(video_id: int, filename: str) -> str:
     return f"videos/{video_id}/source/{safe}"
 
 
-def checkpoint_key(model_version_name: str) -> str:
+def checkpoint_key(model_version_name: str, suffix: str = ".safetensors") -> str:
     """A new key for a version's checkpoint: never one used before (a token per call), so a copy
     cached under its key can never be a stale one, even after the database is reset and the
-    version names start over."""
-    return f"models/{model_version_name}/{uuid.uuid4().hex[:12]}/model.safetensors"
+    version names start over. ``suffix`` (.safetensors or .pt) tells the engine the file's format."""
+    safe = "".join(c if c.isalnum() or c in "._-+" else "_" for c in model_version_name)[:120]
+    return f"models/{safe}/{uuid.uuid4().hex[:12]}/model{suffix}"
 
 
 def export_key(job_id: int, filename: str) -> str:

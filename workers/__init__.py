@@ -3,4 +3,14 @@
 Importing this package imports every task module, so the worker (and ``job_dispatch``) know them.
 """
 
-from workers import automasklets, exchange, ingest, maintenance, propagation, queue, retraining, sessions  # noqa: F401
+from workers import (  # noqa: F401
+    automasklets,
+    exchange,
+    ingest,
+    maintenance,
+    modelversions,
+    propagation,
+    queue,
+    retraining,
+    sessions,
+)

@@ -291,9 +291,14 @@ class EngineAdapter:
             import engine
             from engine.checkpoint import shipped_weights
 
-            # An empty key means the weights shipped with the engine (random ones for a config
-            # shipped without weights), as the retraining rounds that fine-tune it assume.
+            # An empty key means the weights shipped with the engine. A config shipped without
+            # weights is refused: a model never runs with random weights (every mask would be noise).
             checkpoint = shipped_weights(spec.config_name)
+            if not spec.checkpoint_key and checkpoint is None:
+                raise ValueError(
+                    f"model {spec.key} has no checkpoint, and config {spec.config_name!r} ships no weights: "
+                    "register its checkpoint (python manage.py register_model, or ENGINE_DEFAULT_CHECKPOINT) "
+                    "and promote that version")
             if spec.checkpoint_key:
                 if self.checkpoint_path is None:
                     raise ValueError(f"model {spec.key} needs checkpoint {spec.checkpoint_key}, "

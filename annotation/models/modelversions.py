@@ -8,6 +8,11 @@ from django.db.models import Q
 
 
 class ModelVersion(models.Model):
+    class Status(models.TextChoices):
+        VALIDATING = "validating"  # registered; its checkpoint is being checked: not usable yet
+        READY = "ready"
+        FAILED = "failed"  # its checkpoint did not load: never usable (message says why)
+
     name = models.CharField(max_length=200, unique=True)
     config_name = models.CharField(max_length=64, help_text="The engine config, e.g. micro or sam2.1_hiera_t.")
     engine_config = models.JSONField(default=dict, blank=True, help_text="Overrides of the named config.")
@@ -20,6 +25,13 @@ class ModelVersion(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY, db_index=True)
+    message = models.TextField(blank=True, help_text="Why the checkpoint was refused, when it was.")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the checkpoint file as registered.")
+    size_bytes = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=1024, blank=True, help_text="Where the checkpoint was registered from.")
+    validation_job = models.OneToOneField("dataplatform.Job", null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="validated_model_version")
 
     class Meta:
         ordering = ["-created_at", "-id"]

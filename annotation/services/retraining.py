@@ -186,6 +186,9 @@ def held_out_masklets(selection: dict[str, Any]):
 def retraining_round_launch(*, base_version: ModelVersion, data_selection: dict[str, Any] | None,
                             hyperparameters: dict[str, Any] | None, user) -> RetrainingRound:
     """Check the inputs and queue a round (its Job goes to a GPU worker after commit)."""
+    from annotation.services.checkpoints import model_version_require_usable
+
+    model_version_require_usable(version=base_version)
     selection = retraining_selection(data_selection=data_selection)
     params = retraining_hyperparameters(hyperparameters=hyperparameters)
     count = selection_masklets(selection).count()
@@ -239,15 +242,23 @@ def shipped_weights(config_name: str) -> Path | None:
 
 def model_version_load(*, version: ModelVersion, folder: Path, device=None):
     """The version's model: its checkpoint from storage, else the engine's shipped weights of its
-    config, else (a config shipped without weights) random initial weights."""
+    config. A version with neither, or one whose checkpoint was refused, is an ApplicationError:
+    training never starts from random weights."""
+    from annotation.services.checkpoints import model_version_require_usable
     from engine.checkpoint import load_model
 
+    model_version_require_usable(version=version)
     if version.checkpoint_key:
-        path = folder / f"base-{version.pk}.safetensors"
+        path = folder / f"base-{version.pk}{Path(version.checkpoint_key).suffix or '.safetensors'}"
         path.write_bytes(storage.read_bytes(version.checkpoint_key))
     else:
         path = shipped_weights(version.config_name)
-    return load_model(version.config_name if path is None else None, path, device=device or "cpu")
+        if path is None:
+            raise ApplicationError(f"Model version {version.name!r} has no checkpoint and config "
+                                   f"{version.config_name!r} ships no weights: register its checkpoint first.")
+    # Our safetensors carry their config; an official .pt file needs the version's.
+    config = None if path.suffix == ".safetensors" else version.config_name
+    return load_model(config, path, device=device or "cpu")
 
 
 def _train_config(params: dict[str, Any], config_name: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import engine
@@ -20,5 +21,9 @@ def test_an_empty_checkpoint_key_means_the_shipped_weights() -> None:
     assert adapter.model(ModelSpec("modelversion:shipped", "micro", "")) is model, "loaded once per version"
 
 
-def test_a_config_shipped_without_weights_starts_from_its_initial_weights() -> None:
-    assert shipped_weights("sam2.1_hiera_l") is None
+def test_a_config_shipped_without_weights_is_refused_never_run_with_random_weights() -> None:
+    assert shipped_weights("sam2.1_hiera_t") is None
+    adapter = EngineAdapter(frames_for=lambda spec: [], device="cpu")
+    with pytest.raises(ValueError, match="ships no weights: register its checkpoint"):
+        adapter.model(ModelSpec("modelversion:official", "sam2.1_hiera_t", ""))
+    assert adapter.stats["models_loaded"] == 0

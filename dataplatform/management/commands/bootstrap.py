@@ -1,7 +1,8 @@
 """``python manage.py bootstrap [--demo]``: what a fresh platform needs before anyone logs in.
 
 Always (idempotent): the role groups (annotator, reviewer, admin) and an active model version
-(the shipped weights of ENGINE_DEFAULT_CONFIG, unless some version is active already).
+(the shipped weights of ENGINE_DEFAULT_CONFIG, unless some version is active already; for a config
+shipped without weights, the checkpoint ENGINE_DEFAULT_CHECKPOINT names, registered and checked).
 With ``--demo``: one user per role with a known password (reset on every run, so the printed
 logins always work; the admin is also staff), their API tokens, and a demo project.
 Never use ``--demo`` on a deployment reachable by others: the passwords are in this file.
@@ -9,10 +10,11 @@ Never use ``--demo`` on a deployment reachable by others: the passwords are in t
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from annotation.services.modelversions import model_version_ensure_default
+from annotation.services.modelversions import model_version_ensure_default, model_version_register_default
+from dataplatform.errors import ApplicationError
 from dataplatform.models import Project
 from dataplatform.roles import ADMIN, ANNOTATOR, REVIEWER, role_groups_ensure
 from dataplatform.services.projects import project_create
@@ -35,9 +37,15 @@ class Command(BaseCommand):
                             help="Also create one user per role (known passwords) and a demo project.")
 
     def handle(self, *args, demo: bool = False, **options) -> None:
-        with transaction.atomic():
-            groups = role_groups_ensure()
-            version = model_version_ensure_default()
+        try:
+            # A config without shipped weights needs ENGINE_DEFAULT_CHECKPOINT: copied and checked
+            # outside the transaction (a large file), never replaced by random weights.
+            model_version_register_default()
+            with transaction.atomic():
+                groups = role_groups_ensure()
+                version = model_version_ensure_default()
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
         self.stdout.write(f"Roles: {', '.join(group.name for group in groups)}")
         self.stdout.write(f"Active model version: {version.name} (config {version.config_name})")
         if not demo:

@@ -1,0 +1,175 @@
+"""Registering a checkpoint: copied into storage, checked before use, refused with a reason, never usable then.
+
+The official-format file is the reference SAM 2.1 tiny (``rf-sam-2``, test-only) with seeded random
+weights, saved as Meta's ``{"model": state_dict}``; bad files are made from it or from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import torch
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from annotation.models import ModelVersion
+from annotation.services.modelversions import model_version_promote
+from dataplatform import storage
+from dataplatform.errors import ApplicationError
+from dataplatform.models import Job
+from engine.checkpoint import shipped_weights
+from tests.engine.conftest import build_reference, save_official_checkpoint
+from tests.services import require_reference
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def official_tiny(tmp_path_factory) -> Path:
+    require_reference()
+    reference = build_reference("configs/sam2.1/sam2.1_hiera_t.yaml", image_size=128)
+    return save_official_checkpoint(reference, tmp_path_factory.mktemp("official") / "sam2.1_hiera_tiny.pt")
+
+
+def register(*args: str) -> tuple[dict, CommandError | None]:
+    """Run register_model; its JSON line and the error it exited with (None when it succeeded)."""
+    out = StringIO()
+    error = None
+    try:
+        call_command("register_model", *args, stdout=out, stderr=StringIO())
+    except CommandError as exc:
+        error = exc
+    lines = out.getvalue().strip().splitlines()
+    return (json.loads(lines[-1]) if lines else {}), error
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_unusable(version_id: int) -> ModelVersion:
+    version = ModelVersion.objects.get(pk=version_id)
+    assert version.status == ModelVersion.Status.FAILED and version.message
+    assert version.validation_job.status == Job.Status.FAILED
+    assert version.validation_job.message == version.message
+    with pytest.raises(ApplicationError, match="cannot be used"):
+        model_version_promote(version=version, user=None)
+    assert not ModelVersion.objects.get(pk=version_id).is_active
+    return version
+
+
+def test_an_official_checkpoint_registers_with_its_config_inferred_and_can_be_promoted(official_tiny: Path) -> None:
+    summary, error = register("--name", "sam21-tiny", "--checkpoint", str(official_tiny), "--promote")
+    assert error is None
+    assert summary["status"] == "ready" and summary["message"] == ""
+    assert summary["config_name"] == "sam2.1_hiera_t"
+    assert summary["sha256"] == sha256_of(official_tiny)
+    assert summary["size_bytes"] == official_tiny.stat().st_size
+    version = ModelVersion.objects.get(pk=summary["id"])
+    assert version.is_active
+    assert storage.read_bytes(version.checkpoint_key) == official_tiny.read_bytes()
+    assert version.validation_job.status == Job.Status.SUCCEEDED
+
+
+def test_a_wrong_config_is_refused_and_names_the_right_one(official_tiny: Path) -> None:
+    summary, error = register("--name", "tiny-as-small", "--checkpoint", str(official_tiny),
+                              "--config", "sam2.1_hiera_s", "--promote")
+    assert error is not None
+    assert summary["status"] == "failed"
+    assert "does not match the 'sam2.1_hiera_s' model" in summary["message"]
+    assert "matches the 'sam2.1_hiera_t' config" in summary["message"]
+    assert_unusable(summary["id"])
+
+
+def test_a_truncated_checkpoint_is_refused(official_tiny: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "sam2.1_hiera_tiny.pt"
+    with official_tiny.open("rb") as source:
+        truncated.write_bytes(source.read(1_000_000))
+    summary, error = register("--name", "truncated", "--checkpoint", str(truncated))
+    assert error is not None
+    assert "truncated" in summary["message"] and "sha256" in summary["message"]
+    assert_unusable(summary["id"])
+
+
+def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "weights.pt"
+    junk.write_text("<html>404 Not Found</html>\n" * 100)
+    summary, error = register("--name", "junk", "--checkpoint", str(junk))
+    assert error is not None
+    assert "is not a PyTorch checkpoint" in summary["message"]
+    assert_unusable(summary["id"])
+
+
+class _Payload:
+    """Unpickled with code execution allowed, this would create a file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_a_pickle_that_would_run_code_is_refused_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": {"x": torch.zeros(1)}, "payload": _Payload(marker)}, evil)
+    assert not marker.exists()
+    summary, error = register("--name", "evil", "--checkpoint", str(evil))
+    assert error is not None
+    assert "loading it would run code" in summary["message"]
+    assert not marker.exists(), "the payload ran"
+    assert_unusable(summary["id"])
+
+
+def test_our_safetensors_from_a_storage_key_register_with_their_stored_config() -> None:
+    shipped = shipped_weights("micro")
+    key = "uploads/micro.safetensors"
+    with shipped.open("rb") as handle:
+        storage.put_file(key, handle)
+    summary, error = register("--name", "micro-copy", "--checkpoint", key)
+    assert error is None
+    assert (summary["status"], summary["config_name"]) == ("ready", "micro")
+    assert summary["sha256"] == sha256_of(shipped)
+
+
+def test_a_missing_source_or_a_taken_name_stops_before_anything_is_created(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="No checkpoint at"):
+        call_command("register_model", "--name", "x", "--checkpoint", str(tmp_path / "absent.pt"), stdout=StringIO())
+    shutil.copy(shipped_weights("micro"), tmp_path / "m.safetensors")
+    register("--name", "x", "--checkpoint", str(tmp_path / "m.safetensors"))
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("register_model", "--name", "x", "--checkpoint", str(tmp_path / "m.safetensors"),
+                     stdout=StringIO())
+    assert ModelVersion.objects.filter(name="x").count() == 1
+
+
+def test_bootstrap_with_an_official_config_and_no_checkpoint_stops_saying_what_to_set(settings) -> None:
+    settings.ENGINE_DEFAULT_CONFIG, settings.ENGINE_DEFAULT_CHECKPOINT = "sam2.1_hiera_t", ""
+    with pytest.raises(CommandError, match="set ENGINE_DEFAULT_CHECKPOINT"):
+        call_command("bootstrap", stdout=StringIO())
+    assert not ModelVersion.objects.exists(), "no version without weights"
+
+
+def test_bootstrap_registers_checks_and_activates_the_default_checkpoint(settings, official_tiny: Path) -> None:
+    settings.ENGINE_DEFAULT_CONFIG, settings.ENGINE_DEFAULT_CHECKPOINT = "sam2.1_hiera_t", str(official_tiny)
+    call_command("bootstrap", stdout=StringIO())
+    call_command("bootstrap", stdout=StringIO())  # idempotent: registered once
+    version = ModelVersion.objects.get()
+    assert (version.is_active, version.status, version.config_name) == (True, "ready", "sam2.1_hiera_t")
+    assert version.sha256 == sha256_of(official_tiny) and version.checkpoint_key
+
+
+def test_bootstrap_stops_when_the_default_checkpoint_is_refused(settings, tmp_path: Path) -> None:
+    junk = tmp_path / "sam2.1_hiera_tiny.pt"
+    junk.write_bytes(b"not a checkpoint")
+    settings.ENGINE_DEFAULT_CONFIG, settings.ENGINE_DEFAULT_CHECKPOINT = "sam2.1_hiera_t", str(junk)
+    with pytest.raises(CommandError, match="was refused: .*not a PyTorch checkpoint"):
+        call_command("bootstrap", stdout=StringIO())
+    assert not ModelVersion.objects.filter(is_active=True).exists()
