@@ -54,6 +54,16 @@ def outcome(default: int | tuple[int, ...], *, anonymous: int = 401, no_role: in
             **{name: callers.get(name, default) for name in CALLER_NAMES if name not in ("anonymous", "no_role")}}
 
 
+def checkpoint_in_storage(caller: str) -> dict:
+    """A checkpoint in storage (the shipped micro weights) and a new version name to register it as."""
+    from dataplatform import storage
+    from engine.checkpoint import shipped_weights
+
+    key = f"uploads/matrix-{caller}.safetensors"
+    storage.put_bytes(key, shipped_weights("micro").read_bytes())
+    return {"name": f"matrix-{caller}", "checkpoint": key}
+
+
 def any_role(ok: int) -> Expected:
     return outcome(ok)
 
@@ -139,6 +149,7 @@ MATRIX: list[Row] = [
     Row("export-create", "post", admin_only(202), body=lambda w, c: {"format": "sav", "project": w.project.pk}),
     Row("export-download", "get", admin_only(200), {"job_id": "export"}),
     Row("model-version-list", "get", any_role(200)),
+    Row("model-version-list", "post", admin_only(202), body=lambda w, c: checkpoint_in_storage(c)),
     Row("model-version-promote", "post", admin_only(200), {"version_id": "model_version"}),
     Row("retraining-round-list", "get", admin_only(200)),
     Row("retraining-round-list", "post", admin_only(400), body={}, case="no accepted masklets"),

@@ -13,10 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotation.models import ModelVersion, RetrainingRound
+from annotation.services.checkpoints import model_version_register
 from annotation.services.modelversions import model_version_promote
 from annotation.services.retraining import HYPERPARAMETERS, retraining_round_launch
 from dataplatform.api.base import MAX_ID, ApiView, ListApiView, validated_body
-from dataplatform.api.serializers import ErrorSerializer, JobProgressSerializer
+from dataplatform.api.parsers import FormParser, JSONParser, MultiPartParser
+from dataplatform.api.serializers import ErrorSerializer, JobProgressSerializer, JobSerializer
 from dataplatform.errors import ApplicationError, NotFoundError
 from dataplatform.roles import IsAdminRole
 
@@ -33,8 +35,29 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = ["id", "name", "config_name", "checkpoint_key", "parent", "metrics", "is_active", "created_by",
-                  "created_at", "promoted_at"]
+                  "created_at", "promoted_at", "status", "message", "sha256", "size_bytes", "source"]
         read_only_fields = fields
+
+
+class ModelVersionRegisterSerializer(serializers.Serializer):
+    """Exactly one of ``file`` (multipart) and ``checkpoint`` (a storage URI)."""
+
+    name = serializers.CharField(max_length=200, help_text="The new version's name (unique).")
+    file = serializers.FileField(required=False, help_text="A .pt or .safetensors checkpoint, at most MAX_CHECKPOINT_MB.")
+    checkpoint = serializers.CharField(max_length=1024, required=False,
+                                       help_text="s3://bucket/key, or a key in the platform's storage.")
+    config = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                   help_text="The engine config, e.g. sam2.1_hiera_l. Default: inferred from the file.")
+
+    def validate(self, attrs: dict) -> dict:
+        if ("file" in attrs) == bool(attrs.get("checkpoint", "").strip()):
+            raise serializers.ValidationError("Give either a file or a checkpoint storage URI.")
+        return attrs
+
+
+class ModelVersionWithJobSerializer(serializers.Serializer):
+    model_version = ModelVersionSerializer()
+    job = JobSerializer(help_text="The check of the checkpoint: the version is usable once it succeeds.")
 
 
 class DataSelectionSerializer(serializers.Serializer):
@@ -150,9 +173,32 @@ def _rounds():
 
 @extend_schema(tags=["models"])
 class ModelVersionListApi(ListApiView):
+    """The model versions (any role); register a checkpoint (POST, admins): an upload or a storage URI.
+
+    The answer (202) carries the new version, ``validating``, and its Job: the version becomes
+    ``ready`` when the checkpoint loads, or ``failed`` with the reason in ``message``."""
+
+    write_permission_classes = [IsAdminRole]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
     @extend_schema(operation_id="model_versions_list", responses={200: ModelVersionSerializer(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         return self.paginate(request, ModelVersion.objects.select_related("created_by"), ModelVersionSerializer)
+
+    @extend_schema(operation_id="model_versions_register",
+                   request={"multipart/form-data": ModelVersionRegisterSerializer,
+                            "application/json": ModelVersionRegisterSerializer},
+                   responses={202: ModelVersionWithJobSerializer, 409: ErrorSerializer, 413: ErrorSerializer,
+                              **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = validated_body(request, ModelVersionRegisterSerializer)
+        upload = data.get("file")
+        version, job = model_version_register(
+            name=data["name"], checkpoint=data.get("checkpoint", ""), upload=upload,
+            upload_name=upload.name if upload is not None else "", config_name=data.get("config", ""),
+            user=request.user)
+        return Response(ModelVersionWithJobSerializer({"model_version": version, "job": job}).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=["models"])

@@ -35,6 +35,7 @@ from django.utils import timezone
 from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
 from annotation.selectors.masklets import task_masklets_open
 from annotation.selectors.tasks import task_lock_held
+from annotation.services.checkpoints import model_version_require_usable
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
@@ -204,7 +205,7 @@ def session_model_version(*, task: AnnotationTask) -> ModelVersion:
     """The task's model version, fixed when its session first opens (the project's or the active one)."""
     if task.model_version_id is None:
         project = task.video.project
-        version = project.model_version or model_version_ensure_default()
+        version = model_version_require_usable(version=project.model_version or model_version_ensure_default())
         AnnotationTask.objects.filter(pk=task.pk, model_version__isnull=True).update(model_version=version)
         task.refresh_from_db(fields=["model_version"])
     return ModelVersion.objects.get(pk=task.model_version_id)

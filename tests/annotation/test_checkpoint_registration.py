@@ -24,6 +24,7 @@ from dataplatform import storage
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job
 from engine.checkpoint import shipped_weights
+from tests.dataplatform.conftest import error_of
 from tests.engine.conftest import build_reference, save_official_checkpoint
 from tests.services import require_reference
 
@@ -173,3 +174,77 @@ def test_bootstrap_stops_when_the_default_checkpoint_is_refused(settings, tmp_pa
     with pytest.raises(CommandError, match="was refused: .*not a PyTorch checkpoint"):
         call_command("bootstrap", stdout=StringIO())
     assert not ModelVersion.objects.filter(is_active=True).exists()
+
+
+def test_a_session_refuses_a_refused_version_its_project_names(tmp_path: Path, video_factory) -> None:
+    from annotation.models import AnnotationTask
+    from annotation.services.sessions import session_model_version
+
+    junk = tmp_path / "weights.pt"
+    junk.write_bytes(b"\0" * 64)
+    summary, _ = register("--name", "junk", "--checkpoint", str(junk))
+    video = video_factory(ready=True)
+    video.project.model_version_id = summary["id"]
+    video.project.save(update_fields=["model_version"])
+    task = AnnotationTask.objects.create(video=video, phase=3)
+    with pytest.raises(ApplicationError, match="'junk' is failed and cannot be used"):
+        session_model_version(task=task)
+    task.refresh_from_db()
+    assert task.model_version_id is None
+
+
+def test_an_admin_uploads_an_official_checkpoint_through_the_api(official_tiny: Path, admin_user, annotator,
+                                                                  api_client_for) -> None:
+    from annotation.services.checkpoints import model_version_validate
+
+    with official_tiny.open("rb") as handle:
+        denied = api_client_for(annotator).post("/api/model-versions/", {"name": "up", "file": handle},
+                                                format="multipart")
+    assert denied.status_code == 403
+    client = api_client_for(admin_user)
+    with official_tiny.open("rb") as handle:
+        response = client.post("/api/model-versions/", {"name": "uploaded-tiny", "file": handle}, format="multipart")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["model_version"]["status"] == "validating"
+    assert body["model_version"]["sha256"] == sha256_of(official_tiny)
+    assert body["job"]["kind"] == "model_validation"
+    promote = f"/api/model-versions/{body['model_version']['id']}/promote/"
+    assert error_of(client.post(promote))["code"] == "model_version_unusable", "not before it is checked"
+    model_version_validate(job_id=body["job"]["id"])  # what the worker runs
+    listed = client.get("/api/model-versions/").json()["results"][0]
+    assert (listed["status"], listed["config_name"]) == ("ready", "sam2.1_hiera_t")
+    assert client.post(promote).json()["is_active"] is True
+
+
+def test_a_storage_uri_with_a_refused_file_fails_its_job_and_cannot_be_promoted(admin_user, api_client_for) -> None:
+    from annotation.services.checkpoints import model_version_validate
+
+    storage.put_bytes("uploads/broken.pt", b"PK\x03\x04 not really a zip")
+    client = api_client_for(admin_user)
+    response = client.post("/api/model-versions/", {"name": "broken", "checkpoint": "uploads/broken.pt"},
+                           format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    model_version_validate(job_id=body["job"]["id"])
+    job = client.get(f"/api/jobs/{body['job']['id']}/").json()
+    assert job["status"] == "failed" and "not a PyTorch checkpoint" in job["message"]
+    version = assert_unusable(body["model_version"]["id"])
+    answer = client.post(f"/api/model-versions/{version.pk}/promote/")
+    assert answer.status_code == 409 and "not a PyTorch checkpoint" in error_of(answer)["message"]
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_a_version_exists(settings, admin_user, api_client_for,
+                                                                          tmp_path: Path) -> None:
+    settings.MAX_CHECKPOINT_MB = 1
+    big = tmp_path / "big.pt"
+    big.write_bytes(b"\0" * (2 * 2**20))
+    with big.open("rb") as handle:
+        response = api_client_for(admin_user).post("/api/model-versions/", {"name": "big", "file": handle},
+                                                   format="multipart")
+    assert response.status_code == 413 and "MAX_CHECKPOINT_MB" in error_of(response)["message"]
+    assert not ModelVersion.objects.filter(name="big").exists()
+    payloads = [{"name": "none"}, {"name": "both", "checkpoint": "uploads/x.pt", "file": big.open("rb")}]
+    for payload in payloads:
+        assert api_client_for(admin_user).post("/api/model-versions/", payload,
+                                               format="multipart").status_code == 400

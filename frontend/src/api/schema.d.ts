@@ -296,10 +296,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        /**
+         * @description The model versions (any role); register a checkpoint (POST, admins): an upload or a storage URI.
+         *
+         *     The answer (202) carries the new version, ``validating``, and its Job: the version becomes
+         *     ``ready`` when the checkpoint loads, or ``failed`` with the reason in ``message``.
+         */
         get: operations["model_versions_list"];
         put?: never;
-        post?: never;
+        /**
+         * @description The model versions (any role); register a checkpoint (POST, admins): an upload or a storage URI.
+         *
+         *     The answer (202) carries the new version, ``validating``, and its Job: the version becomes
+         *     ``ready`` when the checkpoint loads, or ``failed`` with the reason in ``message``.
+         */
+        post: operations["model_versions_register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1016,9 +1027,10 @@ export interface components {
          *     * `export` - Export
          *     * `import` - Import
          *     * `retraining` - Retraining
+         *     * `model_validation` - Model Validation
          * @enum {string}
          */
-        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining";
+        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation";
         JobProgress: {
             done: number;
             total: number;
@@ -1141,6 +1153,40 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly promoted_at: string | null;
+            readonly status: components["schemas"]["ModelVersionStatusEnum"];
+            /** @description Why the checkpoint was refused, when it was. */
+            readonly message: string;
+            /** @description Of the checkpoint file as registered. */
+            readonly sha256: string;
+            readonly size_bytes: number;
+            /** @description Where the checkpoint was registered from. */
+            readonly source: string;
+        };
+        /** @description Exactly one of ``file`` (multipart) and ``checkpoint`` (a storage URI). */
+        ModelVersionRegisterRequest: {
+            /** @description The new version's name (unique). */
+            name: string;
+            /**
+             * Format: binary
+             * @description A .pt or .safetensors checkpoint, at most MAX_CHECKPOINT_MB.
+             */
+            file?: string;
+            /** @description s3://bucket/key, or a key in the platform's storage. */
+            checkpoint?: string;
+            /** @description The engine config, e.g. sam2.1_hiera_l. Default: inferred from the file. */
+            config?: string;
+        };
+        /**
+         * @description * `validating` - Validating
+         *     * `ready` - Ready
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        ModelVersionStatusEnum: "validating" | "ready" | "failed";
+        ModelVersionWithJob: {
+            model_version: components["schemas"]["ModelVersion"];
+            /** @description The check of the checkpoint: the version is usable once it succeeds. */
+            job: components["schemas"]["Job"];
         };
         /** @enum {unknown} */
         NullEnum: null;
@@ -2119,8 +2165,9 @@ export interface operations {
                  *     * `export` - Export
                  *     * `import` - Import
                  *     * `retraining` - Retraining
+                 *     * `model_validation` - Model Validation
                  */
-                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining";
+                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation";
                 page?: number;
                 page_size?: number;
                 project?: number;
@@ -2688,6 +2735,78 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    model_versions_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ModelVersionRegisterRequest"];
+                "application/json": components["schemas"]["ModelVersionRegisterRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionWithJob"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
