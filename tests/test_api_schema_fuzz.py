@@ -54,6 +54,8 @@ RULES: list[tuple[str, list[str], str]] = [
     ("tasks_create", [PDA], "the video exists and is ready"),
     ("metrics_table", [PDA], "a project filter names a project that exists"),
     ("metrics_dashboard", [PDA], "a project filter names a project that exists"),
+    ("model_versions_register", [PDA], "exactly one of a file or a storage URI naming a stored checkpoint; "
+                                       "version names are unique"),
 ]
 
 

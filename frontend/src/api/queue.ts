@@ -1,5 +1,5 @@
 /** Annotation queue, verification and metrics: types from the backend's OpenAPI schema. */
-import { postKeepalive, request } from "./client";
+import { postKeepalive, request, upload } from "./client";
 import type { Rle } from "./rle-types";
 import type { components, operations } from "./schema";
 
@@ -58,6 +58,14 @@ export const modelVersions = {
   list: () => request<Schemas["PaginatedModelVersionList"]>("GET", "/api/model-versions/", { query: { page_size: 50 } }),
   /** Make a version the one new sessions use (open sessions keep theirs). */
   promote: (id: number) => request<ModelVersion>("POST", `/api/model-versions/${id}/promote/`),
+  /** Register a checkpoint file (checked by a Job before it can be used); config empty: inferred. */
+  register: (name: string, file: File, config: string, onProgress: (loaded: number, total: number) => void) => {
+    const form = new FormData();
+    form.set("name", name);
+    form.set("file", file);
+    if (config) form.set("config", config);
+    return upload<Schemas["ModelVersionWithJob"]>("/api/model-versions/", form, onProgress);
+  },
 };
 
 export type RetrainingRound = Schemas["RetrainingRound"];

@@ -9,6 +9,7 @@ import { jobsPanel } from "./jobs-panel";
 import { metricPairs } from "./metrics-format";
 import { retrainingPanel } from "./retraining-panel";
 import { metricsPanel } from "./metrics-panel";
+import { modelRegisterForm } from "./model-register-panel";
 import { uploadPanel } from "./upload-panel";
 
 function videosPanel(onJob: () => void) {
@@ -61,13 +62,17 @@ function videosPanel(onJob: () => void) {
 
 function modelsPanel() {
   const list = h("ul", { class: "models" });
-  const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"), list);
+  const register = modelRegisterForm(() => void load());
+  const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"),
+    register.element, list);
   async function load() {
     try {
       const page = await modelVersions.list();
       replaceChildren(list, ...page.results.map((v) => h("li", null,
-        h("strong", null, v.name), " ", h("span", { class: "muted" }, v.config_name),
-        v.is_active ? h("span", { class: "badge" }, "active") : h("button", { type: "button", class: "chip",
+        h("strong", null, v.name), " ", h("span", { class: "muted" }, v.config_name || "config to be inferred"),
+        v.status !== "ready" ? h("span", { class: `status status-${v.status}`, title: v.message || "" }, ` ${v.status}`) : "",
+        v.status === "failed" && v.message ? h("div", { class: "muted model-message" }, v.message) : "",
+        v.is_active ? h("span", { class: "badge" }, "active") : v.status !== "ready" ? "" : h("button", { type: "button", class: "chip",
           "aria-label": `Promote ${v.name}`, on: { click: async () => {
             if (!window.confirm(`Make ${v.name} the model of new sessions?`)) return;
             await modelVersions.promote(v.id).catch((error) => window.alert(errorText(error)));
