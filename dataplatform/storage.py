@@ -85,6 +85,10 @@ def read_bytes(key: str) -> bytes:
         return handle.read()
 
 
+def size_of(key: str) -> int:
+    return default_storage.size(key)
+
+
 def exists(key: str) -> bool:
     return default_storage.exists(key)
 

@@ -36,6 +36,16 @@ class _HashingReader:
         self.copied = 0
         self.name = getattr(handle, "name", "checkpoint")
 
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self.handle, "closed", False))
+
+    def seekable(self) -> bool:
+        return False  # read once, front to back: every byte is hashed exactly once
+
+    def tell(self) -> int:
+        return self.copied
+
     def read(self, n: int = -1) -> bytes:
         data = self.handle.read(n)
         self.digest.update(data)
@@ -102,7 +112,7 @@ def model_version_register(*, name: str, checkpoint: str = "", upload: IO[bytes]
         if not storage.exists(key):
             where = "" if allow_local_path else " (only storage URIs are read here)"
             raise ApplicationError(f"No checkpoint at {checkpoint!r}{where}.", {"checkpoint": checkpoint})
-        handle, size, source, filename = storage.open_file(key), storage.default_storage.size(key), checkpoint, key
+        handle, size, source, filename = storage.open_file(key), storage.size_of(key), checkpoint, key
     if size > _max_bytes():
         raise ApplicationError(f"The checkpoint is {size / 2**20:.0f} MiB, over MAX_CHECKPOINT_MB "
                                f"({settings.MAX_CHECKPOINT_MB}).", {"size_bytes": size}, status_code=413,

@@ -248,3 +248,14 @@ def test_an_upload_over_the_size_limit_is_refused_before_a_version_exists(settin
     for payload in payloads:
         assert api_client_for(admin_user).post("/api/model-versions/", payload,
                                                format="multipart").status_code == 400
+
+
+def test_a_checkpoint_registers_into_s3_storage(s3_storage, tmp_path: Path) -> None:
+    copy = tmp_path / "micro.safetensors"
+    shutil.copy(shipped_weights("micro"), copy)
+    summary, error = register("--name", "micro-s3", "--checkpoint", str(copy))
+    assert error is None and summary["status"] == "ready"
+    version = ModelVersion.objects.get(pk=summary["id"])
+    assert storage.read_bytes(version.checkpoint_key) == copy.read_bytes()
+    again, error = register("--name", "micro-s3-uri", "--checkpoint", f"s3://{s3_storage}/{version.checkpoint_key}")
+    assert error is None and again["sha256"] == summary["sha256"]
