@@ -36,10 +36,10 @@ def config_signature(config: SAM2Config) -> dict[str, tuple[int, ...]]:
     return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
-def _read(path: Path) -> dict[str, torch.Tensor]:
+def _read(path: Path, label: str) -> dict[str, torch.Tensor]:
     size = path.stat().st_size if path.is_file() else 0
     if size == 0:
-        raise CheckpointError(f"{path.name} is empty or missing: nothing to load.")
+        raise CheckpointError(f"{label} is empty or missing: nothing to load.")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -47,30 +47,30 @@ def _read(path: Path) -> dict[str, torch.Tensor]:
             return load_file(str(path), device="cpu")
         except Exception as error:
             raise CheckpointError(
-                f"{path.name} is not a readable safetensors file ({error}); it may be truncated: "
+                f"{label} is not a readable safetensors file ({error}); it may be truncated: "
                 "copy it again and compare its sha256 with the source's.") from error
     if not zipfile.is_zipfile(path):
         raise CheckpointError(
-            f"{path.name} ({size} bytes) is not a PyTorch checkpoint, or it is truncated (a .pt file is a zip "
+            f"{label} ({size} bytes) is not a PyTorch checkpoint, or it is truncated (a .pt file is a zip "
             "archive, and this one has no complete archive directory). Download it again and compare its "
             "sha256 with the published one.")
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as error:
         raise CheckpointError(
-            f"{path.name} was refused: loading it would run code (it stores Python objects, not only tensors). "
+            f"{label} was refused: loading it would run code (it stores Python objects, not only tensors). "
             "Official SAM 2 checkpoints hold only tensors; use one from a trusted source, or re-save the "
             "weights as {'model': state_dict} or as safetensors.") from error
     except Exception as error:
         raise CheckpointError(
-            f"{path.name} could not be read as a PyTorch checkpoint ({str(error).splitlines()[0][:200]}); "
+            f"{label} could not be read as a PyTorch checkpoint ({str(error).splitlines()[0][:200]}); "
             "it may be truncated: download it again and compare its sha256.") from error
     if isinstance(payload, Mapping) and isinstance(payload.get("model"), Mapping):
         payload = payload["model"]  # the official layout: {"model": state_dict}
     if isinstance(payload, Mapping) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
         return dict(payload)
     raise CheckpointError(
-        f"{path.name} holds no SAM 2 weights: expected {{'model': state_dict}} (Meta's .pt files) or a state dict.")
+        f"{label} holds no SAM 2 weights: expected {{'model': state_dict}} (Meta's .pt files) or a state dict.")
 
 
 def infer_config(state: Mapping[str, torch.Tensor]) -> str | None:
@@ -82,10 +82,12 @@ def infer_config(state: Mapping[str, torch.Tensor]) -> str | None:
     return None
 
 
-def checkpoint_check(path: str | Path, config_name: str | None = None) -> str:
-    """Read the file safely, find or check its config and load it strictly; answer the config name."""
+def checkpoint_check(path: str | Path, config_name: str | None = None, label: str = "") -> str:
+    """Read the file safely, find or check its config and load it strictly; answer the config name.
+    ``label`` names the file in messages (default: its name here)."""
     path = Path(path)
-    state = _read(path)
+    label = label or path.name
+    state = _read(path, label)
     stored = read_safetensors_config(path) if path.suffix == ".safetensors" else None
     inferred = infer_config(state)
     if config_name:
@@ -98,11 +100,11 @@ def checkpoint_check(path: str | Path, config_name: str | None = None) -> str:
         config = get_config(inferred)
     else:
         raise CheckpointError(
-            f"{path.name} matches none of the known configs ({', '.join(KNOWN_CONFIGS)}): its tensor names or "
+            f"{label} matches none of the known configs ({', '.join(KNOWN_CONFIGS)}): its tensor names or "
             "shapes differ from each. Is it a SAM 2 / SAM 2.1 checkpoint?")
     model = build_sam2(config, init_weights=False)
     try:
-        load_state_dict_strict(model, state, source=path.name)
+        load_state_dict_strict(model, state, source=label)
     except ValueError as error:
         hint = (f" The file matches the {inferred!r} config: register it with that config, or give none."
                 if inferred and inferred != config.name else "")

@@ -101,7 +101,7 @@ def model_version_register(*, name: str, checkpoint: str = "", upload: IO[bytes]
         raise ApplicationError(f"Unknown config {config_name!r}; known: {', '.join(KNOWN_CONFIGS)}.",
                                {"config": config_name})
     if upload is not None:
-        handle, size, source, filename = upload, int(getattr(upload, "size", 0) or 0), "upload", upload_name
+        handle, size, source, filename = upload, int(getattr(upload, "size", 0) or 0), f"upload:{upload_name}", upload_name
     elif allow_local_path and os.path.isfile(os.path.expanduser(checkpoint)):
         path = Path(checkpoint).expanduser()
         handle, size, source, filename = path.open("rb"), path.stat().st_size, str(path), path.name
@@ -162,7 +162,8 @@ def model_version_validate(*, job_id: int, celery_task_id: str = "") -> ModelVer
         return None
     try:
         with storage.local_copy(version.checkpoint_key, prefix="masklet-checkpoint-") as path:
-            config_name = checkpoint_check(path, version.config_name or None)
+            label = Path(version.source.removeprefix("upload:")).name or "The checkpoint"
+            config_name = checkpoint_check(path, version.config_name or None, label=label)
     except CheckpointError as error:
         _finish(version_id=version.pk, job=job, error=str(error))
     except storage.StorageReadError as error:

@@ -94,6 +94,7 @@ def test_a_truncated_checkpoint_is_refused(official_tiny: Path, tmp_path: Path) 
         truncated.write_bytes(source.read(1_000_000))
     summary, error = register("--name", "truncated", "--checkpoint", str(truncated))
     assert error is not None
+    assert summary["message"].startswith("sam2.1_hiera_tiny.pt ")  # the file given, not its copy
     assert "truncated" in summary["message"] and "sha256" in summary["message"]
     assert_unusable(summary["id"])
 
