@@ -77,3 +77,25 @@ def test_a_painted_square_reads_back_exactly_after_propagation_and_replay(platfo
         again = app.send_task("session.prompt", args=[task.pk, interaction, 2, number],
                               queue=worker_direct(task.session_worker)).get(timeout=120)
         assert again["replayed"] == replayed and np.array_equal(rle_ops.decode(again["mask"]), painted)
+
+
+def test_a_propagation_names_the_frames_where_an_object_vanished(platform, celery_worker) -> None:
+    p = platform(phase=3, frames=4, height=H, width=W)
+    client, task, video = p["client"], p["task"], p["video"]
+    url = f"/api/tasks/{task.pk}"
+    assert client.post(f"{url}/session/").status_code == 200
+    number = client.post(f"{url}/objects/").json()["object_number"]
+    assert client.post(f"{url}/prompts/", {"frame_index": 0, "object_number": number, "kind": "click",
+                                           "points": [centre_of(video.clip.masks[1][0])], "labels": [1]},
+                       format="json").status_code == 200
+    erased = client.post(f"{url}/prompts/", {"frame_index": 2, "object_number": number, "kind": "mask",
+                                             "mask": rle_ops.empty(H, W)}, format="json")  # erased on frame 2
+    assert erased.status_code == 200, erased.content
+    job = client.post(f"{url}/propagate/", {"frame_index": 0}, format="json").json()
+    done = wait_for(lambda: finished(job["id"]), timeout=180, what="the propagation")
+    assert done.status == Job.Status.SUCCEEDED, done.message
+    revision = MaskletRevision.objects.get(pk=done.result["revisions"][str(number)])
+    empty = [f for f in range(4) if rle_ops.area(revision.masks[str(f)]) == 0]
+    assert 2 in empty and done.result["empty_frames"] == {str(number): empty}
+    served = client.get(f"/api/jobs/{job['id']}/").json()["result"]
+    assert served["empty_frames"] == {str(number): empty}  # what the workspace reads to say so
