@@ -21,10 +21,14 @@ CREATED_AT = "2026-01-05T09:30:00Z"  # the stand-in's propagation job: created, 
 
 
 class SessionStub:
-    """Masks are boxes: a click makes a 60×60 box around it, propagation moves it 8 px a frame."""
+    """Masks are boxes: a click makes a 60×60 box around it, propagation moves it 8 px a frame
+    (for ``lost_after`` frames, if given: then the object vanishes, its masks are empty)."""
 
-    def __init__(self, *, frame_urls: list[str], width: int, height: int, phase: int, hold_jobs: bool = False) -> None:
+    def __init__(self, *, frame_urls: list[str], width: int, height: int, phase: int, hold_jobs: bool = False,
+                 lost_after: int | None = None) -> None:
         self.hold_jobs = hold_jobs  # propagation stays running until cancelled
+        self.lost_after = lost_after
+        self.propagated: list[int] = []  # the frames of the last propagation
         self.cancelled = False
         self.frames, self.width, self.height, self.phase = frame_urls, width, height, phase
         self.masks: dict[int, dict[int, dict]] = {0: {}}
@@ -87,8 +91,11 @@ class SessionStub:
             seed = self.masks[0].get(start)
             if seed is not None:
                 x0, y0, w, h = _bbox(seed)
-                for i in range(start + 1, len(self.frames)):
-                    self.masks[0][i] = self.box(x0 + w / 2 + 8 * (i - start), y0 + h / 2)
+                self.propagated = list(range(start, len(self.frames)))
+                for i in self.propagated[1:]:
+                    lost = self.lost_after is not None and i - start > self.lost_after
+                    moved = self.box(x0 + w / 2 + 8 * (i - start), y0 + h / 2)
+                    self.masks[0][i] = rle_ops.encode(self.empty()) if lost else moved
             return 202, self.job("running", 0)
         if path.endswith(f"/jobs/{JOB_ID}/cancel/"):
             self.cancelled = True
@@ -119,8 +126,14 @@ class SessionStub:
         return {"id": JOB_ID, "kind": "propagation", "status": status,
                 "progress": {"done": done, "total": total, "percent": round(100 * done / total, 1)},
                 "message": "", "project": None, "video": None, "cancel_requested": False, "attempts": 1,
-                "result": None, "created_by": "annotator", "created_at": CREATED_AT, "started_at": CREATED_AT,
+                "result": self.result() if status == "succeeded" else None, "created_by": "annotator", "created_at": CREATED_AT, "started_at": CREATED_AT,
                 "heartbeat_at": CREATED_AT, "finished_at": CREATED_AT if status in ("succeeded", "cancelled") else None}
+
+
+    def result(self) -> dict:
+        """A propagation's result: per object, its revision and the frames it left empty."""
+        return {"task": 0, "revisions": {"0": 1}, "frames": len(self.propagated),
+                "empty_frames": {"0": [i for i in self.propagated if not rle_ops.area(self.masks[0][i])]}}
 
 
 def _bbox(rle: dict) -> tuple[float, float, float, float]:

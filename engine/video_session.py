@@ -13,6 +13,15 @@ pixels of the low-res mask (8 in the official configs) are filled, always (the r
 only where its CUDA extension is built). One difference: every frame that received a prompt stays
 a conditioning frame, so a correction is never overwritten by the next propagation (sam2 issue #719).
 
+A mask prompt reaches the model at its input resolution, and the reference answers it with that
+mask as the model sees it (on the low-res grid, upsampled back: a painted 40×40 square comes back
+with its edges moved). ``exact_mask_prompts=True`` (what an annotation tool wants: a brush edit is
+kept as painted) makes every output of a frame whose latest prompt for an object is a mask show
+that mask pixel for pixel, as logits of +-10 (the reference's mask-as-output values): the prompt's
+answer, ``logits_on`` and propagation (a prompted frame is a conditioning frame, never tracked
+over). The model's state is the reference's either way: it receives the mask as its mask prompt,
+for the frame's memory and object pointer.
+
 Memory is bounded by a budget, not by the video's length. Frame features live in a small LRU
 (``feature_cache_size`` frames). Every tracked frame keeps each object's memory (features stored in
 bfloat16, as the reference stores them), object pointer and low-res logits, so a correction click on
@@ -42,6 +51,8 @@ from numpy.typing import ArrayLike
 from engine.frames import FrameSource, as_frame_source, check_frame, preprocess_frame
 from engine.modeling.sam2 import SAM2Model
 from engine.tracking import (
+    MASK_OUT_BIAS,
+    MASK_OUT_SCALE,
     NO_OBJ_SCORE,
     FrameFeatures,
     FrameOutput,
@@ -93,6 +104,7 @@ class ObjectState:
     memory: ObjectMemory = field(default_factory=ObjectMemory)
     points: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)  # (1,P,2), (1,P)
     pending: dict[int, FrameOutput] = field(default_factory=dict)  # prompted, memory not encoded yet
+    painted: dict[int, np.ndarray] = field(default_factory=dict)  # frames whose latest prompt is a mask
 
 
 @dataclass
@@ -107,10 +119,12 @@ class VideoSession:
     ``memory_budget_mb`` bounds the memories, pointers and logits kept for tracked frames (MiB,
     counted by ``stored_bytes``; ``None``: no limit); the working set of the next tracked frames is
     kept even beyond it. Frame features are bounded separately by ``feature_cache_size``.
+    ``exact_mask_prompts``: a mask-prompted frame outputs the mask as given (module docstring).
     """
 
     def __init__(self, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
-                 feature_cache_size: int = 4, memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB) -> None:
+                 feature_cache_size: int = 4, memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB,
+                 exact_mask_prompts: bool = False) -> None:
         if memory_budget_mb is not None and not memory_budget_mb >= 0:
             raise ValueError(f"memory_budget_mb must be >= 0 or None, got {memory_budget_mb!r}")
         self.model = model.eval()
@@ -124,6 +138,7 @@ class VideoSession:
         self._budget = None if memory_budget_mb is None else int(memory_budget_mb * 2**20)
         self._stored = 0  # bytes of every object's memory.cond and memory.non_cond outputs
         self._pos_enc: torch.Tensor | None = None  # the memories' position encoding, one tensor for all
+        self.exact_mask_prompts = exact_mask_prompts
         self.state = SessionState()
 
     @property
@@ -143,8 +158,9 @@ class VideoSession:
     @classmethod
     def replay(cls, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
                prompts: Sequence[SessionEvent], feature_cache_size: int = 4,
-               memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB) -> VideoSession:
-        session = cls(model, frames, feature_cache_size, memory_budget_mb)
+               memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB,
+               exact_mask_prompts: bool = False) -> VideoSession:
+        session = cls(model, frames, feature_cache_size, memory_budget_mb, exact_mask_prompts)
         for event in prompts:
             if isinstance(event, PointPrompt):
                 box = None if event.box is None else event.box
@@ -191,6 +207,7 @@ class VideoSession:
             coords, labels_t = torch.cat([old_xy, coords], dim=1), torch.cat([old_lab, labels_t], dim=1)
         device = self.model.device
         obj.points[frame_idx] = (coords, labels_t)
+        obj.painted.pop(frame_idx, None)  # the frame shows the model's answer to the clicks again
         self.state.prompts.append(PointPrompt(frame_idx, obj_id, xy, lab.astype(np.int32), None if box_arr is None
                                               else box_arr.reshape(4), clear))
         step = ObjectStep(obj.memory, is_init_cond_frame=frame_idx not in obj.memory.reverse_of,
@@ -216,6 +233,7 @@ class VideoSession:
             mask_t = (mask_t >= 0.5).float()
         obj = self.state.objects.setdefault(obj_id, ObjectState())
         obj.points.pop(frame_idx, None)
+        obj.painted[frame_idx] = m
         self.state.prompts.append(MaskPrompt(frame_idx, obj_id, m))
         step = ObjectStep(obj.memory, is_init_cond_frame=frame_idx not in obj.memory.reverse_of, mask_input=mask_t)
         return self._run_prompt(frame_idx, obj, step)
@@ -382,7 +400,8 @@ class VideoSession:
         return feats
 
     def logits_on(self, frame_idx: int) -> dict[int, np.ndarray]:
-        """Every object's latest low-res logits on a frame, upsampled to the video: {obj_id: (H, W)}."""
+        """Every object's latest low-res logits on a frame, upsampled to the video: {obj_id: (H, W)}.
+        With ``exact_mask_prompts``, an object whose latest prompt on the frame is a mask shows it as given."""
         s4 = self.model.image_size // 4
         lows = []
         for obj in self.state.objects.values():
@@ -394,6 +413,11 @@ class VideoSession:
         low = torch.cat([x.to(self.model.device) for x in lows], dim=0)  # (N, 1, S/4, S/4)
         video = F.interpolate(low, size=self.video_size, mode="bilinear", align_corners=False)
         arrays = video[:, 0].float().cpu().numpy()
+        if self.exact_mask_prompts:
+            for i, obj in enumerate(self.state.objects.values()):
+                painted = obj.painted.get(frame_idx)
+                if painted is not None:
+                    arrays[i] = np.where(painted, MASK_OUT_SCALE + MASK_OUT_BIAS, MASK_OUT_BIAS)
         return {obj_id: arrays[i] for i, obj_id in enumerate(self.state.objects)}
 
     def _check_frame_idx(self, frame_idx: int) -> int:

@@ -18,6 +18,10 @@ Phases (what an event does):
 - 2: clicks and boxes go to SAM on their frame; the resulting mask (or a brush mask) is the
   object's mask prompt for a mask-only tracking session, which propagates.
 - 3: full SAM 2: every prompt goes to the tracking session, whose memory refines it.
+
+In every phase a mask prompt's frame shows the mask exactly as painted, in its answer, in
+propagation and after a replay (``VideoSession(exact_mask_prompts=True)``); the model receives it
+as its mask prompt, at its input resolution, for its memory.
 """
 
 from __future__ import annotations
@@ -205,7 +209,8 @@ class TaskSession:
         self.video = request.video
         # Phase 1 and 3: the one session of every prompt. Phase 2: the mask-only tracking session.
         # Memories of every tracked frame up to ``memory_mb``, so a correction anywhere uses them.
-        self.tracker = VideoSession(model, frames, memory_budget_mb=memory_mb)
+        # A mask prompt (a brush or eraser edit, phase 2's SAM answer) is its frame's mask exactly.
+        self.tracker = VideoSession(model, frames, memory_budget_mb=memory_mb, exact_mask_prompts=True)
         # Phase 2: SAM on a frame; its masks become the tracker's mask prompts. Never propagated.
         self.sam = VideoSession(model, frames, memory_budget_mb=memory_mb) if request.phase == 2 else None
         if self.sam is not None:

@@ -25,6 +25,7 @@ from annotation.services.sessions import PROMPT_KINDS, _effective_rows, task_mas
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job
 from dataplatform.services.jobs import job_claim, job_create, job_fail, job_succeed
+from engine import rle as rle_ops
 
 DIRECTIONS = ("forward", "backward", "both")
 
@@ -75,7 +76,9 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
     """One new revision per propagated object, all in one transaction with the Job's success.
 
     ``masks``: object number → frame → RLE. Frames the propagation did not reach keep the
-    object's latest masks. Edited frames: the frames that received prompts of the object.
+    object's latest masks. Edited frames: the frames that received prompts of the object. The
+    result names, per object, the propagated frames where its mask is empty (``empty_frames``:
+    the object vanished there), so that the annotator is told rather than shown "done".
     The masks land only while the job's author still holds the task (``task_lock_held``) and on
     masklets still open to it (``task_masklets_open``); else the Job fails and nothing is saved.
     """
@@ -99,7 +102,7 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
             job_fail(job=locked, message=f"The propagation's masks were not saved: object {closed[0]} is "
                                          f"{objects[closed[0]].status} and no longer changes in this task.")
             return {}
-        revisions = {}
+        revisions, empty_frames = {}, {}
         for number, frames in kept.items():
             latest = task_masks_latest(task=task, object_number=number)[0]["masks"]
             merged = {**latest, **{str(i): m for i, m in frames.items()}}
@@ -108,6 +111,9 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
                 masklet=objects[number], masks=merged, author=locked.created_by, phase=task.phase,
                 model_version=task.model_version, edited_frames=edited, source="propagation")
             revisions[str(number)] = revision.pk
-        result = {"task": task.pk, "revisions": revisions, "frames": locked.progress_total}
+            areas = rle_ops.area_batch(list(frames.values()))
+            empty_frames[str(number)] = sorted(i for i, a in zip(frames, areas, strict=True) if a == 0)
+        result = {"task": task.pk, "revisions": revisions, "frames": locked.progress_total,
+                  "empty_frames": empty_frames}
         job_succeed(job=locked, result=result)
     return result

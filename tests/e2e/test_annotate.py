@@ -156,6 +156,25 @@ def test_clicks_are_marked_on_their_frame_and_timed_to_the_overlay(queued_task, 
     shot(page, "workspace-markers")
 
 
+def test_a_propagation_that_loses_the_object_says_where_and_marks_the_timeline(queued_task, page, login,
+                                                                              user_factory):
+    stub_session(page, queued_task, phase=3, lost_after=2)  # frames 4–8 (as numbered on screen) come back empty
+    open_workspace(page, login, user_factory("annotator"), queued_task)
+    page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']")
+    page.mouse.click(*canvas_point(page, 100, 80))
+    page.get_by_text(" ms").wait_for()
+    page.keyboard.press("f")
+    page.get_by_text("Propagation done. Object 0 vanished on frames 4–8").wait_for()
+    marks = page.evaluate("""() => { const c = document.querySelector('.timeline-canvas');
+        const r = window.devicePixelRatio || 1;
+        const cell = document.querySelector('.timeline-spacer').getBoundingClientRect().width / 8;
+        const at = (f) => Array.from(c.getContext('2d').getImageData(Math.round((f + 0.5) * cell * r),
+                                                                     Math.round(25 * r), 1, 1).data);
+        return {lost: at(5), tracked: at(1)}; }""")
+    red = [239, 83, 80]
+    assert marks["lost"][:3] == red and marks["tracked"][:3] != red, marks
+
+
 def test_phase_2_brush_sends_a_mask_prompt_and_propagation_cancels(transactional_db, e2e_media, project, page,
                                                                      login, user_factory):
     task = task_create(video=ready_video(project, frames=4), phase=2)

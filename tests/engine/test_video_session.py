@@ -271,3 +271,35 @@ def test_bad_frames(model: SAM2Model) -> None:
     s.add_points(0, 1, [[1, 1]], [1])
     with pytest.raises(ValueError, match="the video is"):
         list(s.propagate())
+
+
+def test_exact_mask_prompts_show_the_painted_mask_and_leave_the_model_as_the_reference(model: SAM2Model) -> None:
+    """Frames larger than micro's 64×64 low-res grid: the reference's answer to a mask moves its
+    edges; with ``exact_mask_prompts`` the frame shows the painted pixels, in the prompt's answer,
+    in propagation and after a replay, while every other output is the reference's."""
+    h, w = 120, 160
+    rng = np.random.default_rng(1)
+    big = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(5)]
+    painted = np.zeros((h, w), bool)
+    painted[33:73, 51:91] = True  # a 40×40 square, off the low-res grid
+    painted[80:83, 10:150] = True  # and a thin stroke
+    plain, exact = VideoSession(model, big), VideoSession(model, big, exact_mask_prompts=True)
+    for s in (plain, exact):
+        s.add_points(0, 1, [[60, 50]], [1])
+        s.add_points(2, 2, [[120, 30]], [1])
+    reference = plain.add_mask(2, 1, painted)
+    answer = exact.add_mask(2, 1, painted)
+    assert not np.array_equal(reference[1] > 0, painted)  # what the model's resolution makes of it
+    assert np.array_equal(answer[1] > 0, painted)
+    np.testing.assert_array_equal(answer[2], reference[2])  # another object on the frame: unchanged
+
+    tracked_plain, tracked_exact = _run(plain), _run(exact)
+    assert np.array_equal(tracked_exact[2][1] > 0, painted)  # propagation never tracks over it
+    for f in (0, 1, 3, 4):  # the model received the same mask prompt: the same memory, the same tracking
+        for obj in (1, 2):
+            np.testing.assert_array_equal(tracked_exact[f][obj], tracked_plain[f][obj])
+    rebuilt = VideoSession.replay(model, big, exact.prompts, exact_mask_prompts=True)
+    assert np.array_equal(rebuilt.logits_on(2)[1] > 0, painted)
+
+    clicked = exact.add_points(2, 1, [[20, 20]], [0], clear=False)  # a click after the brush
+    np.testing.assert_array_equal(clicked[1], plain.add_points(2, 1, [[20, 20]], [0], clear=False)[1])

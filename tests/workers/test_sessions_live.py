@@ -53,12 +53,12 @@ def micro_checkpoint_bytes() -> bytes:
         return engine.save_model(model, Path(folder) / "m.safetensors").read_bytes()
 
 
-def ready_video_with_frames(project: Project, frames: int) -> Video:
+def ready_video_with_frames(project: Project, frames: int, height: int = H, width: int = W) -> Video:
     """A ready video whose JPEG frames are in storage, as ingest leaves them."""
-    clip = synthetic.make_video(5, num_frames=frames, height=H, width=W, num_objects=2, leaving=0)
+    clip = synthetic.make_video(5, num_frames=frames, height=height, width=width, num_objects=2, leaving=0)
     video = Video.objects.create(
         project=project, name="synthetic.mp4", source_uri="videos/synthetic.mp4", status=Video.Status.READY,
-        frame_count=frames, width=W, height=H, source_fps=24.0, annotation_fps=6.0, duration=frames / 6,
+        frame_count=frames, width=width, height=height, source_fps=24.0, annotation_fps=6.0, duration=frames / 6,
         ready_at=timezone.now(), frame_timestamps=[i / 6 for i in range(frames)])
     for index, frame in enumerate(clip.frames):
         buffer = io.BytesIO()
@@ -70,15 +70,16 @@ def ready_video_with_frames(project: Project, frames: int) -> Video:
 
 @pytest.fixture
 def platform(live_platform, settings, user_factory, api_client_for) -> Callable[..., dict]:  # noqa: F811
-    """``make(phase=3, frames=6)``: a model version, a ready video, a task leased to an annotator."""
+    """``make(phase=3, frames=6)``: a model version, a ready video (``height`` × ``width``, 48 × 64
+    by default), a task leased to an annotator."""
     settings.ENGINE_SESSION_REPLY_TIMEOUT = 3.0
 
-    def make(*, phase: int = 3, frames: int = 6) -> dict:
+    def make(*, phase: int = 3, frames: int = 6, height: int = H, width: int = W) -> dict:
         name = f"micro-test-{uuid.uuid4().hex[:6]}"
         key = storage.put_bytes(storage.checkpoint_key(name), micro_checkpoint_bytes())
         version = ModelVersion.objects.create(name=name, config_name="micro", checkpoint_key=key)
         project = Project.objects.create(name=f"Sessions {name}", phase=phase, model_version=version)
-        video = ready_video_with_frames(project, frames)
+        video = ready_video_with_frames(project, frames, height, width)
         annotator = user_factory("annotator")
         task_create(video=video)
         task = task_next_for(user=annotator)

@@ -1,6 +1,6 @@
 /**
  * The timeline: a frame ruler, one presence strip per object (where its mask is non-empty),
- * marks on hand-edited frames, and the cursor. Virtualised: one canvas the width of the view
+ * marks on hand-edited frames and on frames where a propagation lost the object, and the cursor. Virtualised: one canvas the width of the view
  * draws only the visible frames, so a 1,000-frame video costs what a 100-frame one does.
  */
 import { cssColor, type Rgb } from "../canvas/overlay";
@@ -12,6 +12,8 @@ export interface TimelineTrack {
   /** Per frame: 1 present, 0 absent, 255 not known yet (masks not loaded). */
   presence: Uint8Array;
   edited: Set<number>;
+  /** Frames where the last propagation left the object empty (it vanished there). */
+  vanished?: Set<number>;
 }
 
 export const RULER = 16;
@@ -147,6 +149,10 @@ export class Timeline {
       ctx.fillStyle = cssColor(track.color);
       for (let f = first; f < last; f++) {
         if (track.presence[f] === 1) ctx.fillRect(f * cell - scroll, y + 2, Math.ceil(cell), ROW - 4);
+      }
+      ctx.fillStyle = "#ef5350";
+      for (const f of track.vanished ?? []) {
+        if (f >= first && f < last) ctx.fillRect(f * cell - scroll, y + ROW - 4, Math.ceil(cell), 3);
       }
       ctx.fillStyle = "#ffffff";
       for (const f of track.edited) {

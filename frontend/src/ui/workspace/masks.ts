@@ -12,6 +12,8 @@ export class MaskStore {
   private masks = new Map<number, Map<number, Rle>>();
   readonly presence = new Map<number, Uint8Array>();
   readonly edited = new Map<number, Set<number>>();
+  /** Frames where the last propagation left the object empty, until a non-empty mask arrives there. */
+  readonly vanished = new Map<number, Set<number>>();
   private loaded = new Set<number>(); // starts of the windows loaded (all objects at once)
 
   constructor(readonly frameCount: number) {}
@@ -21,17 +23,32 @@ export class MaskStore {
     this.masks.set(objectNumber, new Map());
     this.presence.set(objectNumber, new Uint8Array(this.frameCount).fill(255));
     this.edited.set(objectNumber, new Set());
+    this.vanished.set(objectNumber, new Set());
   }
 
   removeObject(objectNumber: number): void {
-    for (const map of [this.masks, this.presence, this.edited]) map.delete(objectNumber);
+    for (const map of [this.masks, this.presence, this.edited, this.vanished]) map.delete(objectNumber);
   }
 
   set(objectNumber: number, frame: number, rle: Rle, edited = false): void {
     this.addObject(objectNumber);
     this.masks.get(objectNumber)!.set(frame, rle);
     this.presence.get(objectNumber)![frame] = isEmpty(rle) ? 0 : 1;
+    if (!isEmpty(rle)) this.vanished.get(objectNumber)!.delete(frame);
     if (edited) this.edited.get(objectNumber)!.add(frame);
+  }
+
+  /** After a propagation: the frames where it left each object it names empty (its marks replace theirs). */
+  setVanished(emptyFrames: Map<number, number[]>): void {
+    for (const [objectNumber, frames] of emptyFrames) {
+      const marks = this.vanished.get(objectNumber);
+      if (!marks) continue; // an object removed since
+      marks.clear();
+      for (const f of frames.filter((f) => f >= 0 && f < this.frameCount)) {
+        marks.add(f);
+        this.presence.get(objectNumber)![f] = 0;
+      }
+    }
   }
 
   /** The masks of every object on a frame (object number → RLE), without copying the RLE. */

@@ -29,3 +29,33 @@ export function propagationPanel(handlers: { start: (direction: Direction) => vo
     },
   };
 }
+
+/** Frame ranges as shown (1-based): [0, 1, 2, 5] → "1–3, 6". */
+export function frameRanges(frames: number[]): string {
+  const sorted = [...frames].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j === i ? `${sorted[i] + 1}` : `${sorted[i] + 1}–${sorted[j] + 1}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
+
+/** Per propagated object, the frames where its mask came back empty (a propagation job's `empty_frames`). */
+export function emptyFrames(result: unknown): Map<number, number[]> {
+  const empty = (result as { empty_frames?: Record<string, number[]> } | null)?.empty_frames ?? {};
+  return new Map(Object.entries(empty).map(([number, frames]) => [Number(number), frames]));
+}
+
+/** The message after a propagation: "done", or which objects it lost, on which frames. */
+export function propagationSummary(result: unknown, framesTracked: number): string {
+  const vanished = [...emptyFrames(result)].filter(([, frames]) => frames.length > 0);
+  if (!vanished.length) return "Propagation done.";
+  const lost = vanished.map(([number, frames]) =>
+    frames.length >= framesTracked
+      ? `Object ${number} is empty on every propagated frame`
+      : `Object ${number} vanished on frame${frames.length > 1 ? "s" : ""} ${frameRanges(frames)}`);
+  return `Propagation done. ${lost.join("; ")} (marked red on the timeline): correct a frame where it is visible and propagate again.`;
+}

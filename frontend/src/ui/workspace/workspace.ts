@@ -20,7 +20,7 @@ import { Timeline } from "../timeline";
 import { MaskStore } from "./masks";
 import { objectsPanel } from "./objects-panel";
 import { playerControls } from "./player";
-import { propagationPanel } from "./propagation";
+import { emptyFrames, propagationPanel, propagationSummary } from "./propagation";
 import { TOOL_KEYS, toolbar } from "./toolbar";
 
 const PHASE_HELP: Record<number, string> = {
@@ -244,7 +244,11 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
       propagation.showJob(job);
       if (job && isTerminal(job)) {
         if (job.status === "failed") message.show(`Propagation failed: ${job.message || "no message"}`);
-        if (job.status === "succeeded") message.show("Propagation done.", "info");
+        if (job.status === "succeeded") {
+          store.setVanished(emptyFrames(job.result));
+          refreshObjects();
+          message.show(propagationSummary(job.result, job.progress.total ?? 0), "info");
+        }
         if (job.status === "cancelled") message.show("Propagation cancelled.", "info");
         job = null;
         store.invalidate();
@@ -289,7 +293,7 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
 
   function refreshObjects() {
     objectList.render(canvasObjects(), canvas.selectedObject, busy);
-    timeline.setTracks(objects.map((n) => ({ objectNumber: n, color: colors.get(n)!, presence: store.presence.get(n)!, edited: store.edited.get(n)! })));
+    timeline.setTracks(objects.map((n) => ({ objectNumber: n, color: colors.get(n)!, presence: store.presence.get(n)!, edited: store.edited.get(n)!, vanished: store.vanished.get(n)! })));
   }
 
   function refreshControls() {
