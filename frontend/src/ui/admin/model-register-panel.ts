@@ -20,8 +20,14 @@ export function modelRegisterForm(onChange: () => void) {
     h("label", { for: "model-name" }, "Name"), name,
     h("label", { for: "model-config" }, "Config"), config,
     h("label", { for: "model-file" }, "Checkpoint"), file, submit);
-  const element = h("details", { class: "model-register" }, h("summary", null, "Register a checkpoint"),
-    form, progress, message.element);
+  // A disclosure button (not <details>/<summary>, whose summary has no accessible role and name).
+  const body = h("div", { id: "model-register-body", hidden: true }, form, progress, message.element);
+  const toggle = h("button", { type: "button", "aria-expanded": "false", "aria-controls": "model-register-body",
+    on: { click: () => {
+      body.hidden = !body.hidden;
+      toggle.setAttribute("aria-expanded", String(!body.hidden));
+    } } }, "Register a checkpoint");
+  const element = h("div", { class: "model-register" }, toggle, body);
 
   async function run() {
     const chosen = file.files?.[0];
