@@ -21,7 +21,7 @@ from annotation.selectors.masklets import task_masklets_open
 from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_revision_create
 from annotation.services.phases import phase_check_tool
-from annotation.services.sessions import PROMPT_KINDS, _effective_rows, task_masks_latest, task_objects
+from annotation.services.sessions import PROMPT_KINDS, interactions_effective, task_masks_latest, task_objects
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job
 from dataplatform.services.jobs import job_claim, job_create, job_fail, job_succeed
@@ -43,7 +43,7 @@ def propagation_start(*, task: AnnotationTask, user, frame_index: int, direction
         if not 0 <= frame_index < video.frame_count:
             raise ApplicationError(f"Frame {frame_index} is outside the video (0–{video.frame_count - 1}).",
                                    {"field": "frame_index"})
-        if not any(r.kind in PROMPT_KINDS for r in _effective_rows(task=locked)):
+        if not any(r.kind in PROMPT_KINDS for r in interactions_effective(task=locked)):
             raise ApplicationError("Nothing to propagate yet: prompt an object on a frame first.")
         forward = video.frame_count - frame_index if direction != "backward" else 0
         backward = frame_index + 1 if direction != "forward" else 0
@@ -92,7 +92,7 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
             job_fail(job=locked, message=f"The propagation's masks were not saved: {refusal.message}")
             return {}
         task = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.params["task"])
-        prompts = [r for r in _effective_rows(task=task, upto=locked.params["interaction"])
+        prompts = [r for r in interactions_effective(task=task, upto=locked.params["interaction"])
                    if r.kind in PROMPT_KINDS]
         objects = {m.object_number: m for m in task_objects(task=task)}
         kept = {number: frames for number, frames in sorted(masks.items()) if number in objects}  # not removed

@@ -144,8 +144,8 @@ def _event_rows(*, task_id: int, upto: int | None) -> list[_Row]:
     return [_Row(*values) for values in rows]
 
 
-def _effective_rows(*, task: AnnotationTask, upto: int | None = None,
-                    objects: Sequence[Masklet | _Object] | None = None) -> list[_Row]:
+def interactions_effective(*, task: AnnotationTask, upto: int | None = None,
+                           objects: Sequence[Masklet | _Object] | None = None) -> list[_Row]:
     """The task's prompt and propagation rows that count, oldest first, up to ``upto`` inclusive."""
     rows = _event_rows(task_id=task.pk, upto=upto)
     undone = {int(r.undoes) for r in rows if r.kind == Interaction.Kind.UNDO and r.undoes is not None}
@@ -196,7 +196,7 @@ def session_events(*, task: AnnotationTask, upto: int | None = None,
                    applied: list[int] | None = None) -> list[SessionEventRecord]:
     """The effective events up to ``upto``. When ``applied`` (what the worker's session holds) is
     a prefix of them, those come as id-only placeholders: only the new events are loaded."""
-    rows = _effective_rows(task=task, upto=upto)
+    rows = interactions_effective(task=task, upto=upto)
     known = len(applied) if applied and [r.pk for r in rows[:len(applied)]] == list(applied) else 0
     return _events_of(rows, known=known)
 
@@ -482,7 +482,7 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
             task=locked, user=user, kind=interaction_kind, frame_index=frame_index, object_number=object_number,
             payload=payload, client_timestamp=client_timestamp, phase=locked.phase,
             model_version_id=locked.model_version_id)
-        effective = [r.pk for r in _effective_rows(task=locked, upto=interaction.pk, objects=objects)]
+        effective = [r.pk for r in interactions_effective(task=locked, upto=interaction.pk, objects=objects)]
     return _mask_answer(task=locked, interaction=interaction, frame_index=frame_index, object_number=object_number,
                         effective=effective, flush=flush_start() if durable_later else None)
 
@@ -492,7 +492,7 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
     with transaction.atomic():
         locked = task_lock_held(task=task, user=user)
         objects = task_objects(task=locked)
-        rows = _effective_rows(task=locked, objects=objects)
+        rows = interactions_effective(task=locked, objects=objects)
         prompts = [r for r in rows if r.kind in PROMPT_KINDS]
         if not prompts:
             raise ConflictError("Nothing to undo: this task has no prompt left.")
@@ -560,7 +560,7 @@ def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None,
         if not objects:
             raise ApplicationError(f"Object {object_number} is not an object of this task.")
     # Prompt answers that still count, and the answers of undos (the mask after the undo).
-    counted = [r.pk for r in _effective_rows(task=task, objects=objects) if r.kind in PROMPT_KINDS]
+    counted = [r.pk for r in interactions_effective(task=task, objects=objects) if r.kind in PROMPT_KINDS]
     rows = (Interaction.objects.filter(Q(pk__in=counted) | Q(task_id=task.pk, kind=Interaction.Kind.UNDO),
                                        frame_index__gte=start, frame_index__lte=end, payload__has_key="result")
             .order_by("pk"))
@@ -588,7 +588,7 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
         locked = task_lock_held(task=task, user=user)
         locked = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.pk)
         objects = task_objects(task=locked)
-        prompts = [r for r in _effective_rows(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
+        prompts = [r for r in interactions_effective(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
         opened = set(task_masklets_open(task=locked, user=user).values_list("pk", flat=True))
         saved = []
         for latest in task_masks_latest(task=locked):

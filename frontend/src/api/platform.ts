@@ -49,3 +49,13 @@ export const jobs = {
 export function isTerminal(job: Pick<Job, "status">): boolean {
   return ["succeeded", "failed", "cancelled"].includes(job.status as string);
 }
+
+/** Poll a job every ``intervalMs`` until it ends; ``onUpdate`` sees each state, the first included. */
+export async function followJob(job: Job, onUpdate: (job: Job) => void = () => {}, intervalMs = 1000): Promise<Job> {
+  for (;;) {
+    onUpdate(job);
+    if (isTerminal(job)) return job;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    job = await jobs.get(job.id);
+  }
+}

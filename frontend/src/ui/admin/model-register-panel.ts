@@ -1,6 +1,6 @@
 /** Register a model checkpoint (an official SAM 2 / 2.1 .pt or our .safetensors): upload progress,
  * then the check's outcome: ready, or failed with the reason. */
-import { isTerminal, jobs, type Job } from "../../api/platform";
+import { followJob } from "../../api/platform";
 import { modelVersions } from "../../api/queue";
 import { errorText, h, messageBox } from "../dom";
 
@@ -44,7 +44,7 @@ export function modelRegisterForm(onChange: () => void) {
       bar.value = 100;
       label.textContent = " checking the checkpoint…";
       onChange();
-      const job = await follow(created.job);
+      const job = await followJob(created.job);
       label.textContent = ` ${job.status}`;
       if (job.status === "succeeded") message.show(`“${created.model_version.name}” is ready; promote it to use it.`, "info");
       else message.show(`“${created.model_version.name}” was refused: ${job.message || job.status}`);
@@ -56,12 +56,5 @@ export function modelRegisterForm(onChange: () => void) {
     }
   }
 
-  async function follow(job: Job): Promise<Job> {
-    while (!isTerminal(job)) {
-      await new Promise((r) => setTimeout(r, 1000));
-      job = await jobs.get(job.id);
-    }
-    return job;
-  }
   return { element };
 }

@@ -1,5 +1,5 @@
 /** Video upload into a project: upload progress (bytes), then the ingest job's progress (frames). */
-import { jobs, isTerminal, projects, videos, type Job, type Project } from "../../api/platform";
+import { followJob, projects, videos, type Job, type Project } from "../../api/platform";
 import { errorText, h, messageBox, replaceChildren } from "../dom";
 
 export function uploadPanel(onChange: () => void) {
@@ -44,7 +44,7 @@ export function uploadPanel(onChange: () => void) {
       });
       uploadBar.value = 100;
       onChange();
-      const job = await follow(created.job);
+      const job = await followJob(created.job, showIngest, 700);
       const video = await videos.get(created.video.id);
       if (job.status === "succeeded") message.show(`“${video.name}” is ready: ${video.frame_count} frames at ${video.width}×${video.height}.`, "info");
       else message.show(`Ingest ${job.status}: ${job.message || video.status_message || "no message"}`);
@@ -56,15 +56,10 @@ export function uploadPanel(onChange: () => void) {
     }
   }
 
-  async function follow(job: Job): Promise<Job> {
-    for (;;) {
-      const { done, total, percent } = job.progress;
-      if (percent !== null && percent !== undefined) ingestBar.value = percent;
-      ingestLabel.textContent = ` ${job.status}${total ? `: ${done}/${total}` : ""}`;
-      if (isTerminal(job)) return job;
-      await new Promise((r) => setTimeout(r, 700));
-      job = await jobs.get(job.id);
-    }
+  function showIngest(job: Job): void {
+    const { done, total, percent } = job.progress;
+    if (percent !== null && percent !== undefined) ingestBar.value = percent;
+    ingestLabel.textContent = ` ${job.status}${total ? `: ${done}/${total}` : ""}`;
   }
   return { element };
 }
