@@ -1,6 +1,7 @@
 # Masklet: two commands do all set-up on a fresh machine with Python 3.11.
 #   make demo   install, migrate, bootstrap demo users and videos, serve on http://127.0.0.1:8000
 #   make test   install, check, run the whole suite against the real services
+#   make screenshots   the README's screenshots (docs/screenshots/), taken from a live demo in a temporary folder
 
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -15,7 +16,7 @@ NPM    ?= npm
 FRONTEND_STAMP := frontend/node_modules/.installed
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/public frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: demo test install lint check bench clean-demo frontend frontend-test
+.PHONY: demo test install lint check bench clean-demo frontend frontend-test screenshots
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Masklet needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -63,6 +64,11 @@ bench: install
 
 demo: install frontend
 	$(PY) manage.py demo --host $(HOST) --port $(PORT)
+
+# Starts the demo in a temporary folder (not var/), drives Chromium (CHROMIUM, default /usr/bin/chromium)
+# through it as the demo users, writes docs/screenshots/*.png and stops everything it started.
+screenshots: install frontend
+	$(PY) -m browser_harness.screenshots
 
 clean-demo:
 	rm -rf var/

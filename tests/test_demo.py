@@ -3,9 +3,6 @@ the API and docs with demo users and ready demo videos, and its worker ingests a
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,46 +11,16 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def demo_env(var_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CELERY_RESULT_BACKEND",
-                          "STORAGE_BACKEND", "DJANGO_SETTINGS_MODULE"}}
-    env["MASKLET_VAR_DIR"] = str(var_dir)
-    return env
+from browser_harness.demo import REPO_ROOT, DemoServer, alive, demo_env
 
 
 @pytest.mark.slow
 def test_demo_serves_api_docs_users_and_ready_videos(tmp_path: Path, shared_data: Path) -> None:
-    port = free_port()
-    log_path = tmp_path / "demo.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "manage.py", "demo", "--port", str(port)], cwd=REPO_ROOT,
-                                env=demo_env(tmp_path / "var"), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    demo = DemoServer(tmp_path / "var", log_path=tmp_path / "demo.log")
+    base, port = demo.url, demo.port
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"demo exited early:\n{log_path.read_text()[-3000:]}"
-            try:
-                if requests.get(f"{base}/api/docs/", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail(f"demo did not serve in time:\n{log_path.read_text()[-3000:]}")
-
-        output = log_path.read_text()
+        demo.start()
+        output = demo.log()
         for login in ("annotator-demo", "reviewer-demo", "admin-demo", f"http://127.0.0.1:{port}/"):
             assert login in output, f"the demo did not print {login!r}"
         assert requests.get(f"{base}/api/schema/", timeout=10).status_code == 200
@@ -84,12 +51,24 @@ def test_demo_serves_api_docs_users_and_ready_videos(tmp_path: Path, shared_data
         assert job["status"] == "succeeded", job
         assert job["result"]["frame_count"] == 40  # 200 frames at 30 fps, sampled at 6 fps
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        demo.stop()
+    assert demo.worker_pids and not any(alive(pid) for pid in demo.worker_pids), "the demo's worker outlived it"
+
+
+@pytest.mark.slow
+def test_a_killed_demo_takes_its_worker_along(tmp_path: Path) -> None:
+    """The worker has a process group of its own; SIGKILL gives the demo no chance to stop it."""
+    demo = DemoServer(tmp_path / "var", log_path=tmp_path / "demo.log")
+    try:
+        demo.start()
+        assert demo.worker_pids, f"the demo started no worker:\n{demo.log()[-3000:]}"
+        demo.kill()
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in demo.worker_pids) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(alive(pid) for pid in demo.worker_pids), "the killed demo's worker is still running"
+    finally:
+        demo.stop()  # SIGKILLs a worker left behind, so a failure leaves no orphan either
 
 
 def test_demo_setup_is_rerunnable(tmp_path: Path) -> None:

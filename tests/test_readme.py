@@ -26,3 +26,13 @@ def test_the_quick_start_is_two_commands() -> None:
 def test_screenshots_and_linked_files_exist() -> None:
     for target in re.findall(r"\]\(((?!https?://)[^)#]+)\)", README):
         assert (ROOT / target).exists(), f"the README links to {target}, which is missing"
+
+
+def test_every_screenshot_has_the_caption_of_the_command_that_takes_it() -> None:
+    """``make screenshots`` prints each image with its caption; the README shows exactly that."""
+    from browser_harness.screenshots import SHOTS, readme_block
+
+    for shot in SHOTS:
+        assert readme_block(shot) in README, f"the README lacks the {shot.name} screenshot or its caption"
+    shown = set(re.findall(r"\(docs/screenshots/([\w-]+)\.png\)", README))
+    assert shown == {shot.name for shot in SHOTS}, "a README screenshot that `make screenshots` does not take"

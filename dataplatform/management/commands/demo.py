@@ -13,13 +13,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from dataplatform.media.demo_videos import DEMO_VIDEOS, demo_video, demo_video_name
 from dataplatform.models import Project, Video
 from dataplatform.processes import start_celery_worker, stop_process_group
 
 DEMO_PROJECT = "Demo"
-# (seed, objects, frames at 24 fps): a few seconds each, so ingest takes moments on a laptop.
-DEMO_VIDEOS = [(11, 3, 96), (12, 4, 120), (13, 2, 72)]
-DEMO_SIZE = (480, 640)  # height, width
 
 
 class Command(BaseCommand):
@@ -42,7 +40,7 @@ class Command(BaseCommand):
         self._serve(host, port)
 
     def _ingest_demo_videos(self) -> None:
-        from engine.synthetic import make_video, write_mp4
+        from engine.synthetic import write_mp4
 
         project = Project.objects.filter(name=DEMO_PROJECT).first()
         if project is not None and project.videos.filter(status=Video.Status.READY).exists():
@@ -52,12 +50,10 @@ class Command(BaseCommand):
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         self.stdout.write("Making the synthetic demo videos…")
-        for seed, objects, frames in DEMO_VIDEOS:
-            path = folder / f"synthetic-{seed}.mp4"
+        for seed, _objects, _frames in DEMO_VIDEOS:
+            path = folder / demo_video_name(seed)
             if not path.exists():
-                video = make_video(seed, num_frames=frames, height=DEMO_SIZE[0], width=DEMO_SIZE[1],
-                                   num_objects=objects)
-                write_mp4(video, path)
+                write_mp4(demo_video(seed), path)
             paths.append(str(path))
         call_command("ingest", *paths, project=DEMO_PROJECT)
 
