@@ -50,6 +50,7 @@ class Tour:
     facts: dict = field(default_factory=dict)  # e.g. the task and masklets the annotator made
     log: Callable[[str], None] = print
     started: float = field(default_factory=time.monotonic)
+    pages: list = field(default_factory=list)  # every page opened, for a look at a failure
 
     def step(self, what: str) -> None:
         self.log(f"  {time.monotonic() - self.started:5.0f} s  {what}")
@@ -63,6 +64,7 @@ class Tour:
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("dialog", lambda dialog: dialog.accept())  # "Submit this task's masklets for review?"
         page.errors = errors
+        self.pages.append(page)
         page.goto("/app/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(LOGINS[username])
@@ -145,9 +147,9 @@ def take_workspace(tour: Tour):
     wait_frame(page, 0)
     tour.step(f"the annotator's session on task {task_id} ({task['video_name']}) is open")
     for number, (x, y) in enumerate(click_targets(task["video_name"], CLICKED_OBJECTS)):
-        page.get_by_role("button", name=re.compile(r"Add object")).click()
-        page.get_by_role("button", name=f"Object {number}", exact=True).wait_for()
-        page.get_by_role("button", name=f"Object {number}", exact=True).click()
+        with page.expect_response(lambda r: r.url.endswith("/objects/") and r.request.method == "POST" and r.ok):
+            page.get_by_role("button", name=re.compile(r"Add object")).click()  # the new object is selected
+        page.wait_for_timeout(200)
         with page.expect_response(lambda r: r.url.endswith("/prompts/") and r.ok, timeout=SLOW):
             page.mouse.click(*canvas_point(page, x, y))  # a positive click: the model answers with a mask
         page.wait_for_timeout(300)  # drawn
@@ -192,6 +194,8 @@ def accept_all(page) -> None:
 # --- the admin -----------------------------------------------------------------------------------
 
 def take_admin(tour: Tour):
+    from playwright.sync_api import expect
+
     from dataplatform.media.demo_videos import DEMO_SIZE, demo_video_name
     from engine.synthetic import make_video, write_mp4
 
@@ -199,12 +203,20 @@ def take_admin(tour: Tour):
     write_mp4(make_video(UPLOAD_SEED, num_frames=48, height=DEMO_SIZE[0], width=DEMO_SIZE[1]), path)
     page = tour.page_as("admin")
     page.get_by_role("heading", name="Admin dashboard").wait_for()
-    page.get_by_label("Video file").set_input_files(str(path))
-    page.get_by_role("button", name="Upload").click()
-    page.get_by_text(re.compile(rf"“{re.escape(path.name)}” is ready")).wait_for(timeout=SLOW)
+    upload = page.get_by_role("region", name=re.compile("Upload"))
+    # The demo's project, once the panel has loaded the projects (an upload needs one chosen).
+    expect(upload.get_by_role("combobox").first).to_have_value(re.compile(r".+"))
+    upload.get_by_label("Video file").set_input_files(str(path))
+    upload.get_by_role("button", name="Upload").click()
+    tour.step(f"the admin uploads {path.name}")
+    outcome = upload.get_by_text(re.compile(rf"“{re.escape(path.name)}” is ready|^Ingest \w+:"))
+    outcome.wait_for(timeout=SLOW)
+    if "is ready" not in outcome.inner_text():
+        raise RuntimeError(f"the upload of {path.name} did not become ready: {outcome.inner_text()}")
+    tour.step(f"{path.name} is ingested")
     page.get_by_role("region", name=re.compile("Data engine metrics")).locator("svg").first.wait_for()
-    page.locator("img").first.wait_for()  # the videos' thumbnails
-    time.sleep(1.5)  # the panels' next poll draws the finished jobs
+    # The panels poll: wait until they show every job finished.
+    expect(page.get_by_text(re.compile(r"^(queued|running)$"))).to_have_count(0, timeout=SLOW)
     return page
 
 
@@ -222,8 +234,9 @@ SHOTS: list[Shot] = [
     Shot("admin", "The admin dashboard",
          "The admin dashboard after exactly those actions (one phase-3 task annotated, submitted and its "
          "masklets accepted) and the upload of one more synthetic video, followed through its ingest: "
-         "every chart and table is computed from those rows, nothing is seeded; the dotted ticks are the "
-         "SAM 2 paper's Table 1, for comparison.",
+         "every chart and table is computed from those rows, nothing is seeded (the time per frame is the "
+         "pace of the command's scripted clicks, not a person's); the dotted ticks are the SAM 2 paper's "
+         "Table 1, for comparison.",
          take_admin),
 ]
 AFTER = {"workspace": submit_task, "review": accept_all}  # what the user does once the shot is taken
@@ -254,32 +267,45 @@ def take_screenshots(out: Path, *, workdir: Path | None = None, only: list[str] 
         folder = Path(workdir or scratch)
         started = time.monotonic()
         demo = DemoServer(folder / "var", log_path=folder / "demo.log")
-        written: dict[str, Path] = {}
         try:
             demo.start()
             log(f"demo serving at {demo.url} after {time.monotonic() - started:.0f} s (log: {demo.log_path})")
             with chromium() as browser:
                 tour = Tour(browser=browser, base_url=demo.url, workdir=folder, log=log, started=started)
-                for shot in SHOTS:
-                    if only and shot.name not in only and not _needed_by(shot, only):
-                        continue
-                    page = shot.take(tour)
-                    if not only or shot.name in only:
-                        path = out / f"{shot.name}.png"
-                        settle(page)
-                        page.screenshot(path=str(path), full_page=True)
-                        written[shot.name] = path
-                        tour.step(f"wrote {path}")
-                    if shot.name in AFTER:
-                        AFTER[shot.name](page)
-                    if page.errors:
-                        raise RuntimeError(f"JavaScript errors on the {shot.name} page: {page.errors}")
-                    page.context.close()
+                try:
+                    return tour_shots(tour, out, only)
+                except Exception:
+                    for number, page in enumerate(tour.pages):
+                        if not page.is_closed():  # the last state of every open page, to see the failure
+                            page.screenshot(path=str(folder / f"failed-{number}.png"), full_page=True)
+                            log(f"the last state of an open page: {folder / f'failed-{number}.png'}")
+                    raise
         except Exception:
             log(f"the demo's log ends with:\n{demo.log()[-3000:]}")
             raise
         finally:
             demo.stop()
+
+
+def tour_shots(tour: Tour, out: Path, only: list[str] | None) -> dict[str, Path]:
+    """Take the shots in order (those before the last one asked for run too: later shots rely on
+    what earlier ones did); each page is closed once its user is done."""
+    written: dict[str, Path] = {}
+    for shot in SHOTS:
+        if only and shot.name not in only and not _needed_by(shot, only):
+            continue
+        page = shot.take(tour)
+        if not only or shot.name in only:
+            path = out / f"{shot.name}.png"
+            settle(page)
+            page.screenshot(path=str(path), full_page=True)
+            written[shot.name] = path
+            tour.step(f"wrote {path}")
+        if shot.name in AFTER:
+            AFTER[shot.name](page)
+        if page.errors:
+            raise RuntimeError(f"JavaScript errors on the {shot.name} page: {page.errors}")
+        page.context.close()
     return written
 
 

