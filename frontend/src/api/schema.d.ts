@@ -377,10 +377,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        /** @description The project's label set (any role; never empty); add a label (admins). */
         get: operations["projects_labels_list"];
         put?: never;
-        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        /** @description The project's label set (any role; never empty); add a label (admins). */
         post: operations["projects_labels_create"];
         delete?: never;
         options?: never;
@@ -398,11 +398,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        /** @description Rename or recolour a label; delete an unused one (409 while objects have it). Admins. */
         delete: operations["projects_labels_delete"];
         options?: never;
         head?: never;
-        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        /** @description Rename or recolour a label; delete an unused one (409 while objects have it). Admins. */
         patch: operations["projects_labels_update"];
         trace?: never;
     };
