@@ -11,9 +11,9 @@ from dataplatform.models import Project
 
 
 def project_labels(*, project: Project) -> list[Label]:
-    """The project's labels, oldest first, each with ``objects`` (how many masklets have it)."""
+    """The project's labels, oldest first, each with ``object_count`` (how many masklets have it)."""
     label_default(project=project)
-    return list(Label.objects.filter(project=project).annotate(objects=Count("masklets")).order_by("id"))
+    return list(Label.objects.filter(project=project).annotate(object_count=Count("masklets")).order_by("id"))
 
 
 def label_get(*, project: Project, label_id: int) -> Label:
