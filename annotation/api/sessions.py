@@ -60,7 +60,8 @@ class ObjectCreateSerializer(serializers.Serializer):
 
 
 class ObjectLabelSerializer(serializers.Serializer):
-    label = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A label of the project.")
+    label = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                     help_text="A label of the project (absent: nothing changes).")
 
 
 class SessionSerializer(serializers.Serializer):
@@ -182,7 +183,7 @@ class TaskObjectDetailApi(_SessionApi):
     def patch(self, request: Request, task_id: int, object_number: str) -> Response:
         data = validated_body(request, ObjectLabelSerializer)
         masklet = session_object_label(task=task_get(task_id=task_id), user=request.user,
-                                       object_number=_object_number(object_number), label_id=data["label"])
+                                       object_number=_object_number(object_number), label_id=data.get("label"))
         return Response(session_object_state(masklet))
 
     @extend_schema(operation_id="tasks_objects_delete", request=None, responses={204: None, **ERRORS})

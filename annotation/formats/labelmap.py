@@ -85,6 +85,8 @@ def label_map_parse(data: bytes) -> LabelMap:
         if not isinstance(label, dict) or not isinstance(label.get("name"), str) or not label["name"].strip():
             raise FormatError(f"Label map: label {position} needs a name.")
         name = " ".join(label["name"].split())
+        if any(ord(c) < 32 for c in name):
+            raise FormatError(f"Label map: the name of label {position} holds control characters.")
         if len(name) > MAX_NAME:
             raise FormatError(f"Label map: the name of label {position} is longer than {MAX_NAME} characters.")
         label_id = _int(label.get("id"), f"the id of label {position}")

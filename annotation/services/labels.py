@@ -37,20 +37,22 @@ def label_default(*, project: Project | int) -> Label:
 
 
 def label_of_project(*, project_id: int, label_id: int | None) -> Label:
-    """The label ``label_id`` of the project (its default when None); 400 if the project has no such label."""
+    """The label ``label_id`` of the project (its default when None); 404 if the project has no such label."""
     if label_id is None:
         return label_default(project=project_id)
     label = Label.objects.filter(pk=label_id, project_id=project_id).first()
     if label is None:
         names = ", ".join(f"{pk} ({name})" for pk, name in
                           Label.objects.filter(project_id=project_id).values_list("pk", "name")[:20])
-        raise ApplicationError(f"Label {label_id} is not a label of this project (its labels: {names or 'none'}).",
-                               {"field": "label"})
+        raise NotFoundError(f"Label {label_id} is not a label of this project (its labels: {names or 'none'}).",
+                            {"field": "label"})
     return label
 
 
 def _clean_name(name: str) -> str:
     name = " ".join(str(name).split())
+    if any(ord(c) < 32 for c in name):
+        raise ApplicationError("A label's name cannot hold control characters.", {"field": "name"})
     if not name:
         raise ApplicationError("A label needs a name.", {"field": "name"})
     if len(name) > MAX_LABEL_NAME:

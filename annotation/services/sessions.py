@@ -537,15 +537,17 @@ def session_object_create(*, task: AnnotationTask, user, label_id: int | None = 
         return masklet
 
 
-def session_object_label(*, task: AnnotationTask, user, object_number: int, label_id: int) -> Masklet:
+def session_object_label(*, task: AnnotationTask, user, object_number: int, label_id: int | None) -> Masklet:
     """Change the label of an object of the task, while the task may still change it (a draft of
-    its own, or a refinement task's masklet being reworked)."""
+    its own, or a refinement task's masklet being reworked). ``label_id`` None changes nothing."""
     with transaction.atomic():
         locked = task_lock_held(task=task, user=user)
         masklet, _ = _check_object(locked, object_number)
         if not task_masklets_open(task=locked, user=user).filter(pk=masklet.pk).exists():
             raise ConflictError(f"Object {object_number} is {masklet.status}: its label no longer changes in this "
                                 "task.")
+        if label_id is None:
+            return masklet
         label = label_of_project(project_id=locked.video.project_id, label_id=label_id)
         Masklet.objects.filter(pk=masklet.pk).update(label=label, updated_at=timezone.now())
         masklet.label = label

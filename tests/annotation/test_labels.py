@@ -114,11 +114,13 @@ def test_an_object_gets_its_label_when_added_and_changes_it(api_client_for, anno
     default = client.post(f"/api/tasks/{task.pk}/objects/", {}, format="json").json()
     assert default["label"]["name"] == "object"
     wrong = client.post(f"/api/tasks/{task.pk}/objects/", {"label": foreign.pk}, format="json")
-    assert wrong.status_code == 400 and "not a label of this project" in error_of(wrong)["message"]
+    assert wrong.status_code == 404 and "not a label of this project" in error_of(wrong)["message"]
 
     number = body["object_number"]
     changed = client.patch(f"/api/tasks/{task.pk}/objects/{number}/", {"label": car.pk}, format="json")
     assert changed.status_code == 200 and changed.json()["label"]["name"] == "car"
+    unchanged = client.patch(f"/api/tasks/{task.pk}/objects/{number}/", {}, format="json")
+    assert unchanged.status_code == 200 and unchanged.json()["label"]["name"] == "car"
 
     # The masklet, as review shows it, carries the label and the same object number.
     masklet = Masklet.objects.get(pk=body["masklet_id"])

@@ -1375,7 +1375,7 @@ export interface components {
         PatchedObjectLabelRequest: {
             /**
              * Format: int64
-             * @description A label of the project.
+             * @description A label of the project (absent: nothing changes).
              */
             label?: number;
         };
