@@ -17,7 +17,9 @@ from engine import rle as rle_ops
 
 ROUTES = re.compile(r".*/api/(tasks/\d+/(session|prompts|objects|propagate|masks|undo)|jobs/424242)/.*")
 JOB_ID = 424242
-CREATED_AT = "2026-01-05T09:30:00Z"  # the stand-in's propagation job: created, started and beating at once
+CREATED_AT = "2026-01-05T09:30:00Z"
+# The project's label set, as the session gives it (the first: the default label).
+LABELS = [{"id": 1, "name": "object", "color": "#1f77b4"}, {"id": 2, "name": "person", "color": "#ff7f0e"}]  # the stand-in's propagation job: created, started and beating at once
 
 
 class SessionStub:
@@ -32,6 +34,8 @@ class SessionStub:
         self.cancelled = False
         self.frames, self.width, self.height, self.phase = frame_urls, width, height, phase
         self.masks: dict[int, dict[int, dict]] = {0: {}}
+        self.label_set: list[dict] = list(LABELS)  # the project's labels (a test may give the real ones)
+        self.labels: dict[int, dict] = {0: LABELS[0]}  # object → its label
         self.prompts: list[dict[str, Any]] = []  # every prompt received, in order (undo does not remove)
         self.undo_stack: list[tuple[int, int, dict | None]] = []  # (object, frame, its mask before the prompt)
         self.job_polls = 0
@@ -57,7 +61,7 @@ class SessionStub:
             return 200, {"task": 0, "worker": "stub", "phase": self.phase, "model_version": None,
                          "video": {"id": 0, "frame_count": len(self.frames), "width": self.width,
                                    "height": self.height, "frames": self.frames},
-                         "objects": [{"object_number": n, "masklet_id": n + 1} for n in self.masks]}
+                         "objects": [self.object(n) for n in self.masks], "labels": self.label_set}
         if path.endswith("/prompts/"):
             self.prompts.append(body)
             if body["kind"] == "click":
@@ -79,13 +83,19 @@ class SessionStub:
             else:
                 self.masks[number][frame] = previous
             return 200, self.prompt_answer(number, frame, previous or rle_ops.encode(self.empty()))
+        if re.search(r"/objects/\d+/$", path) and request.method == "PATCH":
+            number = int(path.rstrip("/").rsplit("/", 1)[1])
+            self.labels[number] = next(label for label in self.label_set if label["id"] == request.post_data_json["label"])
+            return 200, self.object(number)
         if re.search(r"/objects/\d+/$", path) and request.method == "DELETE":
             self.masks.pop(int(path.rstrip("/").rsplit("/", 1)[1]), None)
             return 204, None
         if path.endswith("/objects/") and request.method == "POST":
             number = max(self.masks, default=-1) + 1
             self.masks[number] = {}
-            return 201, {"object_number": number, "masklet_id": number + 1}
+            self.labels[number] = next((label for label in self.label_set if label["id"] == body.get("label")),
+                                       self.label_set[0])
+            return 201, self.object(number)
         if path.endswith("/propagate/"):
             start = body["frame_index"]
             seed = self.masks[0].get(start)
@@ -113,6 +123,9 @@ class SessionStub:
                           "masks": {str(i): frames[i] for i in range(start, end + 1) if i in frames}}
                          for n, frames in self.masks.items()]
         return 404, {"error": {"code": "not_found", "message": f"The stand-in has no {request.method} {path}."}}
+
+    def object(self, number: int) -> dict:
+        return {"object_number": number, "masklet_id": number + 1, "label": self.labels.get(number, self.label_set[0])}
 
     def prompt_answer(self, number: int, frame: int, mask: dict) -> dict:
         return {"interaction": len(self.prompts), "frame_index": frame, "object_number": number, "mask": mask,

@@ -15,7 +15,8 @@ The people, one per role the matrix checks:
 And: ``project`` (phase 3, full SAM 2) with the ready ``video`` and an empty ready ``spare_video``
 (their frames in storage); the active ``model_version`` (the engine's shipped weights); ``job``, a
 running propagation of the annotator's; ``export``, a finished export of the admin's with its file in
-storage; ``retraining_round``, queued.
+storage; ``retraining_round``, queued; ``label``, the project's default label, every object's, and
+``spare_label``, which no object has.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from PIL import Image
 
-from annotation.models import AnnotationTask, Masklet, ModelVersion, RetrainingRound
+from annotation.models import AnnotationTask, Label, Masklet, ModelVersion, RetrainingRound
+from annotation.services.labels import label_create, label_default
 from annotation.services.masklets import masklet_revision_create
 from annotation.services.reviews import review_next_for
 from annotation.services.sessions import session_object_create
@@ -77,6 +79,8 @@ class World:
     job: Job
     export: Job
     retraining_round: RetrainingRound
+    label: Label
+    spare_label: Label
     tokens: dict[str, str] = field(default_factory=dict)
 
     def pk(self, name: str) -> int:
@@ -161,7 +165,10 @@ def world_seed() -> World:
                                             result={"key": key, "filename": "matrix.zip", "size_bytes": 22})
     export.refresh_from_db()
     retraining_round = RetrainingRound.objects.create(base_version=model_version, created_by=users["admin"])
+    label = label_default(project=project)  # every object's
+    spare_label = label_create(project=project, name="spare")  # nobody's
     return World(users=users, project=project, video=video, spare_video=spare_video, model_version=model_version,
                  task=task, other_task=other_task, draft=draft, other_draft=other_draft, submitted=submitted,
                  leased=leased, job=job, export=export, retraining_round=retraining_round,
+                 label=label, spare_label=spare_label,
                  tokens={caller: user_token(user=user).key for caller, user in users.items()})

@@ -34,7 +34,8 @@ ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404:
 
 FORMAT_HELP = ("sav: SA-V JSON files per video (manual and auto); coco: COCO instance segmentation with RLE "
                "and tracks; davis: indexed palette PNGs per frame; sav_png: per-object binary PNGs "
-               "(SA-V val/test layout).")
+               "(SA-V val/test layout). COCO's categories are the project's labels; the other formats have a label "
+               "map, labels.json, beside them.")
 
 
 class ExportCreateSerializer(serializers.Serializer):
@@ -56,10 +57,11 @@ class ExportCreateSerializer(serializers.Serializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.ListField(
-        child=serializers.FileField(), allow_empty=False, min_length=1, max_length=2,
+        child=serializers.FileField(), allow_empty=False, min_length=1, max_length=3,
         help_text="One or two SA-V JSON files (the video's manual and/or auto file), or one zip of DAVIS PNG "
                   "folders (<video>/<frame>.png indexed, or <video>/<object>/<frame>.png binary); one PNG "
-                  "per annotated frame.")
+                  "per annotated frame. With them, optionally, the label map (labels.json) of an export: the "
+                  "objects get the labels it names (created in the project when missing).")
     status = serializers.ChoiceField(choices=IMPORT_STATUSES, default=Masklet.Status.ACCEPTED,
                                      help_text="Status of the new masklets. Default accepted (ground truth).")
     kind = serializers.ChoiceField(choices=Masklet.Kind.choices, default=Masklet.Kind.MANUAL,

@@ -4,7 +4,7 @@ converter (a bad id is a JSON 404)."""
 from django.urls import path, register_converter
 from django.urls.converters import get_converters
 
-from annotation.api import metrics, reviews, sessions, tasks
+from annotation.api import labels, metrics, reviews, sessions, tasks
 from dataplatform.api.base import ObjectIdConverter
 
 if "oid" not in get_converters():  # registered by the platform's routes when they load first
@@ -39,4 +39,10 @@ urlpatterns += [
     path("tasks/<oid:task_id>/save/", sessions.TaskSaveApi.as_view(), name="task-save"),
     path("videos/<oid:video_id>/auto-masklets/", sessions.VideoAutoMaskletsApi.as_view(),
          name="video-auto-masklets"),
+]
+# A project's label set.
+urlpatterns += [
+    path("projects/<oid:project_id>/labels/", labels.ProjectLabelListApi.as_view(), name="project-labels"),
+    path("projects/<oid:project_id>/labels/<oid:label_id>/", labels.ProjectLabelDetailApi.as_view(),
+         name="project-label-detail"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from annotation.api.labels import LabelRefSerializer
 from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review
 from annotation.selectors.metrics import GROUP_BYS
 from annotation.services.reviews import MAX_REASON_LENGTH, NO_REASON
@@ -20,11 +21,16 @@ class TaskSerializer(serializers.ModelSerializer):
     frame_count = serializers.IntegerField(source="video.frame_count", read_only=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                             help_text="Who holds the lease, or whom a queued task is kept for.")
+    masklet_object_number = serializers.IntegerField(source="masklet.object_number", read_only=True,
+                                                     allow_null=True, default=None,
+                                                     help_text="A refinement task's object, by its number.")
+    masklet_label = LabelRefSerializer(source="masklet.label", read_only=True, allow_null=True, default=None,
+                                       help_text="A refinement task's object's label.")
 
     class Meta:
         model = AnnotationTask
         fields = ["id", "kind", "phase", "status", "priority", "project", "video", "video_name", "frame_count",
-                  "masklet", "assignee", "lease_expires_at", "heartbeat_at", "model_version", "created_at",
+                  "masklet", "masklet_object_number", "masklet_label", "assignee", "lease_expires_at", "heartbeat_at", "model_version", "created_at",
                   "submitted_at"]
         read_only_fields = fields
 
@@ -87,10 +93,11 @@ class MaskletDetailSerializer(serializers.ModelSerializer):
     review_assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                                    help_text="The reviewer holding the review lease, if any.")
     current_revision = RevisionSerializer(read_only=True, allow_null=True)
+    label = LabelRefSerializer(read_only=True)
 
     class Meta:
         model = Masklet
-        fields = ["id", "project", "video", "object_number", "kind", "status", "review_assignee",
+        fields = ["id", "project", "video", "object_number", "label", "kind", "status", "review_assignee",
                   "review_lease_expires_at", "current_revision", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -138,7 +145,7 @@ class PaperFiguresSerializer(serializers.Serializer):
 
 class MetricsRowSerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(choices=GROUP_BYS)
-    key = serializers.IntegerField(allow_null=True, help_text="Phase, user id or model version id.")
+    key = serializers.IntegerField(allow_null=True, help_text="Phase, user id, model version id or label id.")
     label = serializers.CharField()
     tasks = serializers.IntegerField(help_text="Submitted tasks.")
     masklets = serializers.IntegerField(help_text="Submitted masklet revisions.")

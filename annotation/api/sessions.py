@@ -8,19 +8,22 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from annotation.api.labels import LabelRefSerializer
 from annotation.selectors.tasks import task_get, task_get_readable
 from annotation.services.automasklets import PARAMS, automasklets_start
 from annotation.services.propagation import DIRECTIONS, propagation_start
 from annotation.services.sessions import (
     session_object_create,
     session_object_delete,
+    session_object_label,
+    session_object_state,
     session_open,
     session_prompt,
     session_save,
     session_undo,
     task_masks_latest,
 )
-from dataplatform.api.base import ApiView, validated_body, validated_query
+from dataplatform.api.base import MAX_ID, ApiView, validated_body, validated_query
 from dataplatform.api.serializers import ErrorSerializer, JobSerializer
 from dataplatform.errors import NotFoundError
 from dataplatform.roles import IsAdminRole, IsAnnotator
@@ -45,14 +48,27 @@ class SessionVideoSerializer(serializers.Serializer):
 
 
 class SessionObjectSerializer(serializers.Serializer):
-    object_number = serializers.IntegerField()
+    object_number = serializers.IntegerField(help_text="The object's number in its video: the same in the "
+                                                       "workspace, review and exports.")
     masklet_id = serializers.IntegerField()
+    label = LabelRefSerializer()
+
+
+class ObjectCreateSerializer(serializers.Serializer):
+    label = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                     help_text="A label of the project (default: its first label).")
+
+
+class ObjectLabelSerializer(serializers.Serializer):
+    label = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                     help_text="A label of the project (absent: nothing changes).")
 
 
 class SessionSerializer(serializers.Serializer):
     task = serializers.IntegerField()
     video = SessionVideoSerializer()
     objects = SessionObjectSerializer(many=True)
+    labels = LabelRefSerializer(many=True, help_text="The project's label set, for new objects.")
     phase = serializers.IntegerField()
     model_version = serializers.IntegerField(allow_null=True)
     worker = serializers.CharField(help_text="The GPU worker holding the session.")
@@ -150,17 +166,25 @@ class TaskPromptApi(_SessionApi):
 class TaskObjectListApi(_SessionApi):
     """Add an object (a new draft masklet) to the task's video."""
 
-    @extend_schema(operation_id="tasks_objects_create", request=None,
+    @extend_schema(operation_id="tasks_objects_create", request=ObjectCreateSerializer,
                    responses={201: SessionObjectSerializer, **ERRORS})
     def post(self, request: Request, task_id: int) -> Response:
-        masklet = session_object_create(task=task_get(task_id=task_id), user=request.user)
-        return Response({"object_number": masklet.object_number, "masklet_id": masklet.pk},
-                        status=status.HTTP_201_CREATED)
+        data = validated_body(request, ObjectCreateSerializer)
+        masklet = session_object_create(task=task_get(task_id=task_id), user=request.user, label_id=data.get("label"))
+        return Response(session_object_state(masklet), status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["sessions"])
 class TaskObjectDetailApi(_SessionApi):
-    """Remove a draft object of the task (its prompts stop counting)."""
+    """Change the label of an object of the task; remove a draft object (its prompts stop counting)."""
+
+    @extend_schema(operation_id="tasks_objects_update", request=ObjectLabelSerializer,
+                   responses={200: SessionObjectSerializer, **ERRORS})
+    def patch(self, request: Request, task_id: int, object_number: str) -> Response:
+        data = validated_body(request, ObjectLabelSerializer)
+        masklet = session_object_label(task=task_get(task_id=task_id), user=request.user,
+                                       object_number=_object_number(object_number), label_id=data.get("label"))
+        return Response(session_object_state(masklet))
 
     @extend_schema(operation_id="tasks_objects_delete", request=None, responses={204: None, **ERRORS})
     def delete(self, request: Request, task_id: int, object_number: str) -> Response:

@@ -4,8 +4,9 @@ One ``images`` entry per annotated frame of each video; one ``annotations`` entr
 object on a frame (an absent object has no annotation), with COCO's fields (``segmentation`` as
 compressed RLE, ``area``, ``bbox`` XYWH, ``iscrowd`` 0, ``category_id``) and the video ones:
 ``video_id``, ``track_id`` (one per (video, object) across the whole file), ``object_number``
-(the object's number in its video on the platform) and ``masklet_type``. SA-V masklets have no
-class, so there is one category, "object". A ``videos`` list (as in YouTube-VIS) names the videos.
+(the object's number in its video on the platform) and ``masklet_type``. ``categories`` are the
+labels (id and name; one "object" category when none are given), each annotation's
+``category_id`` its object's. A ``videos`` list (as in YouTube-VIS) names the videos.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CocoMasklet:
     object_number: int
     masks: list[dict]  # one RLE per annotated frame
     type: str = "manual"
+    category_id: int = CATEGORY["id"]
 
 
 @dataclass
@@ -40,11 +42,11 @@ class CocoVideo:
 class CocoBuilder:
     """Accumulates videos one at a time (so that an export holds one video's masks at once)."""
 
-    def __init__(self, *, description: str = "") -> None:
+    def __init__(self, *, description: str = "", categories: Sequence[dict] | None = None) -> None:
         self.doc: dict[str, Any] = {
             "info": {"description": description or "Masklet export"},
             "licenses": [],
-            "categories": [dict(CATEGORY)],
+            "categories": [dict(c) for c in categories] if categories else [dict(CATEGORY)],
             "videos": [],
             "images": [],
             "annotations": [],
@@ -75,7 +77,7 @@ class CocoBuilder:
                 self.doc["annotations"].append({
                     "id": len(self.doc["annotations"]) + 1, "image_id": image_ids[index],
                     "video_id": video.video_id, "track_id": track_id, "object_number": masklet.object_number,
-                    "masklet_type": masklet.type, "category_id": CATEGORY["id"], "segmentation": rle,
+                    "masklet_type": masklet.type, "category_id": masklet.category_id, "segmentation": rle,
                     "area": int(area), "bbox": rle_ops.bbox(rle), "iscrowd": 0,
                 })
 

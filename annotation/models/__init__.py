@@ -1,4 +1,5 @@
 from annotation.models.interactions import Interaction
+from annotation.models.labels import Label
 from annotation.models.masklets import Masklet, MaskletRevision
 from annotation.models.modelversions import ModelVersion, RetrainingRound
 from annotation.models.reviews import Review
@@ -7,6 +8,7 @@ from annotation.models.tasks import AnnotationTask
 __all__ = [
     "AnnotationTask",
     "Interaction",
+    "Label",
     "Masklet",
     "MaskletRevision",
     "ModelVersion",

@@ -27,6 +27,9 @@ class Masklet(models.Model):
     video = models.ForeignKey("dataplatform.Video", on_delete=models.CASCADE, related_name="masklets")
     object_number = models.PositiveIntegerField(help_text="The object's number within its video (SA-V's index).")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MANUAL, db_index=True)
+    # PROTECT: a label in use cannot vanish (the label set's delete answers 409 first).
+    label = models.ForeignKey("annotation.Label", on_delete=models.PROTECT, related_name="masklets",
+                              help_text="What the object is; a label of its video's project.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     # The task whose annotator added the object: a task sees its own objects only, so two people
     # annotating the same video never see each other's drafts.

@@ -4,7 +4,9 @@ Which work counts. A task counts once it is submitted: its ``submit`` interactio
 if several) carries its group keys — phase, annotator (the user who submitted) and model version
 (the interaction's, else the task's) — and lists the masklets and the revisions submitted
 (``payload["masklets"] = [{"masklet": id, "revision": id}, …]``, as ``task_submit`` writes it).
-Every column of a group is computed over the same submitted tasks.
+Every column of a group is computed over the same submitted tasks. By label, a task counts in
+the group of each label among its submitted masklets (its time and frames in each), its masklets
+and clicks in their own label's group only.
 
 The columns, per group:
 
@@ -42,7 +44,7 @@ from annotation.models import Interaction, MaskletRevision
 from dataplatform.models import Project
 from engine import rle as rle_ops
 
-GROUP_BYS = ("phase", "annotator", "model_version")
+GROUP_BYS = ("phase", "annotator", "model_version", "label")
 ALIGNMENT_IOU = 0.75
 CLICK_KINDS = (Interaction.Kind.CLICK_POSITIVE, Interaction.Kind.CLICK_NEGATIVE)
 
@@ -152,32 +154,52 @@ def engine_metrics(*, group_by: str = "phase", project: Project | None = None) -
     starts = dict(Interaction.objects.filter(task_id__in=task_ids).values("task_id")
                   .annotate(start=Min(Coalesce("client_timestamp", "server_timestamp")))
                   .values_list("task_id", "start"))
-    clicks: dict[int, list[int]] = defaultdict(list)  # task → clicks per clicked (object, frame)
+    clicks: dict[int, list[tuple[int, int]]] = defaultdict(list)  # task → (object, clicks) per clicked frame
     for row in (Interaction.objects.filter(task_id__in=task_ids, kind__in=CLICK_KINDS, frame_index__isnull=False)
                 .values("task_id", "object_number", "frame_index").annotate(n=Count("id")).order_by()):
-        clicks[row["task_id"]].append(row["n"])
+        clicks[row["task_id"]].append((row["object_number"], row["n"]))
+
+    submitted_revisions = {task_id: [item["revision"] for item in (submit["payload"] or {}).get("masklets", [])
+                                     if isinstance(item, dict) and isinstance(item.get("revision"), int)]
+                           for task_id, submit in last_submit.items()}
+    # By label: a revision's masklet's label (and object, for its clicks).
+    labelled = {row[0]: row[1:] for row in MaskletRevision.objects.filter(
+        pk__in=set().union(*map(set, submitted_revisions.values()))).values_list(
+        "id", "masklet__label_id", "masklet__label__name", "masklet__object_number")} if group_by == "label" else {}
 
     groups: dict[int | None, _Group] = {}
     for task_id, submit in last_submit.items():
+        # (key, label, revisions, objects whose clicks count: None for all)
+        parts: list[tuple[int | None, str, list[int], set[int] | None]] = []
+        revisions = submitted_revisions[task_id]
         if group_by == "phase":
-            key, label = submit["phase"], f"phase {submit['phase']}"
+            parts.append((submit["phase"], f"phase {submit['phase']}", revisions, None))
         elif group_by == "annotator":
-            key, label = submit["user_id"], submit["user__username"]
-        else:
-            key = submit["model_version_id"] or submit["task__model_version_id"]
-            label = submit["model_version__name"] or submit["task__model_version__name"] or "unrecorded"
-        group = groups.setdefault(key, _Group(key=key, label=label))
-        frames = submit["task__video__frame_count"] or 0
-        group.tasks += 1
-        group.frames += frames
-        end = submit["client_timestamp"] or submit["server_timestamp"]
-        start = starts.get(task_id, end)
-        group.seconds += max(0.0, (end - start).total_seconds())
-        group.clicks += sum(clicks.get(task_id, []))
-        group.clicked_frames += len(clicks.get(task_id, []))
-        for item in (submit["payload"] or {}).get("masklets", []):
-            if isinstance(item, dict) and isinstance(item.get("revision"), int):
-                group.revisions.add(item["revision"])
+            parts.append((submit["user_id"], submit["user__username"], revisions, None))
+        elif group_by == "model_version":
+            parts.append((submit["model_version_id"] or submit["task__model_version_id"],
+                          submit["model_version__name"] or submit["task__model_version__name"] or "unrecorded",
+                          revisions, None))
+        else:  # a task with objects of two labels counts in both (its time and frames too)
+            by_label: dict[int, tuple[str, list[int], set[int]]] = {}
+            for revision in revisions:
+                if revision in labelled:
+                    label_id, name, number = labelled[revision]
+                    entry = by_label.setdefault(label_id, (name, [], set()))
+                    entry[1].append(revision)
+                    entry[2].add(number)
+            parts.extend((key, name, revs, objects) for key, (name, revs, objects) in by_label.items())
+        for key, label, revs, objects in parts:
+            group = groups.setdefault(key, _Group(key=key, label=label))
+            group.tasks += 1
+            group.frames += submit["task__video__frame_count"] or 0
+            end = submit["client_timestamp"] or submit["server_timestamp"]
+            start = starts.get(task_id, end)
+            group.seconds += max(0.0, (end - start).total_seconds())
+            counted = [n for number, n in clicks.get(task_id, []) if objects is None or number in objects]
+            group.clicks += sum(counted)
+            group.clicked_frames += len(counted)
+            group.revisions.update(revs)
 
     all_revisions = set().union(*(g.revisions for g in groups.values()))
     edited = {row["id"]: row for row in MaskletRevision.objects.filter(pk__in=all_revisions)

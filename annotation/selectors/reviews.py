@@ -34,7 +34,7 @@ def review_queue(*, kind: str | None = None, project=None, video=None,
 
 def masklet_get(*, masklet_id: int, with_masks: bool = True) -> Masklet:
     """One masklet with its video and current revision (``masks`` deferred unless asked)."""
-    masklets = Masklet.objects.select_related("video", "current_revision", "current_revision__author")
+    masklets = Masklet.objects.select_related("video", "label", "current_revision", "current_revision__author")
     if not with_masks:
         masklets = masklets.defer("current_revision__masks")
     masklet = masklets.filter(pk=masklet_id).first()

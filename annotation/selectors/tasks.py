@@ -16,7 +16,7 @@ def task_list(*, status: str | None = None, phase: int | None = None, project_id
               video_id: int | None = None, assignee_id: int | None = None,
               kind: str | None = None) -> QuerySet[AnnotationTask]:
     """Tasks, highest priority and oldest first, optionally filtered."""
-    tasks = AnnotationTask.objects.select_related("video", "assignee")
+    tasks = AnnotationTask.objects.select_related("video", "assignee", "masklet__label")
     filters = {"status": status, "phase": phase, "video__project_id": project_id, "video_id": video_id,
                "assignee_id": assignee_id, "kind": kind}
     return tasks.filter(**{key: value for key, value in filters.items() if value is not None})

@@ -8,7 +8,12 @@
 | ``sav_png`` | ``Annotations_6fps/<video>/<object 000>/<source frame 00000>.png``: binary PNGs (SA-V val/test) |
 
 Every zip also holds ``manifest.json``: the videos, their folder names and the masklets exported
-(object number, kind, status, revision, and for ``davis`` the PNG index of each object).
+(object number, label, kind, status, revision, and for ``davis`` the PNG index of each object).
+
+Labels. The export's label set is the labels of the exported videos' projects (one per name),
+numbered 1…N: COCO's ``categories`` (``category_id`` on each annotation); beside the other
+formats, ``labels.json``, a label map (see ``annotation.formats.labelmap``) giving each object's
+label by its SA-V masklet id or PNG index, which an import reads back.
 
 ``export_start`` checks the request and queues an export Job (progress: one step per video);
 ``export_run`` (the worker) claims it, writes the zip to a temporary file, stores it under
@@ -30,11 +35,11 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from annotation.formats import FormatError
+from annotation.formats import FormatError, labelmap
 from annotation.formats import coco as coco_format
 from annotation.formats import davis as davis_format
 from annotation.formats import sav as sav_format
-from annotation.models import Masklet, MaskletRevision
+from annotation.models import Label, Masklet, MaskletRevision
 from dataplatform import storage
 from dataplatform.errors import ApplicationError, NotFoundError
 from dataplatform.models import Job, Project, Video
@@ -108,12 +113,13 @@ class ExportMasklet:
     status: str
     revision: MaskletRevision
     masks: list[dict]  # one RLE per annotated frame
+    label: str = "object"  # the label's name
 
 
 def export_masklets(*, video: Video, masklets: str = ACCEPTED_ONLY, kinds: Sequence[str] = KINDS) -> list[ExportMasklet]:
     """The masklets of ``video`` an export holds, in object-number order, with their current masks."""
     rows = (Masklet.objects.filter(video=video, kind__in=list(kinds), current_revision__isnull=False)
-            .select_related("current_revision").order_by("object_number"))
+            .select_related("current_revision", "label").order_by("object_number"))
     if masklets == ACCEPTED_ONLY:
         rows = rows.filter(status=Masklet.Status.ACCEPTED)
     empty = rle_ops.empty(video.height, video.width)
@@ -122,7 +128,7 @@ def export_masklets(*, video: Video, masklets: str = ACCEPTED_ONLY, kinds: Seque
         stored = row.current_revision.masks
         masks = [stored.get(str(i), empty) for i in range(video.frame_count)]
         out.append(ExportMasklet(object_number=row.object_number, kind=row.kind, status=row.status,
-                                 revision=row.current_revision, masks=masks))
+                                 revision=row.current_revision, masks=masks, label=row.label.name))
     return out
 
 
@@ -138,6 +144,16 @@ def sav_carried(*, video: Video) -> tuple[dict, dict[int, int]]:
             fields.update({k: v for k, v in head.items() if k.startswith("video_")})
         edited.update({int(k): int(v) for k, v in (sav.get("edited_frame_counts") or {}).items()})
     return fields, edited
+
+
+def export_categories(*, videos: Sequence[Video]) -> dict[str, dict]:
+    """The export's label set: the labels of the videos' projects, one per name (the oldest's
+    colour), numbered 1…N in that order; name → {"id", "name", "color"}."""
+    categories: dict[str, dict] = {}
+    for name, color in (Label.objects.filter(project_id__in={v.project_id for v in videos})
+                        .order_by("project_id", "id").values_list("name", "color")):
+        categories.setdefault(name, {"id": len(categories) + 1, "name": name, "color": color})
+    return categories
 
 
 def source_frame_numbers(video: Video) -> list[int]:
@@ -159,15 +175,27 @@ def _safe_name(name: str) -> str:
 
 
 class _Writer:
-    def __init__(self, archive: zipfile.ZipFile, kinds: Sequence[str]) -> None:
+    label_map = True  # COCO carries its categories itself
+
+    def __init__(self, archive: zipfile.ZipFile, kinds: Sequence[str], categories: dict[str, dict]) -> None:
         self.archive = archive
         self.kinds = kinds
+        self.categories = categories
+        self.mapped: list[dict] = []
 
     def add_video(self, video: Video, folder: str, masklets: list[ExportMasklet]) -> dict:
         raise NotImplementedError
 
+    def map_objects(self, folder: str, objects: list[tuple[ExportMasklet, dict]]) -> None:
+        """Record the video's objects for the label map, each with how the format names it."""
+        self.mapped.append({"folder": folder, "objects": [
+            {"object_number": m.object_number, "kind": m.kind, "label": self.categories[m.label]["id"], **names}
+            for m, names in objects]})
+
     def finish(self) -> None:
-        pass
+        if self.label_map:
+            doc = labelmap.label_map_build(labels=list(self.categories.values()), videos=self.mapped)
+            self.archive.writestr("labels.json", json.dumps(doc, indent=1))
 
 
 class _SavWriter(_Writer):
@@ -181,8 +209,10 @@ class _SavWriter(_Writer):
             duration=float(duration), frame_count=int(source_frames),
             environment=carried.get("video_environment", ""), split=split)
         files = []
+        mapped = []
         for kind in self.kinds:
             chosen = [m for m in masklets if m.kind == kind]
+            mapped.extend((m, {"sav_masklet_id": position}) for position, m in enumerate(chosen))
             doc = sav_format.sav_build(
                 video=head, masklet_type=kind, annotated_frame_count=video.frame_count,
                 masklets=[sav_format.SavMasklet(
@@ -193,6 +223,7 @@ class _SavWriter(_Writer):
             name = f"{folder}_{kind}.json"
             self.archive.writestr(name, sav_format.sav_dumps(doc))
             files.append(name)
+        self.map_objects(folder, sorted(mapped, key=lambda item: item[0].object_number))
         return {"files": files}
 
 
@@ -205,20 +236,25 @@ def _scores(stored, frames: int) -> list[float | None] | None:
 
 
 class _CocoWriter(_Writer):
-    def __init__(self, archive, kinds):
-        super().__init__(archive, kinds)
-        self.builder = coco_format.CocoBuilder(description="Masklet export (COCO instance segmentation, RLE)")
+    label_map = False
+
+    def __init__(self, archive, kinds, categories):
+        super().__init__(archive, kinds, categories)
+        self.builder = coco_format.CocoBuilder(
+            description="Masklet export (COCO instance segmentation, RLE)",
+            categories=[{"id": c["id"], "name": c["name"], "supercategory": ""} for c in categories.values()])
 
     def add_video(self, video, folder, masklets):
         self.builder.add_video(coco_format.CocoVideo(
             video_id=video.pk, name=folder, height=video.height, width=video.width,
             frame_names=[f"{folder}/{i:05d}.jpg" for i in range(video.frame_count)],
-            masklets=[coco_format.CocoMasklet(object_number=m.object_number, masks=m.masks, type=m.kind)
-                      for m in masklets]))
+            masklets=[coco_format.CocoMasklet(object_number=m.object_number, masks=m.masks, type=m.kind,
+                                              category_id=self.categories[m.label]["id"]) for m in masklets]))
         return {"files": ["annotations.json"]}
 
     def finish(self):
         self.archive.writestr("annotations.json", json.dumps(self.builder.doc))
+        super().finish()
 
 
 class _DavisWriter(_Writer):
@@ -230,6 +266,7 @@ class _DavisWriter(_Writer):
         for i in range(video.frame_count):
             frame = list(rle_ops.decode_batch([m.masks[i] for m in masklets])) if masklets else blank
             self.archive.writestr(f"Annotations/{folder}/{i:05d}.png", davis_format.indexed_png(frame))
+        self.map_objects(folder, [(m, {"png_index": k + 1}) for k, m in enumerate(masklets)])
         return {"png_index": {str(k + 1): m.object_number for k, m in enumerate(masklets)}}
 
 
@@ -240,6 +277,8 @@ class _SavPngWriter(_Writer):
             for i, rle in enumerate(m.masks):
                 path = f"Annotations_6fps/{folder}/{m.object_number:03d}/{frames[i]:05d}.png"
                 self.archive.writestr(path, davis_format.binary_png(rle_ops.decode(rle)))
+        # The DAVIS reader numbers an object folder "003" as 4 (its number + 1), as PNG indices go.
+        self.map_objects(folder, [(m, {"png_index": m.object_number + 1}) for m in masklets])
         return {"frame_names": [f"{n:05d}.png" for n in frames]}
 
 
@@ -283,7 +322,8 @@ def _run(job: Job) -> None:
     count = 0
     with tempfile.TemporaryFile() as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            writer = _WRITERS[params["format"]](archive, kinds)
+            categories = export_categories(videos=videos)
+            writer = _WRITERS[params["format"]](archive, kinds, categories)
             for done, video in enumerate(videos, start=1):
                 if job_cancel_requested(job=job):
                     job_mark_cancelled(job=job)
@@ -299,10 +339,11 @@ def _run(job: Job) -> None:
                 manifest["videos"].append({
                     "id": video.pk, "name": video.name, "folder": folder, "width": video.width,
                     "height": video.height, "frame_count": video.frame_count, **extra,
-                    "masklets": [{"object_number": m.object_number, "kind": m.kind, "status": m.status,
-                                  "revision": m.revision.pk} for m in chosen]})
+                    "masklets": [{"object_number": m.object_number, "label": m.label, "kind": m.kind,
+                                  "status": m.status, "revision": m.revision.pk} for m in chosen]})
                 job_progress(job=job, done=done)
             writer.finish()
+            manifest["labels"] = list(categories.values())
             archive.writestr("manifest.json", json.dumps(manifest, indent=1))
         size = tmp.tell()
         tmp.seek(0)

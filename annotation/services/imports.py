@@ -10,6 +10,12 @@ task finds the Job finished, so an import never duplicates masklets.
 What SA-V files hold that our rows cannot (``video_id``, ``video_environment``, ``video_split``,
 the manual files' edited-frame counts, which do not say *which* frames were edited) is kept in the
 Job's result under ``"sav"``; the SA-V export reads it back (see ``exports.sav_carried``).
+
+Labels. A label map (``labels.json`` of an export, see ``annotation.formats.labelmap``) may come
+with the files: each imported object gets the label it names (matched by SA-V masklet id and type,
+or by PNG index), a label of the video's project with that name, created when the project has
+none (its colour from the map). Objects the map does not name, or imports without one, get the
+project's default label.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ from typing import IO
 
 from django.db import transaction
 
-from annotation.formats import FormatError
+from annotation.formats import FormatError, labelmap
 from annotation.formats import davis as davis_format
 from annotation.formats import sav as sav_format
 from annotation.models import Masklet
+from annotation.services.labels import label_default, labels_ensure
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from dataplatform import storage
 from dataplatform.errors import ApplicationError
@@ -44,6 +51,7 @@ logger = logging.getLogger("masklet.imports")
 
 SAV = "sav"
 DAVIS_ZIP = "davis_zip"
+LABEL_MAP = "labels"
 IMPORT_STATUSES = (Masklet.Status.ACCEPTED, Masklet.Status.SUBMITTED, Masklet.Status.DRAFT)
 REVISION_SOURCE = "import"
 
@@ -61,6 +69,10 @@ class ImportedMasklet:
     origin: str  # "<file name>#<masklet id or label>", for the result
     edited_frame_count: int = 0
     stability_scores: list[float | None] | None = None
+    sav_masklet_id: int | None = None  # what a label map names the object by
+    png_index: int | None = None
+    video_name: str = ""  # the SA-V video id or DAVIS folder, to find the video in a label map
+    label: str | None = None  # the label's name, from a label map
 
 
 # ---- Checks shared by the API (at once) and the worker ---------------------------------------------
@@ -138,6 +150,13 @@ def davis_check(*, video: Video, name: str, fileobj: IO[bytes]) -> list[davis_fo
     return videos
 
 
+def label_map_check(*, name: str, data: bytes) -> labelmap.LabelMap:
+    try:
+        return labelmap.label_map_parse(data)
+    except FormatError as error:
+        raise ApplicationError(f"{name}: {error}") from None
+
+
 # ---- Starting an import ---------------------------------------------------------------------------------
 
 
@@ -164,15 +183,25 @@ def import_start(*, video: Video, uploads: Sequence[tuple[str, IO[bytes]]], stat
         fmt = _sniff(fileobj.read(64))
         fileobj.seek(0)
         if fmt is None:
-            raise ApplicationError(f"{name}: neither an SA-V JSON file nor a zip of DAVIS PNG folders.")
-        if fmt == SAV:
-            file_type, parsed = sav_check(video=video, name=name, data=fileobj.read())
+            raise ApplicationError(f"{name}: neither an SA-V JSON file, a label map (labels.json) nor a zip of "
+                                   "DAVIS PNG folders.")
+        if fmt == SAV and labelmap.is_label_map(data := fileobj.read()):
+            fileobj.seek(0)
+            label_map_check(name=name, data=data)
+            fmt = LABEL_MAP
+        elif fmt == SAV:
+            file_type, parsed = sav_check(video=video, name=name, data=data)
             fileobj.seek(0)
             sav_files.append((name, file_type, parsed))
         files.append({"name": name, "format": fmt})
-    formats = {f["format"] for f in files}
-    if DAVIS_ZIP in formats and len(files) > 1:
-        raise ApplicationError("Upload one DAVIS zip on its own (not with other files).")
+    formats = [f["format"] for f in files]
+    if formats.count(LABEL_MAP) > 1:
+        raise ApplicationError("Upload at most one label map (labels.json) per import.")
+    if formats.count(LABEL_MAP) == len(formats):
+        raise ApplicationError("A label map names the labels of objects in other files: upload it with SA-V "
+                               "files or a DAVIS zip.")
+    if DAVIS_ZIP in formats and len(files) - formats.count(LABEL_MAP) > 1:
+        raise ApplicationError("Upload one DAVIS zip on its own (with its label map, if any; not with other files).")
     _check_sav_set(sav_files)
     with transaction.atomic():
         job = job_create(kind=Job.Kind.IMPORT, project=video.project, video=video, created_by=created_by,
@@ -195,8 +224,10 @@ def _read_masklets(*, video: Video, entry: dict, kind: str) -> tuple[list[Import
         masklets = [
             ImportedMasklet(kind=m.type, masks=m.masks, origin=f"{name}#{m.masklet_id}",
                             edited_frame_count=m.edited_frame_count if m.type == sav_format.MANUAL else 0,
-                            stability_scores=m.stability_scores)
-            for m in parsed.masklets
+                            stability_scores=m.stability_scores,
+                            sav_masklet_id=m.masklet_id if m.masklet_id is not None else position,
+                            video_name=parsed.video.video_id)
+            for position, m in enumerate(parsed.masklets)
         ]
         head = parsed.video
         carried = {"file": name, "type": file_type, "video_id": head.video_id,
@@ -209,8 +240,20 @@ def _read_masklets(*, video: Video, entry: dict, kind: str) -> tuple[list[Import
                 spool.write(chunk)
         spool.seek(0)
         found = davis_check(video=video, name=name, fileobj=spool)[0]
-    return [ImportedMasklet(kind=kind, masks=masks, origin=f"{name}#{label}")
+    return [ImportedMasklet(kind=kind, masks=masks, origin=f"{name}#{label}", png_index=label, video_name=found.name)
             for label, masks in sorted(found.objects.items())], None
+
+
+def _apply_label_map(imported: list[ImportedMasklet], mapping: labelmap.LabelMap) -> None:
+    """Each imported object's label name, from the label map (None where it names none)."""
+    for item in imported:
+        for obj in mapping.objects_of(item.video_name):
+            if item.png_index is not None and obj.png_index == item.png_index:
+                item.label = obj.label
+                break
+            if item.sav_masklet_id is not None and obj.kind == item.kind and obj.sav_masklet_id == item.sav_masklet_id:
+                item.label = obj.label
+                break
 
 
 def import_run(*, job_id: int, celery_task_id: str = "") -> Job | None:
@@ -225,16 +268,24 @@ def import_run(*, job_id: int, celery_task_id: str = "") -> Job | None:
         imported: list[ImportedMasklet] = []
         carried: list[dict] = []
         entries = job.params.get("files") or []
+        mapping = None
         for position, entry in enumerate(entries):
+            if entry["format"] == LABEL_MAP:
+                mapping = label_map_check(name=entry["name"], data=storage.read_bytes(entry["key"]))
+                job_progress(job=job, done=position + 1, total=len(entries) + 1)
+                continue
             masklets, sav_video = _read_masklets(video=video, entry=entry, kind=kind)
             imported.extend(masklets)
             if sav_video is not None:
                 carried.append(sav_video)
             job_progress(job=job, done=position + 1, total=len(entries) + 1)
+        if mapping is not None:
+            _apply_label_map(imported, mapping)
         if job_cancel_requested(job=job):
             job_mark_cancelled(job=job)
         else:
-            _save(job=job, video=video, imported=imported, carried=carried, status=status)
+            _save(job=job, video=video, imported=imported, carried=carried, status=status,
+                  colors=mapping.labels if mapping else {})
     except (ApplicationError, FormatError) as error:
         job_fail(job=job, message=getattr(error, "message", str(error)))
     except Video.DoesNotExist:
@@ -247,7 +298,8 @@ def import_run(*, job_id: int, celery_task_id: str = "") -> Job | None:
     return job
 
 
-def _save(*, job: Job, video: Video, imported: list[ImportedMasklet], carried: list[dict], status: str) -> None:
+def _save(*, job: Job, video: Video, imported: list[ImportedMasklet], carried: list[dict], status: str,
+          colors: dict[str, str | None]) -> None:
     """Create every masklet in one transaction with the Job's success; a superseded run creates nothing."""
     with transaction.atomic():
         current = Job.objects.select_for_update().get(pk=job.pk)
@@ -256,8 +308,12 @@ def _save(*, job: Job, video: Video, imported: list[ImportedMasklet], carried: l
             return
         created: list[dict] = []
         edited_counts: dict[str, int] = {}
+        named = sorted({item.label for item in imported if item.label})
+        labels = labels_ensure(project=video.project, names=[(n, colors.get(n)) for n in named])
+        default = label_default(project=video.project) if any(not item.label for item in imported) else None
         for item in imported:
-            masklet = masklet_create(video=video, kind=item.kind)
+            label = labels[item.label] if item.label else default
+            masklet = masklet_create(video=video, kind=item.kind, label=label)
             revision = masklet_revision_create(
                 masklet=masklet, masks={str(i): rle for i, rle in enumerate(item.masks)},
                 stability_scores=item.stability_scores, source=REVISION_SOURCE)
@@ -265,7 +321,8 @@ def _save(*, job: Job, video: Video, imported: list[ImportedMasklet], carried: l
                 Masklet.objects.filter(pk=masklet.pk).update(status=status)
             if item.kind == Masklet.Kind.MANUAL and item.edited_frame_count:
                 edited_counts[str(revision.pk)] = item.edited_frame_count
-            created.append({"masklet": masklet.pk, "object_number": masklet.object_number, "kind": item.kind,
+            created.append({"masklet": masklet.pk, "object_number": masklet.object_number, "label": label.name,
+                            "kind": item.kind,
                             "revision": revision.pk, "origin": item.origin})
         result: dict = {"video": video.pk, "created": len(created), "masklets": created, "status": status}
         if carried:

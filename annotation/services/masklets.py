@@ -10,7 +10,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from annotation.models import Masklet, MaskletRevision
+from annotation.models import Label, Masklet, MaskletRevision
+from annotation.services.labels import label_default
 from dataplatform.errors import ApplicationError, ConflictError
 from dataplatform.models import Video
 from engine import rle as rle_ops
@@ -50,8 +51,14 @@ def masks_normalize(*, video: Video, masks: Mapping[Any, Any]) -> dict[str, dict
     return dict(sorted(normalized.items(), key=lambda item: int(item[0])))
 
 
-def masklet_create(*, video: Video, kind: str = Masklet.Kind.MANUAL, object_number: int | None = None) -> Masklet:
-    """Create a draft masklet with the next free object number of its video (or the one given)."""
+def masklet_create(*, video: Video, kind: str = Masklet.Kind.MANUAL, object_number: int | None = None,
+                   label: Label | None = None) -> Masklet:
+    """Create a draft masklet with the next free object number of its video (or the one given),
+    with ``label`` (a label of the video's project; default: the project's default label)."""
+    if label is None:
+        label = label_default(project=video.project_id)
+    elif label.project_id != video.project_id:
+        raise ApplicationError(f"Label {label.pk} is not a label of video {video.pk}'s project.", {"field": "label"})
     with transaction.atomic():
         Video.objects.select_for_update().filter(pk=video.pk).first()  # serialise numbering per video
         if object_number is None:
@@ -59,7 +66,7 @@ def masklet_create(*, video: Video, kind: str = Masklet.Kind.MANUAL, object_numb
             object_number = 0 if highest is None else highest + 1
         try:
             with transaction.atomic():
-                return Masklet.objects.create(video=video, kind=kind, object_number=object_number)
+                return Masklet.objects.create(video=video, kind=kind, object_number=object_number, label=label)
         except IntegrityError:
             raise ConflictError(f"Video {video.pk} already has an object number {object_number}.") from None
 

@@ -32,10 +32,12 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
+from annotation.models import AnnotationTask, Interaction, Label, Masklet, ModelVersion
+from annotation.selectors.labels import project_labels
 from annotation.selectors.masklets import task_masklets_open
 from annotation.selectors.tasks import task_lock_held
 from annotation.services.checkpoints import model_version_require_usable
+from annotation.services.labels import label_of_project
 from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
@@ -82,7 +84,7 @@ class WorkerUnavailable(Exception):
 
 def _objects_of(*, task_id: int, masklet_id: int | None = None) -> QuerySet[Masklet]:
     mine = Q(task_id=task_id) if masklet_id is None else Q(task_id=task_id) | Q(pk=masklet_id)
-    return Masklet.objects.filter(mine).order_by("object_number")
+    return Masklet.objects.filter(mine).select_related("label").order_by("object_number")
 
 
 def task_objects(*, task: AnnotationTask) -> list[Masklet]:
@@ -312,11 +314,21 @@ def _video_state(video: Video) -> dict:
             "frames": video_frame_urls(video=video)}
 
 
+def label_state(label: Label) -> dict:
+    """A label as the API shows it next to an object."""
+    return {"id": label.pk, "name": label.name, "color": label.color}
+
+
+def session_object_state(masklet: Masklet) -> dict:
+    return {"object_number": masklet.object_number, "masklet_id": masklet.pk, "label": label_state(masklet.label)}
+
+
 def session_state(*, task: AnnotationTask) -> dict:
     return {
         "task": task.pk,
         "video": _video_state(task.video),
-        "objects": [{"object_number": m.object_number, "masklet_id": m.pk} for m in task_objects(task=task)],
+        "objects": [session_object_state(m) for m in task_objects(task=task)],
+        "labels": [label_state(label) for label in project_labels(project=task.video.project)],
         "phase": task.phase,
         "model_version": task.model_version_id,
         "worker": task.session_worker,
@@ -510,16 +522,35 @@ def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | Non
 # ---- Objects -----------------------------------------------------------------------------------
 
 
-def session_object_create(*, task: AnnotationTask, user) -> Masklet:
-    """A new object of the task: a draft masklet in its video, belonging to the task."""
+def session_object_create(*, task: AnnotationTask, user, label_id: int | None = None) -> Masklet:
+    """A new object of the task: a draft masklet in its video, belonging to the task, with the
+    label ``label_id`` of the video's project (default: the project's default label)."""
     with transaction.atomic():
         locked = task_lock_held(task=task, user=user)
         if locked.kind == AnnotationTask.Kind.REFINE:
             raise ApplicationError("A refinement task works on its one masklet; it cannot add objects.")
         objects_check_room(count=Masklet.objects.filter(task=locked).count())
-        masklet = masklet_create(video=locked.video)
+        label = label_of_project(project_id=locked.video.project_id, label_id=label_id)
+        masklet = masklet_create(video=locked.video, label=label)
         Masklet.objects.filter(pk=masklet.pk).update(task=locked)
         masklet.task = locked
+        return masklet
+
+
+def session_object_label(*, task: AnnotationTask, user, object_number: int, label_id: int | None) -> Masklet:
+    """Change the label of an object of the task, while the task may still change it (a draft of
+    its own, or a refinement task's masklet being reworked). ``label_id`` None changes nothing."""
+    with transaction.atomic():
+        locked = task_lock_held(task=task, user=user)
+        masklet, _ = _check_object(locked, object_number)
+        if not task_masklets_open(task=locked, user=user).filter(pk=masklet.pk).exists():
+            raise ConflictError(f"Object {object_number} is {masklet.status}: its label no longer changes in this "
+                                "task.")
+        if label_id is None:
+            return masklet
+        label = label_of_project(project_id=locked.video.project_id, label_id=label_id)
+        Masklet.objects.filter(pk=masklet.pk).update(label=label, updated_at=timezone.now())
+        masklet.label = label
         return masklet
 
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { objectName } from "../src/api/labels";
 import { empty, encode } from "../src/canvas/rle";
 import { MaskStore } from "../src/ui/workspace/masks";
 import { emptyFrames, frameRanges, propagationSummary } from "../src/ui/workspace/propagation";
@@ -17,6 +18,13 @@ describe("after a propagation", () => {
     expect(some).toContain("Object 2 vanished on frames 4–6, 10");
     expect(some).not.toContain("Object 1");
     expect(frameRanges([7])).toBe("8");
+  });
+
+  it("names an object as the objects panel does: its number in the video and its label", () => {
+    const names = new Map([[2, objectName(2, { name: "person" })]]);
+    const some = propagationSummary({ empty_frames: { "2": [3] } }, 10, (n) => names.get(n) ?? objectName(n));
+    expect(some).toContain("Object 2 · person vanished on frame 4");
+    expect(objectName(0)).toBe("Object 0");
   });
 
   it("marks the vanished frames on the timeline until a mask comes back there", () => {

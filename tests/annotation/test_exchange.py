@@ -84,7 +84,8 @@ def test_sav_example_files_round_trip() -> None:
     assert len(masklets[5].current_revision.stability_scores) == 121
 
     job, archive = run_export(format="sav", video_ids=[video.pk])
-    assert set(archive.namelist()) == {"sav_000001_manual.json", "sav_000001_auto.json", "manifest.json"}
+    assert set(archive.namelist()) == {"sav_000001_manual.json", "sav_000001_auto.json", "labels.json",
+                                       "manifest.json"}
     for name, path in (("sav_000001_manual.json", MANUAL), ("sav_000001_auto.json", AUTO)):
         assert_same_sav(json.loads(archive.read(name)), json.loads(path.read_bytes()))
     assert job.result["masklets"] == 14 and job.progress_done == job.progress_total == 1
@@ -131,7 +132,7 @@ def test_export_selection_accepted_only_by_default() -> None:
     run_import(video, upload(MANUAL))
     Masklet.objects.filter(video=video, object_number=1).update(status=Masklet.Status.REJECTED)
     _, archive = run_export(format="sav", video_ids=[video.pk], kinds=["manual"])
-    assert archive.namelist() == ["sav_000001_manual.json", "manifest.json"]
+    assert archive.namelist() == ["sav_000001_manual.json", "labels.json", "manifest.json"]
     assert json.loads(archive.read("sav_000001_manual.json"))["masklet_num"] == 4
     _, archive = run_export(format="sav", project=video.project, masklets="all", kinds=["manual"])
     assert json.loads(archive.read("sav_000001_manual.json"))["masklet_num"] == 5
@@ -172,7 +173,7 @@ def _sav_bytes(mutate) -> bytes:
     ({}, "drop_keys", "missing keys: video_environment, masklet_num."),
     ({}, "bad_rle", "masklet[3][1] is not a valid COCO RLE"),
     ({}, "short_frame", "masklet[7] must be a list of masklet_num (5) RLE masks"),
-    ({}, b"GIF89a....", "neither an SA-V JSON file nor a zip"),
+    ({}, b"GIF89a....", "neither an SA-V JSON file, a label map (labels.json) nor a zip"),
 ])
 def test_import_refuses_bad_sav_files(video_kwargs, data, message) -> None:
     video = make_sav_video(**video_kwargs)

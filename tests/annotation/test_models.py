@@ -17,6 +17,7 @@ from annotation.models import (
     Review,
 )
 from annotation.models.masklets import ImmutableRowError
+from annotation.services.labels import label_default
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,11 @@ def in_savepoint(write) -> None:
         write()
 
 
+def new_masklet(*, video, **fields) -> Masklet:
+    """A masklet row made directly (not through the services), with its project's default label."""
+    return Masklet.objects.create(video=video, label=label_default(project=video.project_id), **fields)
+
+
 def soon():
     return timezone.now() + timedelta(minutes=10)
 
@@ -38,26 +44,26 @@ def soon():
 
 
 def test_object_numbers_are_unique_per_video(ready_video, video_factory):
-    Masklet.objects.create(video=ready_video, object_number=0)
+    new_masklet(video=ready_video, object_number=0)
     with violates("masklet_unique_object_per_video"):
-        in_savepoint(lambda: Masklet.objects.create(video=ready_video, object_number=0))
-    Masklet.objects.create(video=video_factory(ready=True), object_number=0)  # another video: fine
+        in_savepoint(lambda: new_masklet(video=ready_video, object_number=0))
+    new_masklet(video=video_factory(ready=True), object_number=0)  # another video: fine
 
 
 def test_review_lease_is_complete(ready_video, reviewer):
     with violates("masklet_review_lease_complete"):
-        in_savepoint(lambda: Masklet.objects.create(video=ready_video, object_number=1, review_assignee=reviewer))
+        in_savepoint(lambda: new_masklet(video=ready_video, object_number=1, review_assignee=reviewer))
     with violates("masklet_review_lease_complete"):
-        in_savepoint(lambda: Masklet.objects.create(video=ready_video, object_number=2,
+        in_savepoint(lambda: new_masklet(video=ready_video, object_number=2,
                                                     review_lease_expires_at=soon()))
-    Masklet.objects.create(video=ready_video, object_number=3, review_assignee=reviewer,
+    new_masklet(video=ready_video, object_number=3, review_assignee=reviewer,
                            review_lease_expires_at=soon())
 
 
 @pytest.mark.parametrize("status", ["submitted", "accepted", "rejected"])
 def test_a_decided_masklet_has_a_revision(ready_video, status):
     with violates("masklet_decided_has_revision"):
-        in_savepoint(lambda: Masklet.objects.create(video=ready_video, object_number=0, status=status))
+        in_savepoint(lambda: new_masklet(video=ready_video, object_number=0, status=status))
 
 
 def test_a_revision_is_never_edited_in_place(ready_video, masklet_factory):

@@ -86,7 +86,7 @@ def test_annotation_queue_and_workspace(transactional_db, e2e_media, project, pa
     page.wait_for_url(f"**/app/annotate/tasks/{task.id}")
     page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']")
     stops = tab_through(page, "workspace")
-    for expected in ("button 'Positive click'", "img 'Video frame with object masks'", "button 'Object 0'",
+    for expected in ("button 'Positive click'", "img 'Video frame with object masks'", "button 'Object 0 · object'",
                      "slider 'Timeline: frame'", "spinbutton 'Frame'", "button 'Submit'"):
         assert any(stop.startswith(expected) for stop in stops), (expected, stops)
 

@@ -115,7 +115,7 @@ def workspace_scenario(page) -> None:
     page.get_by_role("dialog", name="Workspace: keyboard shortcuts").wait_for()
     page.keyboard.press("Escape")
     page.get_by_role("button", name="+ Add object").click()
-    page.get_by_role("button", name="Object 1", exact=True).wait_for()
+    page.get_by_role("button", name="Object 1 · object", exact=True).wait_for()
 
 
 def test_workspace_on_the_session_contract(queued_task, page, login, user_factory):
@@ -124,7 +124,7 @@ def test_workspace_on_the_session_contract(queued_task, page, login, user_factor
     workspace_scenario(page)
     assert [p["kind"] for p in stub.prompts] == ["click"]
     assert stub.prompts[0]["points"] == [[100, 80]] and stub.prompts[0]["labels"] == [1]
-    page.get_by_role("button", name="Object 0", exact=True).click()
+    page.get_by_role("button", name="Object 0 · object", exact=True).click()
     shot(page, "workspace")
 
 
@@ -164,7 +164,7 @@ def test_a_propagation_that_loses_the_object_says_where_and_marks_the_timeline(q
     page.mouse.click(*canvas_point(page, 100, 80))
     page.get_by_text(" ms").wait_for()
     page.keyboard.press("f")
-    page.get_by_text("Propagation done. Object 0 vanished on frames 4–8").wait_for()
+    page.get_by_text("Propagation done. Object 0 · object vanished on frames 4–8").wait_for()
     marks = page.evaluate("""() => { const c = document.querySelector('.timeline-canvas');
         const r = window.devicePixelRatio || 1;
         const cell = document.querySelector('.timeline-spacer').getBoundingClientRect().width / 8;
@@ -221,7 +221,7 @@ def test_workspace_on_the_real_session_api(live_platform, page, login, user_fact
     page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']", timeout=90_000)
     page.get_by_text("No object yet").wait_for()
     page.get_by_role("button", name="+ Add object").click()
-    page.get_by_role("button", name="Object 0", exact=True).wait_for()
+    page.get_by_role("button", name="Object 0 · object", exact=True).wait_for()
     page.mouse.click(*canvas_point(page, 32, 24))
     page.get_by_text(" ms").wait_for(timeout=90_000)
     assert list(Interaction.objects.filter(task=task).values_list("kind", "frame_index")) == [("click+", 0)]

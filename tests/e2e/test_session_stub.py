@@ -119,7 +119,8 @@ def drive(stub: SessionStub, route: Route) -> None:
                                                    "points": [[20, 16]], "labels": [1], "client_timestamp": 0})
     call(stub, route, "POST", f"{TASK}/prompts/", {"kind": "box", "frame_index": 1, "object_number": 0,
                                                    "box": [10, 10, 30, 30], "client_timestamp": 0})
-    call(stub, route, "POST", f"{TASK}/objects/")
+    call(stub, route, "POST", f"{TASK}/objects/", {"label": 2})
+    call(stub, route, "PATCH", f"{TASK}/objects/1/", {"label": 1})
     call(stub, route, "POST", f"{TASK}/prompts/", {"kind": "mask", "frame_index": 0, "object_number": 1,
                                                    "mask": stub.box(40, 20, 5), "client_timestamp": 0})
     call(stub, route, "POST", f"{TASK}/propagate/", {"frame_index": 0, "direction": "forward"})
@@ -141,7 +142,7 @@ def test_every_answer_of_the_stand_in_fits_the_api_schema(openapi) -> None:
     call(held, held_route, "POST", f"/api/jobs/{JOB_ID}/cancel/")
     call(held, held_route, "GET", f"/api/jobs/{JOB_ID}/")
     answers = route.answers + held_route.answers
-    assert len(answers) == 17
+    assert len(answers) == 18
     assert json.loads(route.answers[-4][3])  # masks: the propagated frames are there
     for method, path, status, body in answers:
         check_answer(openapi, method, path, status, body)
@@ -149,7 +150,7 @@ def test_every_answer_of_the_stand_in_fits_the_api_schema(openapi) -> None:
 
 def test_the_check_fails_on_drift(openapi) -> None:
     """A renamed field, a missing one and a wrong status are each caught."""
-    good = {"object_number": 2, "masklet_id": 3}
+    good = {"object_number": 2, "masklet_id": 3, "label": {"id": 1, "name": "object", "color": "#1f77b4"}}
     check_answer(openapi, "POST", f"{TASK}/objects/", 201, json.dumps(good))
     for body, status in [({"object_number": 2, "masklet": 3}, 201), ({"object_number": 2}, 201), (good, 200)]:
         with pytest.raises(pytest.fail.Exception):

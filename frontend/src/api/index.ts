@@ -1,4 +1,5 @@
 export { ApiError } from "./client";
+export { labels, objectName } from "./labels";
 export * as platform from "./platform";
 export * as queue from "./queue";
 export { session } from "./session";

@@ -370,6 +370,42 @@ export interface paths {
         patch: operations["projects_update"];
         trace?: never;
     };
+    "/api/projects/{project_id}/labels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The project's label set (any role; never empty); add a label (admins). */
+        get: operations["projects_labels_list"];
+        put?: never;
+        /** @description The project's label set (any role; never empty); add a label (admins). */
+        post: operations["projects_labels_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/labels/{label_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Rename or recolour a label; delete an unused one (409 while objects have it). Admins. */
+        delete: operations["projects_labels_delete"];
+        options?: never;
+        head?: never;
+        /** @description Rename or recolour a label; delete an unused one (409 while objects have it). Admins. */
+        patch: operations["projects_labels_update"];
+        trace?: never;
+    };
     "/api/projects/{project_id}/videos/": {
         parameters: {
             query?: never;
@@ -556,11 +592,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** @description Remove a draft object of the task (its prompts stop counting). */
+        /** @description Change the label of an object of the task; remove a draft object (its prompts stop counting). */
         delete: operations["tasks_objects_delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** @description Change the label of an object of the task; remove a draft object (its prompts stop counting). */
+        patch: operations["tasks_objects_update"];
         trace?: never;
     };
     "/api/tasks/{task_id}/prompts/": {
@@ -898,7 +935,7 @@ export interface components {
         };
         ExportCreateRequest: {
             /**
-             * @description sav: SA-V JSON files per video (manual and auto); coco: COCO instance segmentation with RLE and tracks; davis: indexed palette PNGs per frame; sav_png: per-object binary PNGs (SA-V val/test layout).
+             * @description sav: SA-V JSON files per video (manual and auto); coco: COCO instance segmentation with RLE and tracks; davis: indexed palette PNGs per frame; sav_png: per-object binary PNGs (SA-V val/test layout). COCO's categories are the project's labels; the other formats have a label map, labels.json, beside them.
              *
              *     * `sav` - sav
              *     * `coco` - coco
@@ -948,9 +985,10 @@ export interface components {
          * @description * `phase` - phase
          *     * `annotator` - annotator
          *     * `model_version` - model_version
+         *     * `label` - label
          * @enum {string}
          */
-        GroupByEnum: "phase" | "annotator" | "model_version";
+        GroupByEnum: "phase" | "annotator" | "model_version" | "label";
         HyperparametersRequest: {
             steps?: number;
             /** Format: double */
@@ -970,7 +1008,7 @@ export interface components {
             time_limit_minutes?: number | null;
         };
         ImportUploadRequest: {
-            /** @description One or two SA-V JSON files (the video's manual and/or auto file), or one zip of DAVIS PNG folders (<video>/<frame>.png indexed, or <video>/<object>/<frame>.png binary); one PNG per annotated frame. */
+            /** @description One or two SA-V JSON files (the video's manual and/or auto file), or one zip of DAVIS PNG folders (<video>/<frame>.png indexed, or <video>/<object>/<frame>.png binary); one PNG per annotated frame. With them, optionally, the label map (labels.json) of an export: the objects get the labels it names (created in the project when missing). */
             file: string[];
             /**
              * @description Status of the new masklets. Default accepted (ground truth).
@@ -1063,12 +1101,35 @@ export interface components {
          * @enum {string}
          */
         KindsEnum: "manual" | "auto";
+        /** @description A label as shown next to an object. */
+        Label: {
+            id: number;
+            name: string;
+            /** @description #rrggbb */
+            color: string;
+            project: number;
+            /** @description How many objects (masklets) have this label. */
+            objects: number;
+        };
+        LabelCreateRequest: {
+            name: string;
+            /** @description #rrggbb; default: the next colour of a palette. */
+            color?: string;
+        };
+        /** @description A label as shown next to an object. */
+        LabelRef: {
+            id: number;
+            name: string;
+            /** @description #rrggbb */
+            color: string;
+        };
         MaskletDetail: {
             readonly id: number;
             readonly project: number;
             readonly video: number;
             /** @description The object's number within its video (SA-V's index). */
             readonly object_number: number;
+            readonly label: components["schemas"]["LabelRef"];
             readonly kind: components["schemas"]["MaskletKindEnum"];
             readonly status: components["schemas"]["MaskletDetailStatusEnum"];
             /** @description The reviewer holding the review lease, if any. */
@@ -1110,7 +1171,7 @@ export interface components {
         };
         MetricsRow: {
             group_by: components["schemas"]["GroupByEnum"];
-            /** @description Phase, user id or model version id. */
+            /** @description Phase, user id, model version id or label id. */
             key: number | null;
             label: string;
             /** @description Submitted tasks. */
@@ -1190,6 +1251,13 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
+        ObjectCreateRequest: {
+            /**
+             * Format: int64
+             * @description A label of the project (default: its first label).
+             */
+            label?: number;
+        };
         ObjectMasks: {
             object_number: number;
             masklet_id: number;
@@ -1298,6 +1366,18 @@ export interface components {
             clicks_per_clicked_frame: number;
             /** Format: double */
             alignment_percent: number | null;
+        };
+        PatchedLabelUpdateRequest: {
+            name?: string;
+            /** @description #rrggbb */
+            color?: string;
+        };
+        PatchedObjectLabelRequest: {
+            /**
+             * Format: int64
+             * @description A label of the project (absent: nothing changes).
+             */
+            label?: number;
         };
         PatchedProjectUpdateRequest: {
             name?: string;
@@ -1550,14 +1630,18 @@ export interface components {
             task: number;
             video: components["schemas"]["SessionVideo"];
             objects: components["schemas"]["SessionObject"][];
+            /** @description The project's label set, for new objects. */
+            labels: components["schemas"]["LabelRef"][];
             phase: number;
             model_version: number | null;
             /** @description The GPU worker holding the session. */
             worker: string;
         };
         SessionObject: {
+            /** @description The object's number in its video: the same in the workspace, review and exports. */
             object_number: number;
             masklet_id: number;
+            label: components["schemas"]["LabelRef"];
         };
         SessionVideo: {
             id: number;
@@ -1594,6 +1678,10 @@ export interface components {
             readonly frame_count: number;
             /** @description The masklet to refine, for refinement tasks. */
             readonly masklet: number | null;
+            /** @description A refinement task's object, by its number. */
+            readonly masklet_object_number: number | null;
+            /** @description A refinement task's object's label. */
+            readonly masklet_label: components["schemas"]["LabelRef"] | null;
             /** @description Who holds the lease, or whom a queued task is kept for. */
             readonly assignee: string | null;
             /** Format: date-time */
@@ -2597,8 +2685,9 @@ export interface operations {
                  * @description * `phase` - phase
                  *     * `annotator` - annotator
                  *     * `model_version` - model_version
+                 *     * `label` - label
                  */
-                group_by?: "phase" | "annotator" | "model_version";
+                group_by?: "phase" | "annotator" | "model_version" | "label";
                 project?: number;
             };
             header?: never;
@@ -3085,6 +3174,263 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_labels_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_labels_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelCreateRequest"];
+                "multipart/form-data": components["schemas"]["LabelCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LabelCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_labels_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_labels_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedLabelUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedLabelUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedLabelUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3867,7 +4213,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ObjectCreateRequest"];
+                "multipart/form-data": components["schemas"]["ObjectCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ObjectCreateRequest"];
+            };
+        };
         responses: {
             201: {
                 headers: {
@@ -3953,6 +4305,90 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_objects_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                object_number: string;
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedObjectLabelRequest"];
+                "multipart/form-data": components["schemas"]["PatchedObjectLabelRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedObjectLabelRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionObject"];
+                };
             };
             400: {
                 headers: {

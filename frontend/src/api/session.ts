@@ -28,7 +28,11 @@ export const session = {
   open: (taskId: number) => request<Session>("POST", `/api/tasks/${taskId}/session/`),
   prompt: (taskId: number, body: PromptRequest) =>
     request<PromptAnswer>("POST", `/api/tasks/${taskId}/prompts/`, { body: { client_timestamp: now(), ...body } }),
-  addObject: (taskId: number) => request<SessionObject>("POST", `/api/tasks/${taskId}/objects/`),
+  addObject: (taskId: number, label?: number) =>
+    request<SessionObject>("POST", `/api/tasks/${taskId}/objects/`, { body: label ? { label } : {} }),
+  /** Change an object's label (a label of the task's project). */
+  setLabel: (taskId: number, objectNumber: number, label: number) =>
+    request<SessionObject>("PATCH", `/api/tasks/${taskId}/objects/${objectNumber}/`, { body: { label } }),
   removeObject: (taskId: number, objectNumber: number) =>
     request<void>("DELETE", `/api/tasks/${taskId}/objects/${objectNumber}/`),
   propagate: (taskId: number, frameIndex: number, direction: Direction) =>

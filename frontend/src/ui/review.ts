@@ -2,6 +2,7 @@
  * The verification queue: take the next masklet, play it with its overlay at a chosen speed,
  * accept it or reject it with a reason. Shortcuts: Space play, ←/→ step, a accept, r reject.
  */
+import { objectName } from "../api/labels";
 import { videos, type VideoDetail } from "../api/platform";
 import { masklets, reviews, type Masklet, type MaskletRevision } from "../api/queue";
 import type { Rle } from "../api/rle-types";
@@ -151,7 +152,10 @@ class ReviewView {
 
     this.element = h("div", { class: "review-view" },
       h("p", { class: "masklet-info" },
-        `Masklet ${masklet.id}: object ${masklet.object_number} of “${video.name}”, ${masklet.kind}, revision ${revision.number}`,
+        `Masklet ${masklet.id}: `,
+        h("span", { class: "swatch", style: `background:${masklet.label.color}`, title: `Label colour of “${masklet.label.name}”`, "aria-hidden": "true" }),
+        h("strong", { class: "masklet-label" }, objectName(masklet.object_number, masklet.label)),
+        ` of “${video.name}”, ${masklet.kind}, revision ${revision.number}`,
         revision.phase ? `, phase ${revision.phase}` : "", ` — present on ${presence.reduce((a, b) => a + b, 0)} of ${count} frames`),
       stage,
       h("div", { class: "player", role: "group", "aria-label": "Playback" },

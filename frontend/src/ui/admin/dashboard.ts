@@ -6,6 +6,7 @@ import type { AppContext } from "../app";
 import { errorText, h, replaceChildren, type Screen } from "../dom";
 import { figuresPanel } from "./figures-panel";
 import { jobsPanel } from "./jobs-panel";
+import { labelsPanel } from "./labels-panel";
 import { metricPairs } from "./metrics-format";
 import { retrainingPanel } from "./retraining-panel";
 import { metricsPanel } from "./metrics-panel";
@@ -102,6 +103,7 @@ export function dashboardScreen(_ctx: AppContext): Screen {
     metrics.element,
     figuresPanel().element,
     h("div", { class: "grid-2" }, upload.element, modelsPanel().element),
+    labelsPanel().element,
     retraining.element,
     jobs.element,
     videoList.element);

@@ -1,6 +1,6 @@
 /**
  * Table 1 of the SAM 2 paper, measured on this platform: GET /api/metrics/?group_by=phase as
- * charts (the paper's figures as reference ticks), and a table by phase, annotator or model version.
+ * charts (the paper's figures as reference ticks), and a table by phase, annotator, model version or label.
  */
 import { metrics, type GroupBy, type MetricsRow } from "../../api/queue";
 import { errorText, h, replaceChildren } from "../dom";
@@ -21,7 +21,7 @@ export function metricsPanel() {
   const note = h("p", { class: "muted" });
   const groupBy = h("select", { id: "metrics-group", on: { change: () => void loadTable() } },
     h("option", { value: "phase" }, "phase"), h("option", { value: "annotator" }, "annotator"),
-    h("option", { value: "model_version" }, "model version"));
+    h("option", { value: "model_version" }, "model version"), h("option", { value: "label" }, "label"));
   const element = h("section", { class: "card", "aria-labelledby": "metrics-title" },
     h("h2", { id: "metrics-title" }, "Data engine metrics (Table 1)"), note, charts,
     h("div", { class: "row" }, h("label", { for: "metrics-group" }, "Table by"), groupBy), table);

@@ -50,12 +50,13 @@ export function emptyFrames(result: unknown): Map<number, number[]> {
 }
 
 /** The message after a propagation: "done", or which objects it lost, on which frames. */
-export function propagationSummary(result: unknown, framesTracked: number): string {
+export function propagationSummary(result: unknown, framesTracked: number,
+  nameOf: (objectNumber: number) => string = (n) => `Object ${n}`): string {
   const vanished = [...emptyFrames(result)].filter(([, frames]) => frames.length > 0);
   if (!vanished.length) return "Propagation done.";
   const lost = vanished.map(([number, frames]) =>
     frames.length >= framesTracked
-      ? `Object ${number} is empty on every propagated frame`
-      : `Object ${number} vanished on frame${frames.length > 1 ? "s" : ""} ${frameRanges(frames)}`);
+      ? `${nameOf(number)} is empty on every propagated frame`
+      : `${nameOf(number)} vanished on frame${frames.length > 1 ? "s" : ""} ${frameRanges(frames)}`);
   return `Propagation done. ${lost.join("; ")} (marked red on the timeline): correct a frame where it is visible and propagate again.`;
 }

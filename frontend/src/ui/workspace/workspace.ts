@@ -3,6 +3,7 @@
  * the timeline, propagation, undo, submit. It owns the API calls; the canvas only reports what
  * the annotator did.
  */
+import { objectName, type LabelRef } from "../../api/labels";
 import { jobs, isTerminal, type Job } from "../../api/platform";
 import { tasks } from "../../api/queue";
 import { session as sessionApi, type Direction, type PromptAnswer, type PromptRequest, type Session } from "../../api/session";
@@ -50,10 +51,13 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   const store = new MaskStore(video.frame_count);
   const colors = new Map<number, Rgb>();
   let objects = session.objects.map((o) => o.object_number);
+  const objectLabels = new Map<number, LabelRef>();
   for (const o of session.objects) {
     colors.set(o.object_number, colorFor(o.object_number));
+    objectLabels.set(o.object_number, o.label);
     store.addObject(o.object_number);
   }
+  const nameOf = (n: number) => objectName(n, objectLabels.get(n));
   let busy = false;
   let job: Job | null = null;
   // The prompts sent from this page, newest last (undo pops one); their clicks are drawn as markers.
@@ -63,7 +67,7 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
 
   const stage = h("div", { class: "stage" });
   const canvas = new FrameCanvas(stage);
-  const canvasObjects = () => objects.map((n) => ({ objectNumber: n, color: colors.get(n)! }));
+  const canvasObjects = () => objects.map((n) => ({ objectNumber: n, color: colors.get(n)!, label: objectLabels.get(n)! }));
   canvas.setup({ width: video.width, height: video.height, phase, objects: canvasObjects() });
 
   const show = async (frame: number) => {
@@ -81,13 +85,14 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   const timeline = new Timeline(video.frame_count, (f) => void playback.seek(f));
 
   const tools = toolbar(canvas.tools, (mode) => pickTool(mode));
-  const objectList = objectsPanel({
+  const objectList = objectsPanel(session.labels, {
     select: (n) => {
       canvas.selectObject(n);
       refreshObjects();
     },
-    add: () => void addObject(),
+    add: (label) => void addObject(label),
     remove: (n) => void removeObject(n),
+    relabel: (n, label) => void relabelObject(n, label),
   });
   const propagation = propagationPanel({ start: (d) => void propagate(d), cancel: () => void cancelJob() });
   const player = playerControls(video.frame_count, {
@@ -187,11 +192,13 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     }
   }
 
-  async function addObject() {
+  async function addObject(label: number = objectList.newLabel) {
     busy = true;
     refreshObjects();
     try {
-      const { object_number } = await sessionApi.addObject(taskId);
+      const added = await sessionApi.addObject(taskId, label || undefined);
+      const { object_number } = added;
+      objectLabels.set(object_number, added.label);
       colors.set(object_number, colorFor(object_number));
       store.addObject(object_number);
       objects = [...objects, object_number];
@@ -205,8 +212,18 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     }
   }
 
+  async function relabelObject(n: number, label: number) {
+    try {
+      const changed = await sessionApi.setLabel(taskId, n, label);
+      objectLabels.set(n, changed.label);
+    } catch (error) {
+      message.show(errorText(error));
+    }
+    refreshObjects();
+  }
+
   async function removeObject(n: number) {
-    if (!window.confirm(`Remove object ${n} and its masks from this task?`)) return;
+    if (!window.confirm(`Remove ${nameOf(n)} and its masks from this task?`)) return;
     try {
       await sessionApi.removeObject(taskId, n);
       objects = objects.filter((o) => o !== n);
@@ -247,7 +264,7 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
         if (job.status === "succeeded") {
           store.setVanished(emptyFrames(job.result));
           refreshObjects();
-          message.show(propagationSummary(job.result, job.progress.total ?? 0), "info");
+          message.show(propagationSummary(job.result, job.progress.total ?? 0, nameOf), "info");
         }
         if (job.status === "cancelled") message.show("Propagation cancelled.", "info");
         job = null;
