@@ -169,3 +169,30 @@ def test_register_model_evaluate_scores_a_version_on_the_held_out_split(base_ver
         call_command("register_model", name="nope", evaluate=True, project=str(project.pk), stdout=StringIO())
     with pytest.raises(CommandError, match="--evaluate needs --project"):
         call_command("register_model", name=base_version.name, evaluate=True, stdout=StringIO())
+
+
+def test_api_evaluate_queues_a_job_that_records_the_scores(base_version, admin_user, project, reviewer,
+                                                           api_client_for, django_capture_on_commit_callbacks) -> None:
+    from annotation.services.evaluations import model_version_evaluation_run
+    from tests.dataplatform.conftest import error_of
+
+    admin = api_client_for(admin_user)
+    url = f"/api/model-versions/{base_version.pk}/evaluate/"
+    response = admin.post(url, {"project": project.pk}, format="json")
+    assert response.status_code == 400 and "no accepted masklets on val videos" in error_of(response)["message"]
+    assert admin.post(url, {"project": 999999}, format="json").status_code == 404
+    assert admin.post(url, {"project": project.pk, "split": "train"}, format="json").status_code == 400
+    assert admin.post(url, {"project": project.pk, "max_videos": 10**6}, format="json").status_code == 400
+    seed_accepted_video(project, reviewer, split="test", seed=13)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin.post(url, {"project": project.pk, "split": "test"}, format="json")
+    assert response.status_code == 202, response.json()
+    job = response.json()
+    assert job["kind"] == "model_evaluation" and job["status"] == "queued"
+    assert model_version_evaluation_run(job_id=job["id"]) is not None
+    assert model_version_evaluation_run(job_id=job["id"]) is None  # a second delivery does nothing
+    listed = {v["id"]: v for v in admin.get("/api/model-versions/").json()["results"]}
+    record = listed[base_version.pk]["metrics"]["evaluations"][f"{project.pk}/test"]
+    assert record["split"] == "test" and set(record["scores"]) == {"mask", "1-click", "box"}
+    body = admin.get(f"/api/jobs/{job['id']}/").json()
+    assert body["status"] == "succeeded" and body["message"].startswith("Held-out J&F mask ")

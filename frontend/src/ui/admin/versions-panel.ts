@@ -93,7 +93,7 @@ export function versionsPanel(onChange: () => void = () => {}) {
     button.disabled = true;
     button.textContent = "Evaluating…";
     try {
-      const job = await followJob(await modelVersions.evaluate(version.id, { project: chosen, split: split.value as "val" | "test" }));
+      const job = await followJob(await modelVersions.evaluate(version.id, { project: chosen, split: split.value as "val" | "test", max_videos: 20 }));
       if (job.status === "succeeded") message.show(`${version.name}: ${job.message}`, "info");
       else message.show(`${version.name} was not evaluated: ${job.message || job.status}`);
       await load();
