@@ -71,6 +71,9 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, Any]] = {
     "eval_videos": (20, 0, 1000),  # held-out videos scored at the end (0: no evaluation)
     "time_limit_minutes": (None, 1, 7 * 24 * 60),  # stop training early when this is reached
 }
+# A round from an official SAM 2 / 2.1 checkpoint defaults to the paper's fine-tune (App. C.2, the MOSE
+# fine-tune): lr 5e-6, 3e-6 on the image encoder; micro, trained here from scratch, to the lr above.
+PAPER_FINETUNE_LR = {"lr": 5e-6, "image_encoder_lr": 3e-6}
 _INTEGER = {"steps", "warmup_steps", "clip_frames", "max_objects", "seed", "eval_videos"}
 _PROGRESS_EVERY_S = 2.0  # at most one progress write per interval (the last step always writes)
 
@@ -78,9 +81,12 @@ _PROGRESS_EVERY_S = 2.0  # at most one progress write per interval (the last ste
 # ---- Launch ----------------------------------------------------------------------------------------
 
 
-def retraining_hyperparameters(*, hyperparameters: dict[str, Any] | None) -> dict[str, Any]:
-    """Every hyperparameter, defaults filled in, each checked against its bounds (400 naming it)."""
+def retraining_hyperparameters(*, hyperparameters: dict[str, Any] | None, config_name: str = "micro") -> dict[str, Any]:
+    """Every hyperparameter, defaults filled in, each checked against its bounds (400 naming it).
+    For a base of an official config (not micro) the learning rates default to the paper's fine-tune."""
     given = dict(hyperparameters or {})
+    if config_name != "micro" and "lr" not in given:
+        given = {**PAPER_FINETUNE_LR, **given}
     unknown = sorted(set(given) - set(HYPERPARAMETERS))
     if unknown:
         raise ApplicationError(f"Unknown hyperparameters {', '.join(unknown)}; known: {', '.join(HYPERPARAMETERS)}.",
@@ -191,7 +197,7 @@ def retraining_round_launch(*, base_version: ModelVersion, data_selection: dict[
 
     model_version_require_usable(version=base_version)
     selection = retraining_selection(data_selection=data_selection)
-    params = retraining_hyperparameters(hyperparameters=hyperparameters)
+    params = retraining_hyperparameters(hyperparameters=hyperparameters, config_name=base_version.config_name)
     count = selection_masklets(selection).count()
     if count == 0:
         raise ApplicationError(f"No accepted masklets match this selection ({selection_describe(selection)}): "

@@ -196,3 +196,13 @@ def test_api_evaluate_queues_a_job_that_records_the_scores(base_version, admin_u
     assert record["split"] == "test" and set(record["scores"]) == {"mask", "1-click", "box"}
     body = admin.get(f"/api/jobs/{job['id']}/").json()
     assert body["status"] == "succeeded" and body["message"].startswith("Held-out J&F mask ")
+
+
+def test_a_round_from_an_official_version_defaults_to_the_papers_fine_tune_learning_rates() -> None:
+    from annotation.services.retraining import retraining_hyperparameters
+
+    official = retraining_hyperparameters(hyperparameters={"steps": 10}, config_name="sam2.1_hiera_l")
+    assert official["lr"] == 5e-6 and official["image_encoder_lr"] == 3e-6
+    assert retraining_hyperparameters(hyperparameters={"lr": 1e-5}, config_name="sam2.1_hiera_l")["lr"] == 1e-5
+    micro = retraining_hyperparameters(hyperparameters={}, config_name="micro")
+    assert micro["lr"] == 1e-4 and micro["image_encoder_lr"] is None
