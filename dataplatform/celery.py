@@ -46,6 +46,7 @@ GPU_TASK_LIMITS = {
     "automasklets": {"soft_time_limit": 7200, "time_limit": 7260},
     "retraining": {"soft_time_limit": 86400, "time_limit": 86460},  # a day of training at most
     "model_validation": {"soft_time_limit": 1800, "time_limit": 1860},  # copy + strict load of a checkpoint
+    "model_evaluation": {"soft_time_limit": 7200, "time_limit": 7260},  # a version on a held-out split
 }
 
 app.conf.update(

@@ -122,6 +122,7 @@ class Job(models.Model):
         IMPORT = "import"
         RETRAINING = "retraining"
         MODEL_VALIDATION = "model_validation"
+        MODEL_EVALUATION = "model_evaluation"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

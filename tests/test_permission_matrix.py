@@ -156,6 +156,9 @@ MATRIX: list[Row] = [
     Row("model-version-list", "get", any_role(200)),
     Row("model-version-list", "post", admin_only(202), body=lambda w, c: checkpoint_in_storage(c)),
     Row("model-version-promote", "post", admin_only(200), {"version_id": "model_version"}),
+    # Past the check: the world's project has no accepted masklets on val videos, nothing to score (400).
+    Row("model-version-evaluate", "post", admin_only(400), {"version_id": "model_version"},
+        body=lambda w, c: {"project": w.project.pk}),
     Row("retraining-round-list", "get", admin_only(200)),
     Row("retraining-round-list", "post", admin_only(400), body={}, case="no accepted masklets"),
     Row("retraining-round-detail", "get", admin_only(200), {"round_id": "retraining_round"}),

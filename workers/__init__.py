@@ -5,6 +5,7 @@ Importing this package imports every task module, so the worker (and ``job_dispa
 
 from workers import (  # noqa: F401
     automasklets,
+    evaluations,
     exchange,
     ingest,
     maintenance,

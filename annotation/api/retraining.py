@@ -14,12 +14,18 @@ from rest_framework.response import Response
 
 from annotation.models import ModelVersion, RetrainingRound
 from annotation.services.checkpoints import model_version_register
+from annotation.services.evaluations import (
+    EVALUATION_SPLITS,
+    MAX_EVALUATION_VIDEOS,
+    model_version_evaluation_launch,
+)
 from annotation.services.modelversions import model_version_promote
 from annotation.services.retraining import HYPERPARAMETERS, retraining_round_launch
 from dataplatform.api.base import MAX_ID, ApiView, ListApiView, validated_body
 from dataplatform.api.parsers import FormParser, JSONParser, MultiPartParser
 from dataplatform.api.serializers import ErrorSerializer, JobProgressSerializer, JobSerializer
 from dataplatform.errors import ApplicationError, NotFoundError
+from dataplatform.models import Project
 from dataplatform.roles import IsAdminRole
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -53,6 +59,16 @@ class ModelVersionRegisterSerializer(serializers.Serializer):
         if ("file" in attrs) == bool(attrs.get("checkpoint", "").strip()):
             raise serializers.ValidationError("Give either a file or a checkpoint storage URI.")
         return attrs
+
+
+class ModelVersionEvaluateSerializer(serializers.Serializer):
+    project = serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                       help_text="The project whose held-out split scores the version.")
+    split = serializers.ChoiceField(choices=EVALUATION_SPLITS, default="val",
+                                    help_text="val: the development split (the promotion gate's); test: the "
+                                              "untouched one, only for reporting.")
+    max_videos = serializers.IntegerField(min_value=1, max_value=MAX_EVALUATION_VIDEOS, default=20,
+                                          help_text="Score at most this many held-out videos.")
 
 
 class ModelVersionWithJobSerializer(serializers.Serializer):
@@ -212,6 +228,27 @@ class ModelVersionPromoteApi(ApiView):
     def post(self, request: Request, version_id: int) -> Response:
         version = model_version_promote(version=_version_get(version_id), user=request.user)
         return Response(ModelVersionSerializer(version).data)
+
+
+@extend_schema(tags=["models"])
+class ModelVersionEvaluateApi(ApiView):
+    """Score this version on a project's held-out split with the semi-supervised protocols (GT mask,
+    one click, box), as a retraining round does: a Job (202); the scores land in the version's
+    ``metrics.evaluations["<project>/<split>"]`` (per protocol: jf, j, f, objects, per_object)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="model_versions_evaluate", request=ModelVersionEvaluateSerializer,
+                   responses={202: JobSerializer, **ERRORS})
+    def post(self, request: Request, version_id: int) -> Response:
+        version = _version_get(version_id)
+        data = validated_body(request, ModelVersionEvaluateSerializer)
+        project = Project.objects.filter(pk=data["project"]).first()
+        if project is None:
+            raise NotFoundError(f"Project {data['project']} does not exist.")
+        job = model_version_evaluation_launch(version=version, project=project, split=data["split"],
+                                              max_videos=data["max_videos"], user=request.user)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(tags=["models"])

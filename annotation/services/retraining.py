@@ -51,7 +51,8 @@ logger = logging.getLogger("masklet.retraining")
 PHASES = (1, 2, 3)
 TRAIN_SPLITS = (Video.Split.TRAIN, Video.Split.UNASSIGNED)
 EVAL_SPLIT = Video.Split.VAL
-EVAL_PROTOCOLS = ("mask", "1-click")  # GT mask and one click on each object's first frame
+# GT mask, one click and the box on each object's first frame (the paper's semi-supervised protocols)
+EVAL_PROTOCOLS = ("mask", "1-click", "box")
 
 # Hyperparameter -> (default, minimum, maximum). The defaults are a short fine-tune (the paper's
 # MOSE fine-tune uses lr 5e-6, 3e-6 on the image encoder, on 8 GPUs for 40 epochs).
@@ -70,6 +71,9 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, Any]] = {
     "eval_videos": (20, 0, 1000),  # held-out videos scored at the end (0: no evaluation)
     "time_limit_minutes": (None, 1, 7 * 24 * 60),  # stop training early when this is reached
 }
+# A round from an official SAM 2 / 2.1 checkpoint defaults to the paper's fine-tune (App. C.2, the MOSE
+# fine-tune): lr 5e-6, 3e-6 on the image encoder; micro, trained here from scratch, to the lr above.
+PAPER_FINETUNE_LR = {"lr": 5e-6, "image_encoder_lr": 3e-6}
 _INTEGER = {"steps", "warmup_steps", "clip_frames", "max_objects", "seed", "eval_videos"}
 _PROGRESS_EVERY_S = 2.0  # at most one progress write per interval (the last step always writes)
 
@@ -77,9 +81,12 @@ _PROGRESS_EVERY_S = 2.0  # at most one progress write per interval (the last ste
 # ---- Launch ----------------------------------------------------------------------------------------
 
 
-def retraining_hyperparameters(*, hyperparameters: dict[str, Any] | None) -> dict[str, Any]:
-    """Every hyperparameter, defaults filled in, each checked against its bounds (400 naming it)."""
+def retraining_hyperparameters(*, hyperparameters: dict[str, Any] | None, config_name: str = "micro") -> dict[str, Any]:
+    """Every hyperparameter, defaults filled in, each checked against its bounds (400 naming it).
+    For a base of an official config (not micro) the learning rates default to the paper's fine-tune."""
     given = dict(hyperparameters or {})
+    if config_name != "micro" and "lr" not in given:
+        given = {**PAPER_FINETUNE_LR, **given}
     unknown = sorted(set(given) - set(HYPERPARAMETERS))
     if unknown:
         raise ApplicationError(f"Unknown hyperparameters {', '.join(unknown)}; known: {', '.join(HYPERPARAMETERS)}.",
@@ -190,7 +197,7 @@ def retraining_round_launch(*, base_version: ModelVersion, data_selection: dict[
 
     model_version_require_usable(version=base_version)
     selection = retraining_selection(data_selection=data_selection)
-    params = retraining_hyperparameters(hyperparameters=hyperparameters)
+    params = retraining_hyperparameters(hyperparameters=hyperparameters, config_name=base_version.config_name)
     count = selection_masklets(selection).count()
     if count == 0:
         raise ApplicationError(f"No accepted masklets match this selection ({selection_describe(selection)}): "
@@ -224,7 +231,8 @@ class _Cancelled(Exception):
     pass
 
 
-def _device():
+def engine_device():
+    """The torch device the engine runs on here (ENGINE_DEVICE; auto: CUDA when there is one)."""
     import torch
 
     setting = getattr(settings, "ENGINE_DEVICE", "auto")
@@ -289,31 +297,67 @@ def _round_status(rr: RetrainingRound, status: str) -> None:
     rr.status = status
 
 
-def evaluate_model(model, videos: list, *, protocols=EVAL_PROTOCOLS) -> dict[str, dict[str, float]]:
-    """J&F, J and F (percent) per protocol of ``model`` on (frames, {object: masks}) pairs."""
-    from engine.evaluation.protocols import evaluate_semi_supervised
+def evaluate_model(model, videos: list, *, protocols=EVAL_PROTOCOLS,
+                   names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """J&F, J and F (percent) per protocol of ``model`` on (frames, {object: masks}) pairs, with each
+    object's J&F under ``per_object`` keyed "<video name>:<object>" (``names``: the videos' names,
+    default their positions), so that two versions scored on the same videos can be compared object
+    by object (``annotation.services.promotion``)."""
+    from engine.evaluation.jf import aggregate, evaluate_video
+    from engine.evaluation.protocols import segment_semi_supervised
 
+    names = names or [str(i) for i in range(len(videos))]
     out = {}
     for protocol in protocols:
-        scores = evaluate_semi_supervised(model, videos, prompt=protocol)
+        scores = aggregate(evaluate_video(gt, segment_semi_supervised(model, frames, gt, protocol), name=name)
+                           for name, (frames, gt) in zip(names, videos, strict=True))
         out[protocol] = {"jf": round(scores.jf, 2), "j": round(scores.j, 2), "f": round(scores.f, 2),
-                         "objects": scores.num_objects}
+                         "objects": scores.num_objects,
+                         "per_object": {f"{o.video}:{o.obj_id}": round(o.jf, 2) for o in scores.per_object}}
     return out
 
 
-def _evaluation(model, base_model, selection: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def held_out_videos(selection: dict[str, Any], limit: int) -> tuple[list, list[str]]:
+    """The first ``limit`` held-out videos as (frames, masks) pairs, and their names (video ids)."""
     from annotation.training_data import masklet_videos
 
+    held_out = masklet_videos(held_out_masklets(selection))[:limit]
+    return [(frames, masks) for _, frames, masks in held_out], [str(video.pk) for video, _, _ in held_out]
+
+
+def _evaluation(model, base_model, selection: dict[str, Any], params: dict[str, Any], *,
+                active: ModelVersion | None, base: ModelVersion, folder: Path, device) -> dict[str, Any]:
     if params["eval_videos"] == 0:
         return {"val": None, "note": "Evaluation was turned off (eval_videos 0)."}
-    held_out = masklet_videos(held_out_masklets(selection))[: params["eval_videos"]]
-    if not held_out:
+    pairs, names = held_out_videos(selection, params["eval_videos"])
+    if not pairs:
         return {"val": None, "note": "No accepted masklets on val videos: the round was not evaluated on a "
                                      "held-out split. Assign some annotated videos to val."}
-    pairs = [(frames, masks) for _, frames, masks in held_out]
-    return {"val": evaluate_model(model, pairs), "val_base": evaluate_model(base_model, pairs),
-            "val_videos": len(held_out), "val_objects": sum(len(m) for _, _, m in held_out),
-            "protocols": list(EVAL_PROTOCOLS)}
+    out = {"val": evaluate_model(model, pairs, names=names), "val_base": evaluate_model(base_model, pairs, names=names),
+           "val_videos": len(pairs), "val_objects": sum(len(m) for _, m in pairs), "protocols": list(EVAL_PROTOCOLS)}
+    # The gate compares with the active version on the same objects: the base when it is the active one.
+    if active is not None and active.pk != base.pk:
+        try:
+            active_model = model_version_load(version=active, folder=folder, device=device)
+        except ApplicationError as error:  # an active version that cannot load is not compared with
+            out["val_active_note"] = error.message
+        else:
+            active_model.eval()
+            out["val_active"] = evaluate_model(active_model, pairs, names=names)
+    return out
+
+
+def _gate(metrics: dict[str, Any], active: ModelVersion | None) -> dict[str, Any]:
+    """The promotion gate against the version active when the round was evaluated (see promotion)."""
+    from annotation.services.promotion import promotion_comparison
+
+    if active is None:
+        return promotion_comparison(candidate=metrics.get("val"), incumbent=None, incumbent_name="(none)",
+                                    incumbent_id=None)
+    incumbent = metrics.get("val_active") if "val_active" in metrics else (
+        metrics.get("val_base") if "val_active_note" not in metrics else None)
+    return promotion_comparison(candidate=metrics.get("val"), incumbent=incumbent, incumbent_name=active.name,
+                                incumbent_id=active.pk)
 
 
 def version_name_for(rr: RetrainingRound) -> str:
@@ -354,7 +398,7 @@ def _run(rr: RetrainingRound, job: Job,
 
     params, selection = rr.hyperparameters, rr.data_selection
     _round_status(rr, RetrainingRound.Status.TRAINING)
-    device = _device()
+    device = engine_device()
     with tempfile.TemporaryDirectory(prefix="masklet-round-") as tmp:
         folder = Path(tmp)
         torch.manual_seed(params["seed"])
@@ -399,7 +443,9 @@ def _run(rr: RetrainingRound, job: Job,
         _job_result(job, {"stage": "evaluating", "step": trainer.step, "steps": steps,
                           "loss": round(losses[-1], 4) if losses else None})
         model.eval()
-        metrics = _evaluation(model, base_model, selection, params)
+        active = ModelVersion.objects.filter(is_active=True).first()
+        metrics = _evaluation(model, base_model, selection, params, active=active, base=rr.base_version,
+                              folder=folder, device=device)
         metrics.update({
             "steps": trainer.step, "train_seconds": round(train_seconds, 1),
             "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4) if losses else None,
@@ -417,6 +463,12 @@ def _run(rr: RetrainingRound, job: Job,
         locked = RetrainingRound.objects.select_for_update().get(pk=rr.pk)
         if job_cancel_requested(job=job):
             raise _Cancelled()
+        gate = _gate(metrics, active)
+        now_active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
+        if gate["promote"] and now_active != (active.pk if active else None):
+            gate = {**gate, "promote": False, "reason": gate["reason"].replace(
+                "promoted automatically.", "but the active version changed during the round: left unpromoted.")}
+        metrics["gate"] = gate
         version = ModelVersion.objects.create(
             name=name, config_name=rr.base_version.config_name, engine_config=rr.base_version.engine_config,
             checkpoint_key=key, parent=rr.base_version, metrics=metrics, created_by=rr.created_by)
@@ -424,17 +476,24 @@ def _run(rr: RetrainingRound, job: Job,
             RetrainingRound.Status.SUCCEEDED, version, timezone.now())
         val = metrics.get("val") or {}
         locked.message = ("Held-out J&F " + ", ".join(f"{p} {v['jf']:.1f}" for p, v in val.items())
-                          if val else metrics.get("note", ""))
+                          if val else metrics.get("note", "")) + f". Gate: {gate['reason']}"
+        if gate["promote"]:
+            from annotation.services.modelversions import model_version_promote
+
+            version = model_version_promote(version=version, user=rr.created_by)
         locked.save(update_fields=["status", "resulting_version", "finished_at", "message"])
         job_succeed(job=job, result={"stage": "done", "step": trainer.step, "steps": steps,
                                      "loss": metrics["final_loss"], "model_version": version.pk,
-                                     "model_version_name": version.name, "metrics": metrics})
+                                     "model_version_name": version.name, "metrics": metrics,
+                                     "promoted": gate["promote"]})
     return locked
 
 
 __all__ = [
     "HYPERPARAMETERS",
+    "engine_device",
     "evaluate_model",
+    "held_out_videos",
     "model_version_load",
     "retraining_hyperparameters",
     "retraining_round_cancel",

@@ -123,6 +123,9 @@ class BootstrapConfig:
     eval_frames: int = 24
     eval_prompts: tuple[str, ...] = ("mask", "1-click")  # semi-supervised protocols (PROMPTS) to score
     eval_look: str = "studio"  # engine.synthetic.LOOKS: the held-out set's look (training is studio)
+    # "dev": the held-out set of ``eval_seed`` (the recipe and the averaging were chosen on it); "test":
+    # the untouched set of engine.synthetic.TEST_SEED (never used to choose anything); "both".
+    eval_split: str = "dev"
     threads: int = 1  # 1 thread is fastest on a busy machine; more where the cores are free
     out: Path = DEFAULT_WEIGHTS
     checkpoint: Path | None = None  # resumable training state, written every `save_every` steps
@@ -220,20 +223,26 @@ def run_bootstrap(cfg: BootstrapConfig = BootstrapConfig(),
 
 
 def evaluate_bootstrap(cfg: BootstrapConfig, log: Callable[[str], None] = print) -> dict[str, float]:
+    """J&F per protocol on the held-out set(s) of ``cfg.eval_split``; keys "<protocol>" for the dev set,
+    "test:<protocol>" for the untouched test set."""
     from engine.evaluation.protocols import evaluate_semi_supervised
-    from engine.synthetic import make_dataset
+    from engine.synthetic import TEST_SEED, make_dataset
 
     model = load_model(None, cfg.out)
-    videos = make_dataset(cfg.eval_seed, cfg.eval_videos, num_frames=cfg.eval_frames, look=cfg.eval_look)
+    sets = {"dev": [("dev", cfg.eval_seed)], "test": [("test", TEST_SEED)],
+            "both": [("dev", cfg.eval_seed), ("test", TEST_SEED)]}[cfg.eval_split]
     out = {}
-    for prompt in cfg.eval_prompts:
-        start = time.perf_counter()
-        scores = evaluate_semi_supervised(model, [(v.frames, v.masks) for v in videos], prompt=prompt)
-        out[prompt] = scores.jf
-        log(f"held-out synthetic set ({cfg.eval_look} look, seed {cfg.eval_seed}, {cfg.eval_videos} videos x "
-            f"{cfg.eval_frames} frames, "
-            f"{scores.num_objects} objects), prompt {prompt}: J&F {scores.jf:.1f} (J {scores.j:.1f}, "
-            f"F {scores.f:.1f}) [{time.perf_counter() - start:.0f} s]")
+    for name, seed in sets:
+        videos = make_dataset(seed, cfg.eval_videos, num_frames=cfg.eval_frames, look=cfg.eval_look)
+        label = "held-out synthetic set" if name == "dev" else "untouched test set"
+        for prompt in cfg.eval_prompts:
+            start = time.perf_counter()
+            scores = evaluate_semi_supervised(model, [(v.frames, v.masks) for v in videos], prompt=prompt)
+            out[prompt if name == "dev" else f"test:{prompt}"] = scores.jf
+            log(f"{label} ({cfg.eval_look} look, seed {seed}, {cfg.eval_videos} videos x "
+                f"{cfg.eval_frames} frames, "
+                f"{scores.num_objects} objects), prompt {prompt}: J&F {scores.jf:.1f} (J {scores.j:.1f}, "
+                f"F {scores.f:.1f}) [{time.perf_counter() - start:.0f} s]")
     return out
 
 
@@ -248,6 +257,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated protocols: mask, 1-click, 3-click, 5-click, box")
     parser.add_argument("--eval-look", choices=tuple(LOOKS), default=d.eval_look,
                         help="the held-out set's look (the training videos are studio)")
+    parser.add_argument("--eval-split", choices=("dev", "test", "both"), default=d.eval_split,
+                        help="dev: the --eval-seed set the recipe was tuned on; test: the untouched set "
+                             "(engine.synthetic.TEST_SEED, never used to choose anything); both")
     parser.add_argument("--threads", type=int, default=d.threads)
     parser.add_argument("--low-res-fraction", type=float, default=d.low_res_fraction,
                         help=f"share of the steps trained at {d.low_res_size} px before 256 px (0: all at 256)")
@@ -267,7 +279,7 @@ def config_from_args(args: argparse.Namespace) -> BootstrapConfig:
         BootstrapConfig(), steps=args.steps, train_seed=args.train_seed,
         eval_seed=args.eval_seed, eval_videos=args.eval_videos, eval_frames=args.eval_frames,
         eval_prompts=tuple(p.strip() for p in args.eval_prompts.split(",") if p.strip()), eval_look=args.eval_look,
-        threads=args.threads, low_res_fraction=args.low_res_fraction, out=args.out, checkpoint=args.checkpoint, resume=args.resume,
+        eval_split=getattr(args, "eval_split", "dev"), threads=args.threads, low_res_fraction=args.low_res_fraction, out=args.out, checkpoint=args.checkpoint, resume=args.resume,
         eval_only=args.eval_only, progress=not args.no_progress)
 
 

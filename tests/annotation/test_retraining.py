@@ -128,8 +128,8 @@ def test_round_end_to_end_registers_a_loadable_version_with_metrics(base_version
     version = done.resulting_version
     assert version.parent == base_version and not version.is_active and version.config_name == "micro"
     metrics = version.metrics
-    assert set(metrics["val"]) == {"mask", "1-click"} and metrics["val_videos"] == 1
-    assert 0 <= metrics["val"]["mask"]["jf"] <= 100 and set(metrics["val_base"]) == {"mask", "1-click"}
+    assert set(metrics["val"]) == {"mask", "1-click", "box"} and metrics["val_videos"] == 1
+    assert 0 <= metrics["val"]["mask"]["jf"] <= 100 and set(metrics["val_base"]) == {"mask", "1-click", "box"}
     assert metrics["steps"] == 2 and metrics["train_masklets"] >= 1 and metrics["final_loss"] > 0
     job = Job.objects.get(pk=launched.job_id)
     assert job.status == Job.Status.SUCCEEDED and job.progress_done == 2

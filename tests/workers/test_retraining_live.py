@@ -42,7 +42,7 @@ def test_a_round_through_the_api_on_a_worker_then_promoted_and_used(base, user_f
         client.get(f"/api/retraining-rounds/{round_id}/").json()), timeout=300, what="the round to finish")
     assert body["status"] == "succeeded", body["message"]
     assert body["step"] == 2 and body["progress"]["percent"] == 100.0 and body["loss"] > 0
-    assert set(body["metrics"]["val"]) == {"mask", "1-click"}
+    assert set(body["metrics"]["val"]) == {"mask", "1-click", "box"}
     job = Job.objects.get(pk=body["job"])
     assert job.status == Job.Status.SUCCEEDED and job.celery_task_id
     version = ModelVersion.objects.get(pk=body["resulting_version"]["id"])

@@ -1,5 +1,5 @@
-"""``python manage.py simulate_flywheel [--rounds N] [--videos N] [--seed S] [--start shipped|untrained]``:
-the data engine's flywheel, measured on synthetic videos through the platform.
+"""``python manage.py simulate_flywheel [--rounds N] [--videos N] [--seeds S ...] [--start shipped|untrained]``:
+the data engine's flywheel, measured on synthetic videos through the platform, over several seeds.
 
 The videos are in the ``field`` look by default (``engine.synthetic.LOOKS``): a domain the shipped
 micro model was not trained on, as SA-V's videos were new to SAM. One project holds the run. Its
@@ -13,12 +13,20 @@ labelled val set gives). Then, round after round:
    IoU over the annotated frames at least 0.75, the paper's threshold; the others stay out of the
    training data), and the videos join the ``train`` split;
 3. a retraining round (the platform's Job, on the worker) fine-tunes the active version on every
-   accepted masklet so far, and scores it on the val videos; it is promoted, so the next phase's
-   annotators use it.
+   accepted masklet so far, and scores it and the active version on the val videos; the promotion
+   gate (``annotation.services.promotion``) promotes it only when it beats the active version by
+   more than the evaluation's noise, so the next phase's annotators never get a worse model.
 
-At the end it prints the analog of the paper's Table 2 (J&F on the held-out videos after each
+Two held-out sets: ``val`` (the development set: seeded from ``--seed``, the gate decides on it, and
+the defaults were chosen on it) and ``test``, the untouched set: ``--test-videos`` videos made from
+``TEST_SEED``, fixed once and never used to choose anything, scored after each round with the
+evaluation Job (``annotation.services.evaluations``) and only reported.
+
+For each seed it prints the analog of the paper's Table 2 (J&F on the held-out videos after each
 round, per protocol) and of Table 1 (time per frame, edited frames, clicks per clicked frame per
-phase, from the platform's own metrics), with the paper's figures beside them.
+phase, from the platform's own metrics), with the paper's figures beside them. With several seeds
+(``--seeds 0 1 2``) it then prints the active model's J&F after each round as mean ± standard
+deviation (min..max) over the seeds, on both sets, and how many seeds rose or fell in each round.
 """
 
 from __future__ import annotations
@@ -41,12 +49,13 @@ from annotation.simulation.runner import (
     make_videos,
     run_simulation,
 )
-from engine.synthetic import LOOKS
+from engine.synthetic import LOOKS, TEST_SEED
 
 # Table 2 of the paper: J&F on SA-V val and on 9 zero-shot datasets after each phase's data.
 PAPER_TABLE2 = [("start (SA-1B + public data)", 50.0, 62.5), ("+ phase 1", 53.0, 66.9), ("+ phase 2", 58.8, 70.9),
                 ("+ phase 3", 63.2, 71.5)]
 PAPER_SPEEDUP = 37.8 / 4.5  # phase 1 vs phase 3 time per frame (Table 1): 8.4x
+SUMMARY_PROTOCOLS = ("mask", "1-click", "box")
 
 
 @dataclass
@@ -54,6 +63,7 @@ class FlywheelConfig:
     rounds: int = 3
     videos: int = 3  # annotated per round
     val_videos: int = 6
+    test_videos: int = 6  # the untouched test set (TEST_SEED), scored after each round, only reported
     seed: int = 0
     start: str = "shipped"  # or "untrained"
     steps: int = 60
@@ -79,7 +89,20 @@ class RoundReport:
     phase: int
     version: str
     annotated: str
-    metrics: dict
+    metrics: dict  # the round's version's (its val scores, the gate's decision)
+    promoted: bool = False
+    active_val: dict | None = None  # the active version's val scores after the round
+    active_test: dict | None = None  # ... and its scores on the untouched test set
+
+
+@dataclass
+class SeedReport:
+    seed: int
+    rounds: list[RoundReport]
+    start_val: dict | None
+    start_test: dict | None
+    project: object
+    minutes: float
 
 
 def _log(stdout):
@@ -117,19 +140,21 @@ def initial_version(cfg: FlywheelConfig, tag: str, user):
     return model_version_promote(version=version, user=user)
 
 
-def add_val_videos(cfg: FlywheelConfig, project, reviewer, folder: Path) -> int:
-    """Held-out videos with their ground truth as accepted masklets (split val)."""
+def add_val_videos(cfg: FlywheelConfig, project, reviewer, folder: Path, *, split: str = "val",
+                   videos: int | None = None, seed: int | None = None) -> int:
+    """Held-out videos with their ground truth as accepted masklets (split val, or test)."""
     from annotation.models import Masklet, Review
     from annotation.services.masklets import masklet_create, masklet_revision_create
     from dataplatform.models import Video
     from engine import rle as rle_ops
 
-    sim_cfg = SimulationConfig(phase=project.phase, videos=cfg.val_videos, seed=cfg.seed * 7919 + 104729,
+    sim_cfg = SimulationConfig(phase=project.phase, videos=cfg.val_videos if videos is None else videos,
+                               seed=cfg.seed * 7919 + 104729 if seed is None else seed,
                                height=cfg.height, width=cfg.width, source_frames=cfg.source_frames,
                                min_objects=cfg.objects[0], max_objects=cfg.objects[1], look=cfg.look)
     objects = 0
     for sim in make_videos(sim_cfg, project, folder=folder):
-        Video.objects.filter(pk=sim.video_id).update(split=Video.Split.VAL)
+        Video.objects.filter(pk=sim.video_id).update(split=split)
         video = Video.objects.get(pk=sim.video_id)
         for masks in sim.gt.values():
             if not masks.any():
@@ -187,18 +212,86 @@ def run_round_on_worker(launched, log, *, timeout: float = 3600.0):
     raise CommandError(f"Retraining round {launched.pk} did not finish in {timeout:.0f} s.")
 
 
-def table2_lines(rounds: list[RoundReport], start_metrics: dict | None) -> list[str]:
-    protocols = ("mask", "1-click")
-    head = f"{'model':<28} {'data':<22} " + " ".join(f"{'J&F ' + p:>12}" for p in protocols)
+def _jf(scores: dict | None, protocol: str) -> float:
+    return float((scores or {}).get(protocol, {}).get("jf", float("nan")))
+
+
+def table2_lines(rounds: list[RoundReport], start_metrics: dict | None, start_test: dict | None = None) -> list[str]:
+    """Per round: the round's version on val (the gate's set) and whether the gate promoted it, then
+    the active version after the round on val and on the untouched test set (GT-mask protocol)."""
+    protocols = SUMMARY_PROTOCOLS
+    head = (f"{'model':<28} {'data':<22} " + " ".join(f"{'J&F ' + p:>12}" for p in protocols)
+            + f" {'gate (gain ± noise)':>26} {'active: val':>12} {'test':>7}")
     head += "  │ paper (SA-V val / 9 zero-shot)"
     lines = [head, "─" * len(head)]
-    rows = [("round 0 (start)", "—", start_metrics)] + [
-        (r.version, f"+ phase {r.phase} ({r.annotated})", r.metrics.get("val")) for r in rounds]
-    for i, (name, data, val) in enumerate(rows):
-        cells = " ".join(f"{(val or {}).get(p, {}).get('jf', float('nan')):>12.1f}" for p in protocols)
-        paper = PAPER_TABLE2[min(i, len(PAPER_TABLE2) - 1)] if i < len(PAPER_TABLE2) else None
+    rows = [("round 0 (start)", "—", start_metrics, "—", start_metrics, start_test)] + [
+        (r.version, f"+ phase {r.phase} ({r.annotated})", r.metrics.get("val"), _gate_cell(r), r.active_val,
+         r.active_test) for r in rounds]
+    for i, (name, data, val, gate, active_val, active_test) in enumerate(rows):
+        cells = " ".join(f"{_jf(val, p):>12.1f}" for p in protocols)
+        paper = PAPER_TABLE2[i] if i < len(PAPER_TABLE2) else None
         ref = f"{paper[0]}: {paper[1]:.1f} / {paper[2]:.1f}" if paper else "—"
-        lines.append(f"{name:<28} {data:<22} {cells}  │ {ref}")
+        lines.append(f"{name:<28} {data:<22} {cells} {gate:>26} {_jf(active_val, 'mask'):>12.1f} "
+                     f"{_jf(active_test, 'mask'):>7.1f}  │ {ref}")
+    return lines
+
+
+def _gate_cell(report: RoundReport) -> str:
+    gate = report.metrics.get("gate") or {}
+    if gate.get("gain") is None:
+        return "not compared"
+    return f"{'promoted' if report.promoted else 'kept'} ({gate['gain']:+.1f} ± {gate['noise']:.1f})"
+
+
+def _spread(values: list[float]) -> str:
+    import numpy as np
+
+    data = np.asarray([v for v in values if v == v], dtype=float)  # NaN: not evaluated
+    if data.size == 0:
+        return "—"
+    sd = float(data.std(ddof=1)) if data.size > 1 else 0.0
+    return f"{data.mean():.1f} ± {sd:.1f} ({data.min():.1f}..{data.max():.1f})"
+
+
+def summary_lines(reports: list[SeedReport]) -> list[str]:
+    """The active model's J&F after each round over the seeds (mean ± sample sd (min..max)), on the
+    development (val) and the untouched test set, and per round how many seeds rose, fell, promoted."""
+    n = len(reports)
+    rounds = min(len(r.rounds) for r in reports)
+    cols = [("val", p) for p in SUMMARY_PROTOCOLS] + [("test", p) for p in SUMMARY_PROTOCOLS]
+    head = f"{'after':<9} " + " ".join(f"{s + ' ' + p:>25}" for s, p in cols) + f" {'promoted':>9} {'val mask':>15} {'test mask':>15}"
+    lines = [head, "─" * len(head)]
+
+    def active(report: SeedReport, k: int, split: str) -> dict | None:
+        if k == 0:
+            return report.start_val if split == "val" else report.start_test
+        r = report.rounds[k - 1]
+        return r.active_val if split == "val" else r.active_test
+
+    for k in range(rounds + 1):
+        cells = " ".join(f"{_spread([_jf(active(r, k, s), p) for r in reports]):>25}" for s, p in cols)
+        if k == 0:
+            extra = f" {'—':>9} {'—':>15} {'—':>15}"
+        else:
+            promoted = sum(r.rounds[k - 1].promoted for r in reports)
+            moves = []
+            for split in ("val", "test"):
+                deltas = [_jf(active(r, k, split), "mask") - _jf(active(r, k - 1, split), "mask") for r in reports]
+                up, down = sum(d > 0 for d in deltas), sum(d < 0 for d in deltas)
+                moves.append(f"{up} up {down} down")
+            extra = f" {f'{promoted}/{n}':>9} {moves[0]:>15} {moves[1]:>15}"
+        lines.append(f"{'start' if k == 0 else f'round {k}':<9} {cells}{extra}")
+    first = [_jf(r.start_val, "mask") for r in reports]
+    last = [_jf(active(r, rounds, "val"), "mask") for r in reports]
+    first_t = [_jf(r.start_test, "mask") for r in reports]
+    last_t = [_jf(active(r, rounds, "test"), "mask") for r in reports]
+
+    def mean(values: list[float]) -> float:
+        values = [v for v in values if v == v]
+        return sum(values) / len(values) if values else float("nan")
+
+    lines.append(f"GT-mask J&F of the active model, start -> round {rounds}, mean over {n} seeds: "
+                 f"val {mean(first):.1f} -> {mean(last):.1f}, test {mean(first_t):.1f} -> {mean(last_t):.1f}")
     return lines
 
 
@@ -215,14 +308,21 @@ def table1_lines(project) -> tuple[list[str], float | None]:
 
 
 class Command(BaseCommand):
-    help = "The data engine's flywheel on synthetic videos: annotate, retrain, promote, repeat; Tables 1 and 2."
+    help = ("The data engine's flywheel on synthetic videos: annotate, retrain, gate, promote, repeat; Tables 1 "
+            "and 2 per seed, and the mean and spread over the seeds.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         d = FlywheelConfig()
         parser.add_argument("--rounds", type=int, default=d.rounds, help="Rounds: phase 1, 2, then 3 (default 3).")
         parser.add_argument("--videos", type=int, default=d.videos, help="Videos annotated per round (default %(default)s).")
-        parser.add_argument("--val-videos", type=int, default=d.val_videos, help="Held-out videos (default %(default)s).")
-        parser.add_argument("--seed", type=int, default=d.seed)
+        parser.add_argument("--val-videos", type=int, default=d.val_videos,
+                            help="Held-out development (val) videos per seed (default %(default)s).")
+        parser.add_argument("--test-videos", type=int, default=d.test_videos,
+                            help=f"Untouched test videos (seed {TEST_SEED}, the same for every seed; default "
+                                 "%(default)s; 0: none).")
+        parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                            help="Run once per seed, then print the mean and spread over them (e.g. --seeds 0 1 2).")
+        parser.add_argument("--seed", type=int, default=None, help="One seed (default 0; --seeds for several).")
         parser.add_argument("--start", choices=("shipped", "untrained"), default=d.start,
                             help="Round 0's model: the shipped micro weights or an untrained micro model.")
         parser.add_argument("--steps", type=int, default=d.steps, help="Training steps per round (default %(default)s).")
@@ -255,8 +355,13 @@ class Command(BaseCommand):
             raise CommandError(f"--objects needs 1 <= MIN <= MAX, got {options['objects']}.")
         if options["look"] not in LOOKS:
             raise CommandError(f"--look is one of {', '.join(LOOKS)}, got {options['look']!r}.")
-        if options["rounds"] < 1 or options["videos"] < 1 or options["val_videos"] < 0:
-            raise CommandError("--rounds and --videos must be at least 1, --val-videos at least 0.")
+        if options["rounds"] < 1 or options["videos"] < 1 or options["val_videos"] < 0 or options["test_videos"] < 0:
+            raise CommandError("--rounds and --videos must be at least 1, --val-videos and --test-videos at least 0.")
+        if options.get("seeds") and options.get("seed") is not None:
+            raise CommandError("Give --seed or --seeds, not both.")
+        seeds = list(options.get("seeds") or [options.get("seed") or 0])
+        if len(set(seeds)) != len(seeds) or len(seeds) > 20:
+            raise CommandError(f"--seeds are at most 20 different seeds, got {seeds}.")
         from annotation.services.retraining import HYPERPARAMETERS
 
         decay = options["average_decay"] or None  # 0: no average
@@ -264,36 +369,56 @@ class Command(BaseCommand):
         if decay is not None and not low_decay <= decay <= high_decay:
             raise CommandError(f"--average-decay is 0 (the last step's weights) or between {low_decay} and "
                                f"{high_decay}, got {options['average_decay']}.")
-        cfg = FlywheelConfig(rounds=options["rounds"], videos=options["videos"], val_videos=options["val_videos"],
-                             seed=options["seed"], start=options["start"], steps=options["steps"], lr=options["lr"],
-                             warmup=options["warmup"], average_decay=decay,
-                             width=width, height=height, source_frames=options["frames"], objects=(low, high),
-                             look=options["look"])
         started = time.monotonic()
+        reports: list[SeedReport] = []
         with contextlib.ExitStack() as stack:
             if not options["no_worker"]:
                 self.stdout.write("Starting a Celery worker for the run…")
                 stack.enter_context(celery_worker())
             base_url = stack.enter_context(live_server())
-            rounds, start_metrics, project = self.flywheel(cfg, base_url)
-        self.stdout.write(f"\nTable 2 analog: J&F on {cfg.val_videos} held-out synthetic videos ({cfg.look} look) "
-                          f"after each round (start: {cfg.start} micro)")
-        for line in table2_lines(rounds, start_metrics):
+            for seed in seeds:
+                cfg = FlywheelConfig(rounds=options["rounds"], videos=options["videos"],
+                                     val_videos=options["val_videos"], test_videos=options["test_videos"],
+                                     seed=seed, start=options["start"], steps=options["steps"], lr=options["lr"],
+                                     warmup=options["warmup"], average_decay=decay, width=width, height=height,
+                                     source_frames=options["frames"], objects=(low, high), look=options["look"])
+                seed_started = time.monotonic()
+                self.stdout.write(f"\n######## seed {seed} ########")
+                rounds, start_val, start_test, project = self.flywheel(cfg, base_url)
+                report = SeedReport(seed, rounds, start_val, start_test, project,
+                                    (time.monotonic() - seed_started) / 60)
+                reports.append(report)
+                self.print_seed(cfg, report)
+        if len(reports) > 1:
+            self.stdout.write(f"\nOver seeds {', '.join(str(r.seed) for r in reports)}: J&F of the active model "
+                              f"after each round, mean ± sd (min..max); val: {options['val_videos']} development "
+                              f"videos per seed (the gate's), test: the untouched {options['test_videos']} videos "
+                              f"(seed {TEST_SEED})")
+            for line in summary_lines(reports):
+                self.stdout.write(line)
+        self.stdout.write(f"wall time {(time.monotonic() - started) / 60:.1f} min")
+
+    def print_seed(self, cfg: FlywheelConfig, report: SeedReport) -> None:
+        self.stdout.write(f"\nTable 2 analog (seed {report.seed}): J&F on {cfg.val_videos} held-out synthetic videos "
+                          f"({cfg.look} look) after each round (start: {cfg.start} micro); active: the promoted "
+                          f"model's GT-mask J&F on val and on the {cfg.test_videos} untouched test videos")
+        for line in table2_lines(report.rounds, report.start_val, report.start_test):
             self.stdout.write(line)
-        lines, ratio = table1_lines(project)
-        self.stdout.write(f"\nTable 1 analog: the platform's metrics per phase (project {project.name!r})")
+        lines, ratio = table1_lines(report.project)
+        self.stdout.write(f"\nTable 1 analog (seed {report.seed}): the platform's metrics per phase "
+                          f"(project {report.project.name!r})")
         for line in lines:
             self.stdout.write(line)
         if ratio is not None:
             self.stdout.write(f"phase 1 / phase 3 time per frame: {ratio:.1f}x (paper: {PAPER_SPEEDUP:.1f}x)")
-        jfs = [start_metrics] + [r.metrics.get("val") for r in rounds]
+        jfs = [report.start_val] + [r.active_val for r in report.rounds]
         rising = all(a and b and b["mask"]["jf"] > a["mask"]["jf"] for a, b in zip(jfs, jfs[1:], strict=False))
-        self.stdout.write(f"J&F (GT-mask protocol) rises every round: {'yes' if rising else 'no'}; "
-                          f"wall time {(time.monotonic() - started) / 60:.1f} min")
+        self.stdout.write(f"seed {report.seed}: the active model's J&F (GT mask, val) rises every round: "
+                          f"{'yes' if rising else 'no'}; {sum(r.promoted for r in report.rounds)} of "
+                          f"{len(report.rounds)} rounds promoted; {report.minutes:.1f} min")
 
     def flywheel(self, cfg: FlywheelConfig, base_url: str):
         from annotation.models import ModelVersion
-        from annotation.services.modelversions import model_version_promote
         from annotation.services.retraining import retraining_round_launch
         from dataplatform.errors import ApplicationError
         from dataplatform.models import Project
@@ -308,10 +433,16 @@ class Command(BaseCommand):
         version = initial_version(cfg, tag, admin)
         with tempfile.TemporaryDirectory(prefix="masklet-flywheel-") as folder:
             objects = add_val_videos(cfg, project, reviewer, Path(folder))
-        log(f"project {project.name!r}: {cfg.val_videos} held-out val videos ({objects} objects); "
+            test_objects = (add_val_videos(cfg, project, reviewer, Path(folder), split="test",
+                                           videos=cfg.test_videos, seed=TEST_SEED) if cfg.test_videos else 0)
+        log(f"project {project.name!r}: {cfg.val_videos} held-out val videos ({objects} objects), "
+            f"{cfg.test_videos} untouched test videos ({test_objects} objects, seed {TEST_SEED}); "
             f"round 0 model {version.name}")
+        test_scores = _TestScores(project, admin, enabled=cfg.test_videos > 0)
+        start_test = test_scores.of(version, log)
         rounds: list[RoundReport] = []
         start_metrics = None
+        active_val = None
         for number in range(1, cfg.rounds + 1):
             phase = min(number, 3)
             Project.objects.filter(pk=project.pk).update(phase=phase)
@@ -340,8 +471,42 @@ class Command(BaseCommand):
                 raise CommandError(f"Retraining round {done.pk} {done.status}: {done.message}")
             new = ModelVersion.objects.get(pk=done.resulting_version_id)
             if start_metrics is None:
-                start_metrics = new.metrics.get("val_base")
-            version = model_version_promote(version=new, user=admin)
-            log(f"{new.name}: {done.message}; promoted")
-            rounds.append(RoundReport(number, phase, new.name, f"{accepted} masklets", new.metrics))
-        return rounds, start_metrics, project
+                start_metrics = active_val = new.metrics.get("val_base")
+            # The round went through the promotion gate: the next phase uses whichever version is active.
+            promoted = new.is_active
+            if promoted:
+                version, active_val = new, new.metrics.get("val")
+            log(f"{new.name}: {done.message}")
+            rounds.append(RoundReport(number, phase, new.name, f"{accepted} masklets", new.metrics, promoted,
+                                      active_val, test_scores.of(version, log)))
+        return rounds, start_metrics, start_test, project
+
+
+class _TestScores:
+    """The active versions' scores on the untouched test split, by the evaluation Job (in this process),
+    each version scored once."""
+
+    def __init__(self, project, user, *, enabled: bool):
+        self.project, self.user, self.enabled, self.cache = project, user, enabled, {}
+
+    def of(self, version, log) -> dict | None:
+        from annotation.services.evaluations import (
+            evaluation_key,
+            model_version_evaluation_launch,
+            model_version_evaluation_run,
+        )
+
+        if not self.enabled:
+            return None
+        if version.pk not in self.cache:
+            job = model_version_evaluation_launch(version=version, project=self.project, split="test",
+                                                  max_videos=1000, user=self.user, dispatch=False)
+            scored = model_version_evaluation_run(job_id=job.pk)
+            if scored is None:
+                job.refresh_from_db()
+                raise CommandError(f"Evaluating {version.name} on the test split failed: {job.message}")
+            record = scored.metrics["evaluations"][evaluation_key(project_id=self.project.pk, split="test")]
+            self.cache[version.pk] = record["scores"]
+            log(f"{version.name} on the untouched test split: " + ", ".join(
+                f"{p} {s['jf']:.1f}" for p, s in record["scores"].items()))
+        return self.cache[version.pk]

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         bootstrap.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        names = ("steps", "train_seed", "eval_seed", "eval_videos", "eval_frames", "eval_prompts", "eval_look", "threads",
+        names = ("steps", "train_seed", "eval_seed", "eval_videos", "eval_frames", "eval_prompts", "eval_look", "eval_split", "threads",
                  "low_res_fraction", "out", "checkpoint", "resume", "eval_only", "no_progress")
         try:
             cfg = bootstrap.config_from_args(argparse.Namespace(**{k: options[k] for k in names}))

@@ -58,6 +58,9 @@ export const modelVersions = {
   list: () => request<Schemas["PaginatedModelVersionList"]>("GET", "/api/model-versions/", { query: { page_size: 50 } }),
   /** Make a version the one new sessions use (open sessions keep theirs). */
   promote: (id: number) => request<ModelVersion>("POST", `/api/model-versions/${id}/promote/`),
+  /** Score a version on a project's held-out split (GT mask, 1 click, box): a Job; scores land in its metrics. */
+  evaluate: (id: number, body: Schemas["ModelVersionEvaluateRequest"]) =>
+    request<Schemas["Job"]>("POST", `/api/model-versions/${id}/evaluate/`, { body }),
   /** Register a checkpoint file (checked by a Job before it can be used); config empty: inferred. */
   register: (name: string, file: File, config: string, onProgress: (loaded: number, total: number) => void) => {
     const form = new FormData();

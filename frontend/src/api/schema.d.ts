@@ -317,6 +317,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/model-versions/{version_id}/evaluate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Score this version on a project's held-out split with the semi-supervised protocols (GT mask,
+         *     one click, box), as a retraining round does: a Job (202); the scores land in the version's
+         *     ``metrics.evaluations["<project>/<split>"]`` (per protocol: jf, j, f, objects, per_object).
+         */
+        post: operations["model_versions_evaluate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/model-versions/{version_id}/promote/": {
         parameters: {
             query?: never;
@@ -1066,9 +1087,10 @@ export interface components {
          *     * `import` - Import
          *     * `retraining` - Retraining
          *     * `model_validation` - Model Validation
+         *     * `model_evaluation` - Model Evaluation
          * @enum {string}
          */
-        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation";
+        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "model_evaluation";
         JobProgress: {
             done: number;
             total: number;
@@ -1223,6 +1245,32 @@ export interface components {
             /** @description Where the checkpoint was registered from. */
             readonly source: string;
         };
+        ModelVersionEvaluateRequest: {
+            /**
+             * Format: int64
+             * @description The project whose held-out split scores the version.
+             */
+            project: number;
+            /**
+             * @description val: the development split (the promotion gate's); test: the untouched one, only for reporting.
+             *
+             *     * `val` - val
+             *     * `test` - test
+             * @default val
+             */
+            split: components["schemas"]["ModelVersionEvaluateSplitEnum"];
+            /**
+             * @description Score at most this many held-out videos.
+             * @default 20
+             */
+            max_videos: number;
+        };
+        /**
+         * @description * `val` - val
+         *     * `test` - test
+         * @enum {string}
+         */
+        ModelVersionEvaluateSplitEnum: "val" | "test";
         /** @description Exactly one of ``file`` (multipart) and ``checkpoint`` (a storage URI). */
         ModelVersionRegisterRequest: {
             /** @description The new version's name (unique). */
@@ -1398,7 +1446,7 @@ export interface components {
         };
         PatchedVideoUpdateRequest: {
             name?: string;
-            split?: components["schemas"]["SplitEnum"];
+            split?: components["schemas"]["SplitFb4Enum"];
         };
         /**
          * @description * `1` - Phase 1: SAM on every frame
@@ -1664,7 +1712,7 @@ export interface components {
          *     * `test` - Test
          * @enum {string}
          */
-        SplitEnum: "unassigned" | "train" | "val" | "test";
+        SplitFb4Enum: "unassigned" | "train" | "val" | "test";
         Task: {
             readonly id: number;
             readonly kind: components["schemas"]["TaskKindEnum"];
@@ -1768,7 +1816,7 @@ export interface components {
             /** @description Why ingest failed, in words a person can act on. */
             readonly status_message: string;
             readonly source_kind: components["schemas"]["SourceKindEnum"];
-            readonly split: components["schemas"]["SplitEnum"];
+            readonly split: components["schemas"]["SplitFb4Enum"];
             /** @description Annotated (sampled) frames. */
             readonly frame_count: number;
             /** Format: double */
@@ -1801,7 +1849,7 @@ export interface components {
             /** @description Why ingest failed, in words a person can act on. */
             readonly status_message: string;
             readonly source_kind: components["schemas"]["SourceKindEnum"];
-            readonly split: components["schemas"]["SplitEnum"];
+            readonly split: components["schemas"]["SplitFb4Enum"];
             /** @description Annotated (sampled) frames. */
             readonly frame_count: number;
             /** Format: double */
@@ -2254,8 +2302,9 @@ export interface operations {
                  *     * `import` - Import
                  *     * `retraining` - Retraining
                  *     * `model_validation` - Model Validation
+                 *     * `model_evaluation` - Model Evaluation
                  */
-                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation";
+                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "model_evaluation";
                 page?: number;
                 page_size?: number;
                 project?: number;
@@ -2896,6 +2945,65 @@ export interface operations {
                 };
             };
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    model_versions_evaluate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelVersionEvaluateRequest"];
+                "multipart/form-data": components["schemas"]["ModelVersionEvaluateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ModelVersionEvaluateRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

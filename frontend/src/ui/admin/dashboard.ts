@@ -12,6 +12,7 @@ import { retrainingPanel } from "./retraining-panel";
 import { metricsPanel } from "./metrics-panel";
 import { modelRegisterForm } from "./model-register-panel";
 import { uploadPanel } from "./upload-panel";
+import { versionsPanel } from "./versions-panel";
 
 function videosPanel(onJob: () => void) {
   const tbody = h("tbody");
@@ -105,6 +106,7 @@ export function dashboardScreen(_ctx: AppContext): Screen {
     h("div", { class: "grid-2" }, upload.element, modelsPanel().element),
     labelsPanel().element,
     retraining.element,
+    versionsPanel(() => void jobs.reload()).element,
     jobs.element,
     videoList.element);
   return { element, unmount: () => (jobs.stop(), retraining.stop()) };
