@@ -80,6 +80,27 @@ def reply_wait(key: str, *, timeout: float) -> Reply | None:
     return Reply(bool(message["ok"]), message["value"])
 
 
+def progress_send(key: str, *, done: int, total: int, ttl: int = 120) -> None:
+    """Publish how far a long answer got (e.g. a session's replay), for the caller to show while it
+    waits; nothing when the result backend is not Redis."""
+    client = _redis()
+    if client is not None:
+        client.set(f"masklet-progress-{key}", json.dumps({"done": done, "total": total}), ex=ttl)
+
+
+def progress_read(key: str) -> dict | None:
+    """The latest ``progress_send`` of ``key`` ({done, total}), or None (none, expired, or no Redis)."""
+    client = _redis()
+    raw = client.get(f"masklet-progress-{key}") if client is not None else None
+    return None if raw is None else json.loads(raw)
+
+
+def progress_clear(key: str) -> None:
+    client = _redis()
+    if client is not None:
+        client.delete(f"masklet-progress-{key}")
+
+
 def result_reply(result: AsyncResult) -> Callable[[float], Reply | None]:
     """How to wait on a task's Celery result: ``fetch(timeout)`` is its reply, or None if not yet."""
     def fetch(timeout: float) -> Reply | None:

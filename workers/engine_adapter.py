@@ -33,13 +33,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 
 from engine.frames import CallableFrames, FrameSource
 
+if TYPE_CHECKING:
+    from engine.video_session import SessionSnapshot
+
+MAX_UNDO_SNAPSHOTS = 200  # per session, whatever their bytes (each holds its containers)
 PromptKind = Literal["click", "box", "mask"]
 EventKind = Literal["click", "box", "mask", "propagate", "applied"]  # applied: an id-only placeholder
 Direction = Literal["forward", "backward", "both"]
@@ -200,7 +204,7 @@ class TaskSession:
     """The engine state of one task: the sessions of its phase and the events applied to them."""
 
     def __init__(self, request: SessionRequest, model: Any, frames: FrameSource,
-                 memory_mb: float | None = 1024.0) -> None:
+                 memory_mb: float | None = 1024.0, undo_mb: float = 512.0) -> None:
         from engine.video_session import VideoSession
 
         self.task_id = request.task_id
@@ -216,6 +220,50 @@ class TaskSession:
         if self.sam is not None:
             self.sam._features = self.tracker._features  # one feature cache for both (same model, frames)
         self.applied: list[int] = []
+        # Undo snapshots: ``snapshots[k]`` is the state after ``applied[:k]`` (tracker, phase 2's SAM
+        # session). Their bytes beyond the live session's are bounded by ``undo_mb``, oldest first.
+        self.snapshots: OrderedDict[int, tuple[SessionSnapshot, SessionSnapshot | None]] = OrderedDict()
+        self.undo_bytes = max(0.0, float(undo_mb)) * 2**20
+
+    def remember(self) -> None:
+        """Snapshot the state after ``applied`` (before the next event), for an undo to come back to."""
+        if self.undo_bytes <= 0:
+            return
+        k = len(self.applied)
+        for later in [i for i in self.snapshots if i >= k]:
+            del self.snapshots[later]
+        self.snapshots[k] = (self.tracker.snapshot(), None if self.sam is None else self.sam.snapshot())
+        while len(self.snapshots) > MAX_UNDO_SNAPSHOTS:
+            self.snapshots.popitem(last=False)
+
+    def trim(self) -> None:
+        """Drop the oldest snapshots until what they hold beyond the live session fits the budget
+        (after events: what the session replaced or evicted lives on in the snapshots)."""
+        while self.snapshots and self.snapshot_nbytes() > self.undo_bytes:
+            self.snapshots.popitem(last=False)
+
+    def snapshot_nbytes(self) -> int:
+        """Bytes the undo snapshots hold that the live session does not (evicted or replaced outputs)."""
+        seen: set[int] = set()
+        tensor_nbytes(self.tracker.state, seen)
+        if self.sam is not None:
+            tensor_nbytes(self.sam.state, seen)
+        return tensor_nbytes(list(self.snapshots.values()), seen)
+
+    def go_back(self, applied: Sequence[int]) -> bool:
+        """Restore the state after ``applied`` (a prefix of what was applied) from its snapshot;
+        False when there is none (the caller replays)."""
+        k = len(applied)
+        if list(applied) != self.applied[:k] or k not in self.snapshots:
+            return False
+        tracker, sam = self.snapshots[k]
+        self.tracker.restore(tracker)
+        if self.sam is not None and sam is not None:
+            self.sam.restore(sam)
+        del self.applied[k:]
+        for later in [i for i in self.snapshots if i > k]:
+            del self.snapshots[later]
+        return True
 
     def matches(self, request: SessionRequest) -> bool:
         return (request.phase, request.model.key, request.video) == (self.phase, self.model_key, self.video)
@@ -225,7 +273,7 @@ class TaskSession:
         total = tensor_nbytes(self.tracker._features, seen) + tensor_nbytes(self.tracker.state, seen)
         if self.sam is not None:
             total += tensor_nbytes(self.sam.state, seen)
-        return total
+        return total + tensor_nbytes(list(self.snapshots.values()), seen)
 
     def apply(self, event: SessionEvent) -> None:
         if event.kind == "propagate":
@@ -272,7 +320,8 @@ class EngineAdapter:
     def __init__(self, *, frames_for: Callable[[VideoSpec], FrameSource],
                  checkpoint_path: Callable[[str], str] | None = None, device: str = "auto",
                  dtype: str = "float32", max_sessions: int = 4, max_session_mb: float = 4096.0,
-                 cpu_threads: int = 0, session_memory_mb: float | None = 1024.0) -> None:
+                 cpu_threads: int = 0, session_memory_mb: float | None = 1024.0,
+                 undo_memory_mb: float = 512.0) -> None:
         self.device = choose_device(device)
         self.dtype = choose_dtype(dtype)
         self.precision = precision(self.device, self.dtype)
@@ -281,11 +330,12 @@ class EngineAdapter:
         self.max_sessions = max(1, int(max_sessions))
         self.max_session_bytes = float(max_session_mb) * 2**20
         self.session_memory_mb = session_memory_mb  # each session's budget for tracked frames' memories
+        self.undo_memory_mb = undo_memory_mb  # each session's budget for its undo snapshots
         if cpu_threads > 0:
             torch.set_num_threads(cpu_threads)
         self._models: dict[str, Any] = {}
         self._sessions: OrderedDict[int, TaskSession] = OrderedDict()
-        self.stats = {"models_loaded": 0, "replays": 0, "evictions": 0}
+        self.stats = {"models_loaded": 0, "replays": 0, "evictions": 0, "restores": 0}
 
     # -- models ------------------------------------------------------------------------------------
 
@@ -333,33 +383,44 @@ class EngineAdapter:
     def close(self, task_id: int) -> None:
         self._sessions.pop(task_id, None)
 
-    def sync(self, request: SessionRequest) -> tuple[TaskSession, SyncResult]:
-        """Bring the task's session to the state after ``request.events``."""
+    def sync(self, request: SessionRequest, progress: Callable[[int, int], None] | None = None
+             ) -> tuple[TaskSession, SyncResult]:
+        """Bring the task's session to the state after ``request.events``: apply the new ones, or go
+        back to an earlier state's snapshot (an undo), or else replay them all, calling
+        ``progress(done, total)`` before each replayed event."""
         start = time.perf_counter()
         wanted = [e.interaction_id for e in request.events]
         session = self._sessions.get(request.task_id)
         replayed = False
         if session is not None and session.matches(request) and session.applied == wanted[:len(session.applied)]:
             todo: Sequence[SessionEvent] = request.events[len(session.applied):]  # usually one, or none
+        elif session is not None and session.matches(request) and session.go_back(wanted):
+            todo = ()  # an undo: back to the snapshot of that state
+            self.stats["restores"] += 1
         else:
             if any(e.kind == "applied" for e in request.events):
                 raise ValueError(f"task {request.task_id}: a rebuild needs every event, got id-only placeholders")
             self._sessions.pop(request.task_id, None)
             session = TaskSession(request, self.model(request.model), self.frames_for(request.video),
-                                  self.session_memory_mb)
+                                  self.session_memory_mb, self.undo_memory_mb)
             todo, replayed = request.events, bool(request.events)
             self.stats["replays"] += int(replayed)
         self._sessions[request.task_id] = session
-        self._apply(session, todo)
+        self._apply(session, todo, progress if replayed else None)
         return session, SyncResult(replayed, len(todo), (time.perf_counter() - start) * 1000)
 
-    def _apply(self, session: TaskSession, events: Sequence[SessionEvent]) -> None:
+    def _apply(self, session: TaskSession, events: Sequence[SessionEvent],
+               progress: Callable[[int, int], None] | None = None) -> None:
         self._sessions.move_to_end(session.task_id)
         try:
-            for event in events:
+            for done, event in enumerate(events):
+                if progress is not None:
+                    progress(done, len(events))
+                session.remember()
                 with self.precision():
                     session.apply(event)
                 session.applied.append(event.interaction_id)
+            session.trim()
         except BaseException:
             self._sessions.pop(session.task_id, None)  # half-applied: never reuse it
             raise
@@ -370,16 +431,21 @@ class EngineAdapter:
         """The fast path of a prompt: when the cached session has applied exactly ``applied``,
         apply ``events`` and answer; else None (the caller syncs from the full event list)."""
         session = self._sessions.get(task_id)
-        if session is None or session.applied != list(applied):
+        if session is None:
             return None
         start = time.perf_counter()
+        if session.applied != list(applied):
+            if not session.go_back(applied):  # an undo: back to the snapshot of that state
+                return None
+            self.stats["restores"] += 1
         self._apply(session, events)
         mask = session.mask_on(frame_index, object_number)
         return MaskResponse(frame_index, object_number, mask, (time.perf_counter() - start) * 1000, False)
 
-    def mask(self, request: SessionRequest, frame_index: int, object_number: int) -> MaskResponse:
+    def mask(self, request: SessionRequest, frame_index: int, object_number: int,
+             progress: Callable[[int, int], None] | None = None) -> MaskResponse:
         """Sync, then the object's mask on the frame: the answer to a prompt or an undo."""
-        session, result = self.sync(request)
+        session, result = self.sync(request, progress)
         start = time.perf_counter()
         mask = session.mask_on(frame_index, object_number)
         latency = result.latency_ms + (time.perf_counter() - start) * 1000
@@ -394,6 +460,7 @@ class EngineAdapter:
         rebuilds it from the events.
         """
         session, _ = self.sync(request)
+        session.remember()
         finished = False
         frames = session.propagate(event)
         try:
@@ -407,6 +474,7 @@ class EngineAdapter:
         finally:
             if finished:
                 session.applied.append(event.interaction_id)
+                session.trim()
             else:
                 self._sessions.pop(request.task_id, None)
 
