@@ -87,11 +87,17 @@ def checkpoint_bytes() -> bytes:
         return engine.save_model(model, Path(folder) / "m.safetensors").read_bytes()
 
 
+def bench_version() -> ModelVersion:
+    """The bench micro weights as a model version (one per run: the worker loads it once)."""
+    version = ModelVersion.objects.filter(name="bench-micro").first()
+    return version or ModelVersion.objects.create(
+        name="bench-micro", config_name="micro",
+        checkpoint_key=storage.put_bytes("models/bench/m.safetensors", checkpoint_bytes()))
+
+
 def bench_project(name: str, width: int, height: int, frames: int = FRAMES) -> tuple[Project, Video]:
     """A phase-3 project on bench micro weights and a ready ``frames``-frame video of random JPEGs."""
-    version = ModelVersion.objects.create(name="bench-micro", config_name="micro",
-                                          checkpoint_key=storage.put_bytes("models/bench/m.safetensors",
-                                                                           checkpoint_bytes()))
+    version = bench_version()
     project = Project.objects.create(name=name, phase=3, model_version=version)
     video = Video.objects.create(project=project, name="bench.mp4", source_uri="bench.mp4",
                                  status=Video.Status.READY, frame_count=frames, width=width, height=height,
@@ -105,7 +111,7 @@ def bench_project(name: str, width: int, height: int, frames: int = FRAMES) -> t
 
 
 def make_rows(width: int, height: int, frames: int = FRAMES):
-    project, video = bench_project("Click bench", width, height, frames)
+    project, video = bench_project(f"Click bench {uuid.uuid4().hex[:6]}", width, height, frames)
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user(username=f"bench-annotator-{uuid.uuid4().hex[:6]}", password="unused-bench-pw")

@@ -19,6 +19,7 @@ None and callers use Celery's results. A reply nobody reads expires with ``resul
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from celery.signals import task_revoked
 from dataplatform.celery import app
 
 REPLY_HEADER = "masklet_reply"
+
+
+BLPOP_SLICE = 2.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,15 @@ def reply_send(key: str, *, value: Any = None, error: str | None = None) -> None
 
 def reply_wait(key: str, *, timeout: float) -> Reply | None:
     """The reply on ``key``, or None when none came within ``timeout`` seconds."""
-    popped = _redis().blpop([key], timeout=timeout)
-    if popped is None:
-        return None
+    # BLPOP in slices shorter than the client's socket timeout (5 s by default in redis-py 8): one
+    # longer than it fails with a TimeoutError instead of answering "nothing yet".
+    deadline = time.monotonic() + timeout
+    popped = None
+    while popped is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        popped = _redis().blpop([key], timeout=max(0.01, min(left, BLPOP_SLICE)))
     message = json.loads(popped[1])
     return Reply(bool(message["ok"]), message["value"])
 
