@@ -6,6 +6,7 @@
         ...
     session.add_points(40, obj_id=1, points=[[300, 200]], labels=[0])   # a correction
     rebuilt = VideoSession.replay(model, frames, session.prompts)       # e.g. on another worker
+    before = session.snapshot(); session.add_points(...); session.restore(before)   # an undo
 
 Semantics are the reference ``SAM2VideoPredictor``'s (masks > 0 are the object; an absent object
 has logits -1024), its post-processing included: background holes of up to ``fill_hole_area``

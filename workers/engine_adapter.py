@@ -9,9 +9,12 @@ never sees HTTP or Django: frames and checkpoints come through the two callables
 - A session is always brought to "the replay of the task's effective prompts up to one
   interaction" (``SessionRequest.events``): when the cached session has applied a prefix of
   them (usually all but the last), only the rest is applied; when it has applied them all (a
-  redelivered message), nothing is applied; otherwise (lost, evicted, undo, another worker held
-  it) the session is rebuilt by replaying every event. A message delivered twice never
-  double-applies, and a rebuilt session gives the same masks as the one that was lost.
+  redelivered message), nothing is applied; when they are a prefix of what it applied (an undo),
+  it goes back to its snapshot of that state (``TaskSession.remember``: one before each event,
+  sharing tensors, bounded by ``undo_memory_mb`` beyond the live session, oldest dropped first);
+  otherwise (lost, evicted, no snapshot left, another worker held it) the session is rebuilt by
+  replaying every event, reporting its progress. A message delivered twice never double-applies,
+  and a restored or rebuilt session gives the same masks as the one that applied the events.
 
 Phases (what an event does):
 - 1: SAM on each frame on its own: clicks and boxes on a frame that is never propagated.
