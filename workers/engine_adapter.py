@@ -181,23 +181,27 @@ def stability_score(logits: np.ndarray, offset: float = 1.0) -> float:
     return 1.0 if outer == 0 else float((logits > offset).sum()) / outer
 
 
-def tensor_nbytes(value: Any, _seen: set[int] | None = None) -> int:
-    """Bytes of every tensor reachable from ``value`` (dataclasses, dicts, lists), each counted once."""
+def tensor_sizes(value: Any, out: dict[int, int] | None = None, _seen: set[int] | None = None) -> dict[int, int]:
+    """Every tensor (and array) reachable from ``value``: its id → its bytes, each once."""
+    out = {} if out is None else out
     seen = set() if _seen is None else _seen
     if id(value) in seen:
-        return 0
+        return out
     seen.add(id(value))
     if isinstance(value, torch.Tensor):
-        return value.numel() * value.element_size()
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return sum(tensor_nbytes(getattr(value, f.name), seen) for f in dataclasses.fields(value))
-    if isinstance(value, dict):
-        return sum(tensor_nbytes(v, seen) for v in value.values())
-    if isinstance(value, list | tuple):
-        return sum(tensor_nbytes(v, seen) for v in value)
-    return 0
+        out[id(value)] = value.numel() * value.element_size()
+    elif isinstance(value, np.ndarray):
+        out[id(value)] = value.nbytes
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            tensor_sizes(getattr(value, f.name), out, seen)
+    elif isinstance(value, dict):
+        for v in value.values():
+            tensor_sizes(v, out, seen)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            tensor_sizes(v, out, seen)
+    return out
 
 
 # ---- One task's session ------------------------------------------------------------------------
@@ -227,6 +231,10 @@ class TaskSession:
         # session). Their bytes beyond the live session's are bounded by ``undo_mb``, oldest first.
         self.snapshots: OrderedDict[int, tuple[SessionSnapshot, SessionSnapshot | None]] = OrderedDict()
         self.undo_bytes = max(0.0, float(undo_mb)) * 2**20
+        # The snapshots' tensors, counted once however many snapshots share them (id → [bytes,
+        # snapshots holding it]), so that measuring them never walks every snapshot again.
+        self._snapshot_tensors: dict[int, dict[int, int]] = {}
+        self._held: dict[int, list[int]] = {}
 
     def remember(self) -> None:
         """Snapshot the state after ``applied`` (before the next event), for an undo to come back to."""
@@ -234,24 +242,38 @@ class TaskSession:
             return
         k = len(self.applied)
         for later in [i for i in self.snapshots if i >= k]:
-            del self.snapshots[later]
-        self.snapshots[k] = (self.tracker.snapshot(), None if self.sam is None else self.sam.snapshot())
+            self.forget(later)
+        pair = (self.tracker.snapshot(), None if self.sam is None else self.sam.snapshot())
+        self.snapshots[k] = pair
+        self._snapshot_tensors[k] = sizes = tensor_sizes(pair)
+        for key, nbytes in sizes.items():
+            self._held.setdefault(key, [nbytes, 0])[1] += 1
         while len(self.snapshots) > MAX_UNDO_SNAPSHOTS:
-            self.snapshots.popitem(last=False)
+            self.forget(next(iter(self.snapshots)))
+
+    def forget(self, k: int) -> None:
+        """Drop the snapshot of the state after ``applied[:k]``."""
+        del self.snapshots[k]
+        for key in self._snapshot_tensors.pop(k):
+            held = self._held[key]
+            held[1] -= 1
+            if not held[1]:
+                del self._held[key]
 
     def trim(self) -> None:
         """Drop the oldest snapshots until what they hold beyond the live session fits the budget
         (after events: what the session replaced or evicted lives on in the snapshots)."""
         while self.snapshots and self.snapshot_nbytes() > self.undo_bytes:
-            self.snapshots.popitem(last=False)
+            self.forget(next(iter(self.snapshots)))
 
-    def snapshot_nbytes(self) -> int:
+    def _live_tensors(self) -> dict[int, int]:
+        live = tensor_sizes(self.tracker.state)
+        return tensor_sizes(self.sam.state, live) if self.sam is not None else live
+
+    def snapshot_nbytes(self, live: dict[int, int] | None = None) -> int:
         """Bytes the undo snapshots hold that the live session does not (evicted or replaced outputs)."""
-        seen: set[int] = set()
-        tensor_nbytes(self.tracker.state, seen)
-        if self.sam is not None:
-            tensor_nbytes(self.sam.state, seen)
-        return tensor_nbytes(list(self.snapshots.values()), seen)
+        live = self._live_tensors() if live is None else live
+        return sum(nbytes for key, (nbytes, _) in self._held.items() if key not in live)
 
     def go_back(self, applied: Sequence[int]) -> bool:
         """Restore the state after ``applied`` (a prefix of what was applied) from its snapshot;
@@ -265,18 +287,17 @@ class TaskSession:
             self.sam.restore(sam)
         del self.applied[k:]
         for later in [i for i in self.snapshots if i > k]:
-            del self.snapshots[later]
+            self.forget(later)
         return True
 
     def matches(self, request: SessionRequest) -> bool:
         return (request.phase, request.model.key, request.video) == (self.phase, self.model_key, self.video)
 
     def nbytes(self) -> int:
-        seen: set[int] = set()
-        total = tensor_nbytes(self.tracker._features, seen) + tensor_nbytes(self.tracker.state, seen)
-        if self.sam is not None:
-            total += tensor_nbytes(self.sam.state, seen)
-        return total + tensor_nbytes(list(self.snapshots.values()), seen)
+        live = self._live_tensors()
+        features = tensor_sizes(self.tracker._features)
+        return (sum(live.values()) + sum(n for key, n in features.items() if key not in live)
+                + self.snapshot_nbytes(live))
 
     def apply(self, event: SessionEvent) -> None:
         if event.kind == "propagate":

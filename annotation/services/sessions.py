@@ -32,7 +32,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion
+from annotation.models import AnnotationTask, Interaction, Masklet, ModelVersion, Review
 from annotation.selectors.masklets import task_masklets_open
 from annotation.selectors.reviews import task_review_feedback
 from annotation.selectors.tasks import task_lock_held
@@ -517,7 +517,8 @@ def session_progress(*, task: AnnotationTask) -> dict:
 
 def _revert_propagation(*, task: AnnotationTask, user, job_id: int | None) -> None:
     """The masks from before an undone propagation become its objects' masks again: per object it
-    saved, a new revision (source ``undo``) with the masks the annotator saw before it."""
+    saved, the revision it replaced is current again (or, when that one was already decided on, a
+    copy of the masks the annotator saw before it, source ``undo``)."""
     job = Job.objects.filter(pk=job_id).first() if job_id is not None else None
     if job is None or job.status != Job.Status.SUCCEEDED:
         raise ConflictError("A propagation is still running: wait for it or cancel it, then undo.")
@@ -529,8 +530,12 @@ def _revert_propagation(*, task: AnnotationTask, user, job_id: int | None) -> No
         if masklet is None or masklet.current_revision_id != revision_id:
             continue  # removed since, or saved again since: nothing of the propagation is showing
         propagated = masklet.current_revision
-        # What the masks were just before it: its parent revision and the prompt answers after that.
+        # What the masks were just before it: its parent revision and the prompt answers after that
+        # (what ``task_masks_latest`` reads). The parent becomes current again: one update.
         Masklet.objects.filter(pk=masklet.pk).update(current_revision_id=propagated.parent_id)
+        if propagated.parent_id is None or not Review.objects.filter(revision_id=propagated.parent_id).exists():
+            continue
+        # A parent with a decision (a rework's rejected revision) is not current again as is: a copy.
         masklet.refresh_from_db()
         before = task_masks_latest(task=task, object_number=masklet.object_number)[0]["masks"]
         masklet_revision_create(masklet=masklet, masks=before, author=user, phase=task.phase,

@@ -152,7 +152,7 @@ def test_undo_snapshots_stay_within_their_memory_budget(video, checkpoint) -> No
     needed = session.snapshot_nbytes()
     assert needed > 0  # the propagations replaced outputs that only the snapshots still hold
     for k in range(len(events) - 1):
-        del session.snapshots[k]
+        session.forget(k)
     newest = session.snapshot_nbytes()  # what the snapshot before the last propagation holds alone
     assert 0 < newest < needed
     tight = make_adapter(video, checkpoint, undo_memory_mb=newest / 2**20)
@@ -198,12 +198,21 @@ def test_the_fast_path_applies_only_at_the_expected_state(video, checkpoint) -> 
     adapter = make_adapter(video, checkpoint)
     events = events_for(video)
     adapter.sync(request(1, events[:2]))
-    assert adapter.mask_if_at(1, [1], events[2:3], 0, 2) is None  # the session holds [1, 2], not [1]
     fast = adapter.mask_if_at(1, [1, 2], events[2:3], 0, 2)
     assert fast is not None and adapter.applied_ids(1) == [1, 2, 3]
     slow = make_adapter(video, checkpoint).mask(request(1, events[:3]), 0, 2)
     assert np.array_equal(fast.mask, slow.mask)
     assert adapter.mask_if_at(2, [], events[:1], 0, 1) is None  # no session cached for task 2
+    # The session holds [1, 2], not [1]: without a snapshot of [1] the caller must replay; with
+    # one, the answer is that of [1] then the new event, as a replay gives it.
+    bare = make_adapter(video, checkpoint, undo_memory_mb=0)
+    bare.sync(request(1, events[:2]))
+    assert bare.mask_if_at(1, [1], events[2:3], 0, 2) is None
+    adapter.sync(request(1, events[:2]))
+    back = adapter.mask_if_at(1, [1], events[2:3], 0, 2)
+    assert back is not None and adapter.applied_ids(1) == [1, 3]
+    replayed = make_adapter(video, checkpoint).mask(request(1, [events[0], events[2]]), 0, 2)
+    assert np.array_equal(back.mask, replayed.mask)
 
 
 def test_several_new_events_extend_a_held_session_without_a_replay(video, checkpoint) -> None:
