@@ -13,6 +13,7 @@ BENCHES = [
     ("engine: propagation, clicks, image encoder vs the reference SAM 2", "bench.engine_bench"),
     ("queue: next-task latency under 200 concurrent clients", "bench.queue_bench"),
     ("sessions: a click's round trip through API + broker + worker", "bench.click_bench"),
+    ("sessions: undo after a 60-frame propagation against a click", "bench.undo_bench"),
     ("browser: a click to its overlay, stepping through frames (Chromium)", "bench.browser_bench"),
 ]
 

@@ -87,28 +87,34 @@ def checkpoint_bytes() -> bytes:
         return engine.save_model(model, Path(folder) / "m.safetensors").read_bytes()
 
 
-def bench_project(name: str, width: int, height: int) -> tuple[Project, Video]:
-    """A phase-3 project on bench micro weights and a ready FRAMES-frame video of random JPEGs."""
-    version = ModelVersion.objects.create(name="bench-micro", config_name="micro",
-                                          checkpoint_key=storage.put_bytes("models/bench/m.safetensors",
-                                                                           checkpoint_bytes()))
+def bench_version() -> ModelVersion:
+    """The bench micro weights as a model version (one per run: the worker loads it once)."""
+    version = ModelVersion.objects.filter(name="bench-micro").first()
+    return version or ModelVersion.objects.create(
+        name="bench-micro", config_name="micro",
+        checkpoint_key=storage.put_bytes("models/bench/m.safetensors", checkpoint_bytes()))
+
+
+def bench_project(name: str, width: int, height: int, frames: int = FRAMES) -> tuple[Project, Video]:
+    """A phase-3 project on bench micro weights and a ready ``frames``-frame video of random JPEGs."""
+    version = bench_version()
     project = Project.objects.create(name=name, phase=3, model_version=version)
     video = Video.objects.create(project=project, name="bench.mp4", source_uri="bench.mp4",
-                                 status=Video.Status.READY, frame_count=FRAMES, width=width, height=height,
+                                 status=Video.Status.READY, frame_count=frames, width=width, height=height,
                                  source_fps=24.0, annotation_fps=6.0, ready_at=timezone.now())
     rng = np.random.default_rng(0)
-    for index in range(FRAMES):
+    for index in range(frames):
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(buffer, format="JPEG")
         storage.put_bytes(storage.frame_key(video.pk, index), buffer.getvalue())
     return project, video
 
 
-def make_rows(width: int, height: int):
-    project, video = bench_project("Click bench", width, height)
+def make_rows(width: int, height: int, frames: int = FRAMES):
+    project, video = bench_project(f"Click bench {uuid.uuid4().hex[:6]}", width, height, frames)
     from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.create_user(username="bench-annotator", password="unused-bench-pw")
+    user = get_user_model().objects.create_user(username=f"bench-annotator-{uuid.uuid4().hex[:6]}", password="unused-bench-pw")
     user_set_roles(user=user, roles=("annotator",))
     task_create(video=video)
     task = task_next_for(user=user)
@@ -117,10 +123,10 @@ def make_rows(width: int, height: int):
     return client, task
 
 
-def start_worker(database_name: str) -> tuple[subprocess.Popen, str]:
+def start_worker(database_name: str, **extra_env: str) -> tuple[subprocess.Popen, str]:
     settings_db = connection.settings_dict
     hostname = f"click-bench-{uuid.uuid4().hex[:6]}@{os.uname().nodename}"
-    env = {**os.environ, "DATABASE_URL": f"postgres://{settings_db['USER']}:{settings_db['PASSWORD']}@"
+    env = {**os.environ, **extra_env, "DATABASE_URL": f"postgres://{settings_db['USER']}:{settings_db['PASSWORD']}@"
                                           f"{settings_db['HOST'] or '127.0.0.1'}:{settings_db['PORT'] or 5432}/"
                                           f"{database_name}"}
     proc = start_celery_worker(queues="gpu", hostname=hostname, env=env)

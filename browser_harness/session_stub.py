@@ -27,7 +27,8 @@ class SessionStub:
     (for ``lost_after`` frames, if given: then the object vanishes, its masks are empty)."""
 
     def __init__(self, *, frame_urls: list[str], width: int, height: int, phase: int, hold_jobs: bool = False,
-                 lost_after: int | None = None) -> None:
+                 lost_after: int | None = None, points: list[dict] | None = None, review: dict | None = None,
+                 video_name: str = "kitchen.mp4") -> None:
         self.hold_jobs = hold_jobs  # propagation stays running until cancelled
         self.lost_after = lost_after
         self.propagated: list[int] = []  # the frames of the last propagation
@@ -37,7 +38,11 @@ class SessionStub:
         self.label_set: list[dict] = list(LABELS)  # the project's labels (a test may give the real ones)
         self.labels: dict[int, dict] = {0: LABELS[0]}  # object → its label
         self.prompts: list[dict[str, Any]] = []  # every prompt received, in order (undo does not remove)
-        self.undo_stack: list[tuple[int, int, dict | None]] = []  # (object, frame, its mask before the prompt)
+        # (kind, object, frame, its mask before the prompt); a propagation: ("propagate", 0, start, masks before)
+        self.undo_stack: list[tuple[str, int, int, Any]] = []
+        self.points = points or []  # stored clicks, as the session's state lists them
+        self.review = review  # a rework task's rejection
+        self.video_name = video_name
         self.job_polls = 0
 
     def box(self, cx: float, cy: float, half: int = 30) -> dict:
@@ -57,11 +62,15 @@ class SessionStub:
         checks each against the API's schema."""
         path = urlparse(request.url).path
         body = request.post_data_json if request.method == "POST" and request.post_data else {}
+        if path.endswith("/session/progress/"):
+            return 200, {"done": None, "total": None}
         if path.endswith("/session/"):
             return 200, {"task": 0, "worker": "stub", "phase": self.phase, "model_version": None,
-                         "video": {"id": 0, "frame_count": len(self.frames), "width": self.width,
-                                   "height": self.height, "frames": self.frames},
-                         "objects": [self.object(n) for n in self.masks], "labels": self.label_set}
+                         "kind": "refine" if self.review else "annotate",
+                         "video": {"id": 0, "name": self.video_name, "frame_count": len(self.frames),
+                                   "width": self.width, "height": self.height, "frames": self.frames},
+                         "objects": [self.object(n) for n in self.masks], "labels": self.label_set,
+                         "points": self.points, "review": self.review}
         if path.endswith("/prompts/"):
             self.prompts.append(body)
             if body["kind"] == "click":
@@ -73,16 +82,24 @@ class SessionStub:
             else:
                 mask = body["mask"]
             frames = self.masks.setdefault(body["object_number"], {})
-            self.undo_stack.append((body["object_number"], body["frame_index"], frames.get(body["frame_index"])))
+            kind = {"click": "click+" if body.get("labels") == [1] else "click-"}.get(body["kind"], body["kind"])
+            self.undo_stack.append((kind, body["object_number"], body["frame_index"], frames.get(body["frame_index"])))
             frames[body["frame_index"]] = mask
             return 200, self.prompt_answer(body["object_number"], body["frame_index"], mask)
         if path.endswith("/undo/"):
-            number, frame, previous = self.undo_stack.pop()
+            if not self.undo_stack:
+                return 409, {"error": {"code": "conflict", "message": "Nothing to undo: this task has no prompt left."}}
+            kind, number, frame, previous = self.undo_stack.pop()
+            if kind == "propagate":
+                self.masks[0] = previous
+                return 200, {**self.prompt_answer(0, frame, self.masks[0].get(frame) or rle_ops.encode(self.empty())),
+                             "undone": len(self.prompts) + 1000, "undone_kind": kind}
             if previous is None:
                 self.masks[number].pop(frame, None)
             else:
                 self.masks[number][frame] = previous
-            return 200, self.prompt_answer(number, frame, previous or rle_ops.encode(self.empty()))
+            return 200, {**self.prompt_answer(number, frame, previous or rle_ops.encode(self.empty())),
+                         "undone": len(self.prompts), "undone_kind": kind}
         if re.search(r"/objects/\d+/$", path) and request.method == "PATCH":
             number = int(path.rstrip("/").rsplit("/", 1)[1])
             self.labels[number] = next(label for label in self.label_set if label["id"] == request.post_data_json["label"])
@@ -99,6 +116,7 @@ class SessionStub:
         if path.endswith("/propagate/"):
             start = body["frame_index"]
             seed = self.masks[0].get(start)
+            self.undo_stack.append(("propagate", 0, start, dict(self.masks[0])))
             if seed is not None:
                 x0, y0, w, h = _bbox(seed)
                 self.propagated = list(range(start, len(self.frames)))
@@ -119,8 +137,10 @@ class SessionStub:
         if path.endswith("/masks/"):
             query = parse_qs(urlparse(request.url).query)
             start, end = int(query["start"][0]), int(query["end"][0])
+            none = rle_ops.encode(self.empty())  # every frame of the range, as the API answers
+            end = min(end, len(self.frames) - 1)
             return 200, [{"object_number": n, "masklet_id": n + 1, "revision": None,
-                          "masks": {str(i): frames[i] for i in range(start, end + 1) if i in frames}}
+                          "masks": {str(i): frames.get(i, none) for i in range(start, end + 1)}}
                          for n, frames in self.masks.items()]
         return 404, {"error": {"code": "not_found", "message": f"The stand-in has no {request.method} {path}."}}
 

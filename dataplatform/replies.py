@@ -19,6 +19,7 @@ None and callers use Celery's results. A reply nobody reads expires with ``resul
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from celery.signals import task_revoked
 from dataplatform.celery import app
 
 REPLY_HEADER = "masklet_reply"
+
+
+BLPOP_SLICE = 2.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,38 @@ def reply_send(key: str, *, value: Any = None, error: str | None = None) -> None
 
 def reply_wait(key: str, *, timeout: float) -> Reply | None:
     """The reply on ``key``, or None when none came within ``timeout`` seconds."""
-    popped = _redis().blpop([key], timeout=timeout)
-    if popped is None:
-        return None
+    # BLPOP in slices shorter than the client's socket timeout (5 s by default in redis-py 8): one
+    # longer than it fails with a TimeoutError instead of answering "nothing yet".
+    deadline = time.monotonic() + timeout
+    popped = None
+    while popped is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        popped = _redis().blpop([key], timeout=max(0.01, min(left, BLPOP_SLICE)))
     message = json.loads(popped[1])
     return Reply(bool(message["ok"]), message["value"])
+
+
+def progress_send(key: str, *, done: int, total: int, ttl: int = 120) -> None:
+    """Publish how far a long answer got (e.g. a session's replay), for the caller to show while it
+    waits; nothing when the result backend is not Redis."""
+    client = _redis()
+    if client is not None:
+        client.set(f"masklet-progress-{key}", json.dumps({"done": done, "total": total}), ex=ttl)
+
+
+def progress_read(key: str) -> dict | None:
+    """The latest ``progress_send`` of ``key`` ({done, total}), or None (none, expired, or no Redis)."""
+    client = _redis()
+    raw = client.get(f"masklet-progress-{key}") if client is not None else None
+    return None if raw is None else json.loads(raw)
+
+
+def progress_clear(key: str) -> None:
+    client = _redis()
+    if client is not None:
+        client.delete(f"masklet-progress-{key}")
 
 
 def result_reply(result: AsyncResult) -> Callable[[float], Reply | None]:

@@ -312,6 +312,10 @@ ENGINE_SESSION_CACHE_MB = env_int("ENGINE_SESSION_CACHE_MB", 4096)
 # anywhere goes through the model's memory; past it the frames farthest from the work go first.
 # Default: 1024
 ENGINE_SESSION_MEMORY_MB = env_float("ENGINE_SESSION_MEMORY_MB", 1024.0)
+# ENGINE_UNDO_MEMORY_MB: memory one session may keep for undo snapshots (the state before each
+# interaction, beyond what the session holds anyway); an undo to a state whose snapshot was
+# dropped recomputes it by replay. 0: no snapshots. Default: 512
+ENGINE_UNDO_MEMORY_MB = env_float("ENGINE_UNDO_MEMORY_MB", 512.0)
 # ENGINE_SESSION_REPLY_TIMEOUT: seconds to wait for a session's worker before pinging it (and
 # reopening the session elsewhere when it does not answer). Default: 5
 ENGINE_SESSION_REPLY_TIMEOUT = env_float("ENGINE_SESSION_REPLY_TIMEOUT", 5.0)

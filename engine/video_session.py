@@ -6,6 +6,7 @@
         ...
     session.add_points(40, obj_id=1, points=[[300, 200]], labels=[0])   # a correction
     rebuilt = VideoSession.replay(model, frames, session.prompts)       # e.g. on another worker
+    before = session.snapshot(); session.add_points(...); session.restore(before)   # an undo
 
 Semantics are the reference ``SAM2VideoPredictor``'s (masks > 0 are the object; an absent object
 has logits -1024), its post-processing included: background holes of up to ``fill_hole_area``
@@ -38,9 +39,10 @@ logits; other objects evicted there return -1024 in that click's output until tr
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +113,34 @@ class ObjectState:
 class SessionState:
     objects: dict[int, ObjectState] = field(default_factory=dict)  # insertion order = output order
     prompts: list[SessionEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """A session's state at one moment (``VideoSession.snapshot``), to go back to with ``restore``.
+
+    It shares the state's tensors (never changed in place) and copies only the containers, so a
+    snapshot costs the bytes of what the live session drops or replaces later (evicted memories,
+    re-prompted frames), not a copy of everything."""
+
+    state: SessionState
+    stored: int
+
+
+def _state_copy(state: SessionState) -> SessionState:
+    """The containers of a state copied (outputs too: eviction and encoding set their fields),
+    tensors shared."""
+    def outputs(store: dict[int, FrameOutput]) -> dict[int, FrameOutput]:
+        return {t: copy.copy(out) for t, out in store.items()}
+
+    objects = {
+        obj_id: ObjectState(
+            memory=ObjectMemory(cond=outputs(o.memory.cond), non_cond=outputs(o.memory.non_cond),
+                                reverse_of=dict(o.memory.reverse_of)),
+            points=dict(o.points), pending=outputs(o.pending), painted=dict(o.painted))
+        for obj_id, o in state.objects.items()}
+    prompts = [replace(e) if isinstance(e, Propagation) else e for e in state.prompts]  # max_frames is set late
+    return SessionState(objects=objects, prompts=prompts)
 
 
 class VideoSession:
@@ -245,6 +275,17 @@ class VideoSession:
         mem = self.state.objects.pop(obj_id).memory
         self._stored -= sum(o.nbytes() for store in (mem.cond, mem.non_cond) for o in store.values())
         self.state.prompts.append(RemoveObject(obj_id))
+
+    def snapshot(self) -> SessionSnapshot:
+        """The session's state now (objects, prompts, memories, outputs), for ``restore``: going
+        back to it gives the same masks as replaying the prompts made up to now."""
+        return SessionSnapshot(_state_copy(self.state), self._stored)
+
+    def restore(self, snapshot: SessionSnapshot) -> None:
+        """Go back to a snapshot of this session (the snapshot stays usable). Frame features are a
+        cache and stay as they are."""
+        self.state = _state_copy(snapshot.state)
+        self._stored = snapshot.stored
 
     def reset(self) -> None:
         """Forget every object and prompt (frame features stay cached)."""

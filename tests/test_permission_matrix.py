@@ -184,6 +184,7 @@ MATRIX: list[Row] = [
     Row("task-undo", "post", lease_holder(409), T, {}, case="no prompt yet"),
     Row("task-propagate", "post", lease_holder(400), T, {"frame_index": 0}, case="no prompt yet"),
     Row("task-masks", "get", outcome(403, annotator=200, admin=200), T),
+    Row("task-session-progress", "get", outcome(403, annotator=200, admin=200), T),
     Row("task-save", "post", lease_holder(200), T),
     # ---- Verification. `submitted`: the author-reviewer's, nobody holds its review lease;
     # `leased`: the annotator's, the reviewer holds its review lease.
@@ -201,6 +202,11 @@ MATRIX: list[Row] = [
         rules={"reviewer": REVIEW_LEASE, "author_reviewer": NO_SELF_REVIEW}),
     Row("masklet-reject", "post", outcome(403, reviewer=200, author_reviewer=409, admin=409),
         {"masklet_id": "leased"}, revision_of("leased", reason="Misses the tail."), case="reviewer's lease"),
+    Row("masklet-comments", "get", outcome(200, other_annotator=FORBIDDEN), {"masklet_id": "leased"},
+        rules={"other_annotator": OWN_MASKS}),
+    Row("masklet-comments", "post", outcome(403, reviewer=201, author_reviewer=409, admin=409),
+        {"masklet_id": "leased"}, revision_of("leased", frame_index=1, text="The tail is cut off here."),
+        case="reviewer's lease"),
     Row("masklet-review-release", "post", outcome(403, reviewer=204, author_reviewer=409, admin=409),
         {"masklet_id": "leased"}),
 ]

@@ -9,9 +9,12 @@ never sees HTTP or Django: frames and checkpoints come through the two callables
 - A session is always brought to "the replay of the task's effective prompts up to one
   interaction" (``SessionRequest.events``): when the cached session has applied a prefix of
   them (usually all but the last), only the rest is applied; when it has applied them all (a
-  redelivered message), nothing is applied; otherwise (lost, evicted, undo, another worker held
-  it) the session is rebuilt by replaying every event. A message delivered twice never
-  double-applies, and a rebuilt session gives the same masks as the one that was lost.
+  redelivered message), nothing is applied; when they are a prefix of what it applied (an undo),
+  it goes back to its snapshot of that state (``TaskSession.remember``: one before each event,
+  sharing tensors, bounded by ``undo_memory_mb`` beyond the live session, oldest dropped first);
+  otherwise (lost, evicted, no snapshot left, another worker held it) the session is rebuilt by
+  replaying every event, reporting its progress. A message delivered twice never double-applies,
+  and a restored or rebuilt session gives the same masks as the one that applied the events.
 
 Phases (what an event does):
 - 1: SAM on each frame on its own: clicks and boxes on a frame that is never propagated.
@@ -33,13 +36,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 
 from engine.frames import CallableFrames, FrameSource
 
+if TYPE_CHECKING:
+    from engine.video_session import SessionSnapshot
+
+MAX_UNDO_SNAPSHOTS = 200  # per session, whatever their bytes (each holds its containers)
 PromptKind = Literal["click", "box", "mask"]
 EventKind = Literal["click", "box", "mask", "propagate", "applied"]  # applied: an id-only placeholder
 Direction = Literal["forward", "backward", "both"]
@@ -174,23 +181,27 @@ def stability_score(logits: np.ndarray, offset: float = 1.0) -> float:
     return 1.0 if outer == 0 else float((logits > offset).sum()) / outer
 
 
-def tensor_nbytes(value: Any, _seen: set[int] | None = None) -> int:
-    """Bytes of every tensor reachable from ``value`` (dataclasses, dicts, lists), each counted once."""
+def tensor_sizes(value: Any, out: dict[int, int] | None = None, _seen: set[int] | None = None) -> dict[int, int]:
+    """Every tensor (and array) reachable from ``value``: its id → its bytes, each once."""
+    out = {} if out is None else out
     seen = set() if _seen is None else _seen
     if id(value) in seen:
-        return 0
+        return out
     seen.add(id(value))
     if isinstance(value, torch.Tensor):
-        return value.numel() * value.element_size()
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return sum(tensor_nbytes(getattr(value, f.name), seen) for f in dataclasses.fields(value))
-    if isinstance(value, dict):
-        return sum(tensor_nbytes(v, seen) for v in value.values())
-    if isinstance(value, list | tuple):
-        return sum(tensor_nbytes(v, seen) for v in value)
-    return 0
+        out[id(value)] = value.numel() * value.element_size()
+    elif isinstance(value, np.ndarray):
+        out[id(value)] = value.nbytes
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            tensor_sizes(getattr(value, f.name), out, seen)
+    elif isinstance(value, dict):
+        for v in value.values():
+            tensor_sizes(v, out, seen)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            tensor_sizes(v, out, seen)
+    return out
 
 
 # ---- One task's session ------------------------------------------------------------------------
@@ -200,7 +211,7 @@ class TaskSession:
     """The engine state of one task: the sessions of its phase and the events applied to them."""
 
     def __init__(self, request: SessionRequest, model: Any, frames: FrameSource,
-                 memory_mb: float | None = 1024.0) -> None:
+                 memory_mb: float | None = 1024.0, undo_mb: float = 512.0) -> None:
         from engine.video_session import VideoSession
 
         self.task_id = request.task_id
@@ -216,16 +227,77 @@ class TaskSession:
         if self.sam is not None:
             self.sam._features = self.tracker._features  # one feature cache for both (same model, frames)
         self.applied: list[int] = []
+        # Undo snapshots: ``snapshots[k]`` is the state after ``applied[:k]`` (tracker, phase 2's SAM
+        # session). Their bytes beyond the live session's are bounded by ``undo_mb``, oldest first.
+        self.snapshots: OrderedDict[int, tuple[SessionSnapshot, SessionSnapshot | None]] = OrderedDict()
+        self.undo_bytes = max(0.0, float(undo_mb)) * 2**20
+        # The snapshots' tensors, counted once however many snapshots share them (id → [bytes,
+        # snapshots holding it]), so that measuring them never walks every snapshot again.
+        self._snapshot_tensors: dict[int, dict[int, int]] = {}
+        self._held: dict[int, list[int]] = {}
+
+    def remember(self) -> None:
+        """Snapshot the state after ``applied`` (before the next event), for an undo to come back to."""
+        if self.undo_bytes <= 0:
+            return
+        k = len(self.applied)
+        for later in [i for i in self.snapshots if i >= k]:
+            self.forget(later)
+        pair = (self.tracker.snapshot(), None if self.sam is None else self.sam.snapshot())
+        self.snapshots[k] = pair
+        self._snapshot_tensors[k] = sizes = tensor_sizes(pair)
+        for key, nbytes in sizes.items():
+            self._held.setdefault(key, [nbytes, 0])[1] += 1
+        while len(self.snapshots) > MAX_UNDO_SNAPSHOTS:
+            self.forget(next(iter(self.snapshots)))
+
+    def forget(self, k: int) -> None:
+        """Drop the snapshot of the state after ``applied[:k]``."""
+        del self.snapshots[k]
+        for key in self._snapshot_tensors.pop(k):
+            held = self._held[key]
+            held[1] -= 1
+            if not held[1]:
+                del self._held[key]
+
+    def trim(self) -> None:
+        """Drop the oldest snapshots until what they hold beyond the live session fits the budget
+        (after events: what the session replaced or evicted lives on in the snapshots)."""
+        while self.snapshots and self.snapshot_nbytes() > self.undo_bytes:
+            self.forget(next(iter(self.snapshots)))
+
+    def _live_tensors(self) -> dict[int, int]:
+        live = tensor_sizes(self.tracker.state)
+        return tensor_sizes(self.sam.state, live) if self.sam is not None else live
+
+    def snapshot_nbytes(self, live: dict[int, int] | None = None) -> int:
+        """Bytes the undo snapshots hold that the live session does not (evicted or replaced outputs)."""
+        live = self._live_tensors() if live is None else live
+        return sum(nbytes for key, (nbytes, _) in self._held.items() if key not in live)
+
+    def go_back(self, applied: Sequence[int]) -> bool:
+        """Restore the state after ``applied`` (a prefix of what was applied) from its snapshot;
+        False when there is none (the caller replays)."""
+        k = len(applied)
+        if list(applied) != self.applied[:k] or k not in self.snapshots:
+            return False
+        tracker, sam = self.snapshots[k]
+        self.tracker.restore(tracker)
+        if self.sam is not None and sam is not None:
+            self.sam.restore(sam)
+        del self.applied[k:]
+        for later in [i for i in self.snapshots if i > k]:
+            self.forget(later)
+        return True
 
     def matches(self, request: SessionRequest) -> bool:
         return (request.phase, request.model.key, request.video) == (self.phase, self.model_key, self.video)
 
     def nbytes(self) -> int:
-        seen: set[int] = set()
-        total = tensor_nbytes(self.tracker._features, seen) + tensor_nbytes(self.tracker.state, seen)
-        if self.sam is not None:
-            total += tensor_nbytes(self.sam.state, seen)
-        return total
+        live = self._live_tensors()
+        features = tensor_sizes(self.tracker._features)
+        return (sum(live.values()) + sum(n for key, n in features.items() if key not in live)
+                + self.snapshot_nbytes(live))
 
     def apply(self, event: SessionEvent) -> None:
         if event.kind == "propagate":
@@ -272,7 +344,8 @@ class EngineAdapter:
     def __init__(self, *, frames_for: Callable[[VideoSpec], FrameSource],
                  checkpoint_path: Callable[[str], str] | None = None, device: str = "auto",
                  dtype: str = "float32", max_sessions: int = 4, max_session_mb: float = 4096.0,
-                 cpu_threads: int = 0, session_memory_mb: float | None = 1024.0) -> None:
+                 cpu_threads: int = 0, session_memory_mb: float | None = 1024.0,
+                 undo_memory_mb: float = 512.0) -> None:
         self.device = choose_device(device)
         self.dtype = choose_dtype(dtype)
         self.precision = precision(self.device, self.dtype)
@@ -281,11 +354,12 @@ class EngineAdapter:
         self.max_sessions = max(1, int(max_sessions))
         self.max_session_bytes = float(max_session_mb) * 2**20
         self.session_memory_mb = session_memory_mb  # each session's budget for tracked frames' memories
+        self.undo_memory_mb = undo_memory_mb  # each session's budget for its undo snapshots
         if cpu_threads > 0:
             torch.set_num_threads(cpu_threads)
         self._models: dict[str, Any] = {}
         self._sessions: OrderedDict[int, TaskSession] = OrderedDict()
-        self.stats = {"models_loaded": 0, "replays": 0, "evictions": 0}
+        self.stats = {"models_loaded": 0, "replays": 0, "evictions": 0, "restores": 0}
 
     # -- models ------------------------------------------------------------------------------------
 
@@ -333,33 +407,44 @@ class EngineAdapter:
     def close(self, task_id: int) -> None:
         self._sessions.pop(task_id, None)
 
-    def sync(self, request: SessionRequest) -> tuple[TaskSession, SyncResult]:
-        """Bring the task's session to the state after ``request.events``."""
+    def sync(self, request: SessionRequest, progress: Callable[[int, int], None] | None = None
+             ) -> tuple[TaskSession, SyncResult]:
+        """Bring the task's session to the state after ``request.events``: apply the new ones, or go
+        back to an earlier state's snapshot (an undo), or else replay them all, calling
+        ``progress(done, total)`` before each replayed event."""
         start = time.perf_counter()
         wanted = [e.interaction_id for e in request.events]
         session = self._sessions.get(request.task_id)
         replayed = False
         if session is not None and session.matches(request) and session.applied == wanted[:len(session.applied)]:
             todo: Sequence[SessionEvent] = request.events[len(session.applied):]  # usually one, or none
+        elif session is not None and session.matches(request) and session.go_back(wanted):
+            todo = ()  # an undo: back to the snapshot of that state
+            self.stats["restores"] += 1
         else:
             if any(e.kind == "applied" for e in request.events):
                 raise ValueError(f"task {request.task_id}: a rebuild needs every event, got id-only placeholders")
             self._sessions.pop(request.task_id, None)
             session = TaskSession(request, self.model(request.model), self.frames_for(request.video),
-                                  self.session_memory_mb)
+                                  self.session_memory_mb, self.undo_memory_mb)
             todo, replayed = request.events, bool(request.events)
             self.stats["replays"] += int(replayed)
         self._sessions[request.task_id] = session
-        self._apply(session, todo)
+        self._apply(session, todo, progress if replayed else None)
         return session, SyncResult(replayed, len(todo), (time.perf_counter() - start) * 1000)
 
-    def _apply(self, session: TaskSession, events: Sequence[SessionEvent]) -> None:
+    def _apply(self, session: TaskSession, events: Sequence[SessionEvent],
+               progress: Callable[[int, int], None] | None = None) -> None:
         self._sessions.move_to_end(session.task_id)
         try:
-            for event in events:
+            for done, event in enumerate(events):
+                if progress is not None:
+                    progress(done, len(events))
+                session.remember()
                 with self.precision():
                     session.apply(event)
                 session.applied.append(event.interaction_id)
+            session.trim()
         except BaseException:
             self._sessions.pop(session.task_id, None)  # half-applied: never reuse it
             raise
@@ -370,16 +455,21 @@ class EngineAdapter:
         """The fast path of a prompt: when the cached session has applied exactly ``applied``,
         apply ``events`` and answer; else None (the caller syncs from the full event list)."""
         session = self._sessions.get(task_id)
-        if session is None or session.applied != list(applied):
+        if session is None:
             return None
         start = time.perf_counter()
+        if session.applied != list(applied):
+            if not session.go_back(applied):  # an undo: back to the snapshot of that state
+                return None
+            self.stats["restores"] += 1
         self._apply(session, events)
         mask = session.mask_on(frame_index, object_number)
         return MaskResponse(frame_index, object_number, mask, (time.perf_counter() - start) * 1000, False)
 
-    def mask(self, request: SessionRequest, frame_index: int, object_number: int) -> MaskResponse:
+    def mask(self, request: SessionRequest, frame_index: int, object_number: int,
+             progress: Callable[[int, int], None] | None = None) -> MaskResponse:
         """Sync, then the object's mask on the frame: the answer to a prompt or an undo."""
-        session, result = self.sync(request)
+        session, result = self.sync(request, progress)
         start = time.perf_counter()
         mask = session.mask_on(frame_index, object_number)
         latency = result.latency_ms + (time.perf_counter() - start) * 1000
@@ -394,6 +484,7 @@ class EngineAdapter:
         rebuilds it from the events.
         """
         session, _ = self.sync(request)
+        session.remember()
         finished = False
         frames = session.propagate(event)
         try:
@@ -407,6 +498,7 @@ class EngineAdapter:
         finally:
             if finished:
                 session.applied.append(event.interaction_id)
+                session.trim()
             else:
                 self._sessions.pop(request.task_id, None)
 

@@ -19,12 +19,13 @@ from django.conf import settings
 from annotation.services.sessions import (
     SessionEventRecord,
     SessionSpecRecord,
+    session_progress_key,
     session_spec,
     session_worker_record,
 )
 from dataplatform import storage
 from dataplatform.celery import GPU_TASK_LIMITS
-from dataplatform.replies import DirectReplyTask
+from dataplatform.replies import DirectReplyTask, progress_clear, progress_send
 from engine import rle as rle_ops
 from engine.frames import FrameSource
 from workers.engine_adapter import (
@@ -73,6 +74,7 @@ def adapter() -> EngineAdapter:
             max_session_mb=getattr(settings, "ENGINE_SESSION_CACHE_MB", 4096),
             cpu_threads=getattr(settings, "ENGINE_CPU_THREADS", 0),
             session_memory_mb=getattr(settings, "ENGINE_SESSION_MEMORY_MB", 1024.0),
+            undo_memory_mb=getattr(settings, "ENGINE_UNDO_MEMORY_MB", 512.0),
         )
         set_adapter(current)
     return current
@@ -132,7 +134,12 @@ def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_num
         answer = engine.mask_if_at(task_id, applied, new, frame_index, object_number)
     if answer is None:
         spec = session_spec(task_id=task_id, upto=interaction_id, applied=engine.applied_ids(task_id))
-        answer = engine.mask(session_request(spec), frame_index, object_number)
+        key = session_progress_key(task_id)
+        try:  # a replay (no snapshot of the state, or a lost session) tells the annotator how far it got
+            answer = engine.mask(session_request(spec), frame_index, object_number,
+                                 progress=lambda done, total: progress_send(key, done=done, total=total))
+        finally:
+            progress_clear(key)
     mask = rle_ops.encode(answer.mask)
     return {"mask": mask, "latency_ms": answer.latency_ms, "replayed": answer.replayed,
             "worker": self.request.hostname or "", "worker_ms": (time.perf_counter() - started) * 1000}

@@ -10,6 +10,8 @@ from rest_framework.response import Response
 
 from annotation.api.serializers_queue import (
     AcceptSerializer,
+    CommentCreateSerializer,
+    CommentSerializer,
     MaskletDetailSerializer,
     RejectionSerializer,
     RejectSerializer,
@@ -19,12 +21,14 @@ from annotation.api.serializers_queue import (
 )
 from annotation.api.tasks import project_or_400, video_or_400
 from annotation.selectors.masklets import masklet_get_readable
-from annotation.selectors.reviews import masklet_get
+from annotation.selectors.reviews import masklet_get, review_comments_of
 from annotation.selectors.tasks import task_get
+from annotation.services.review_comments import review_comment_create
 from annotation.services.reviews import masklet_accept, masklet_reject, review_next_for, review_release
 from dataplatform.api.base import ApiView, validated_body
 from dataplatform.api.serializers import ErrorSerializer
-from dataplatform.roles import IsReviewer
+from dataplatform.errors import ForbiddenError
+from dataplatform.roles import REVIEWER, IsReviewer, has_role
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 DECISION_ERRORS = {**ERRORS, 409: ErrorSerializer}
@@ -70,7 +74,7 @@ class MaskletAcceptApi(ApiView):
     def post(self, request: Request, masklet_id: int) -> Response:
         data = validated_body(request, AcceptSerializer)
         review = masklet_accept(masklet=masklet_get(masklet_id=masklet_id, with_masks=False), user=request.user,
-                                revision_id=data["revision"])
+                                revision_id=data["revision"], comments=data.get("comments", []))
         return Response(ReviewSerializer(review).data)
 
 
@@ -86,7 +90,8 @@ class MaskletRejectApi(ApiView):
     def post(self, request: Request, masklet_id: int) -> Response:
         data = validated_body(request, RejectSerializer)
         review, task = masklet_reject(masklet=masklet_get(masklet_id=masklet_id, with_masks=False),
-                                      user=request.user, revision_id=data["revision"], reason=data["reason"])
+                                      user=request.user, revision_id=data["revision"], reason=data["reason"],
+                                      comments=data.get("comments", []))
         return Response({"review": ReviewSerializer(review).data,
                          "task": TaskSerializer(task_get(task_id=task.pk)).data})
 
@@ -102,3 +107,26 @@ class MaskletReviewReleaseApi(ApiView):
     def post(self, request: Request, masklet_id: int) -> Response:
         review_release(masklet=masklet_get(masklet_id=masklet_id, with_masks=False), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["reviews"])
+class MaskletCommentsApi(ApiView):
+    """Notes pinned to frames of a masklet's revisions. Reviewers add them while reviewing (holding
+    the review lease, as for a decision); whoever may read the masklet reads them (the annotator
+    of its rework task included)."""
+
+    @extend_schema(operation_id="masklets_comments_list", responses={200: CommentSerializer(many=True), **ERRORS})
+    def get(self, request: Request, masklet_id: int) -> Response:
+        masklet = masklet_get_readable(masklet_id=masklet_id, user=request.user, with_masks=False)
+        return Response(CommentSerializer(review_comments_of(masklet=masklet), many=True).data)
+
+    @extend_schema(operation_id="masklets_comments_create", request=CommentCreateSerializer,
+                   responses={201: CommentSerializer, **DECISION_ERRORS})
+    def post(self, request: Request, masklet_id: int) -> Response:
+        if not has_role(request.user, REVIEWER):
+            raise ForbiddenError("Only reviewers comment on a masklet under review.")
+        data = validated_body(request, CommentCreateSerializer)
+        comment = review_comment_create(masklet=masklet_get(masklet_id=masklet_id, with_masks=False),
+                                        user=request.user, revision_id=data["revision"],
+                                        frame_index=data["frame_index"], text=data["text"])
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from annotation.api.labels import LabelRefSerializer
-from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review
+from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review, ReviewComment
 from annotation.selectors.metrics import GROUP_BYS
+from annotation.services.review_comments import MAX_COMMENT_LENGTH, MAX_COMMENTS_PER_REVISION
 from annotation.services.reviews import MAX_REASON_LENGTH, NO_REASON
 from annotation.services.tasks import MAX_TASKS_PER_CALL
 from dataplatform.api.base import MAX_ID
@@ -102,9 +103,31 @@ class MaskletDetailSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CommentInSerializer(serializers.Serializer):
+    frame_index = serializers.IntegerField(min_value=0, max_value=MAX_ID)
+    text = serializers.CharField(max_length=MAX_COMMENT_LENGTH)
+
+
+class CommentCreateSerializer(CommentInSerializer):
+    revision = serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                        help_text="The revision you are reviewing; 409 if it is no longer current.")
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decision = serializers.CharField(source="review.decision", allow_null=True, read_only=True, default=None)
+
+    class Meta:
+        model = ReviewComment
+        fields = ["id", "masklet", "revision", "review", "decision", "author", "frame_index", "text", "created_at"]
+        read_only_fields = fields
+
+
 class AcceptSerializer(serializers.Serializer):
     revision = serializers.IntegerField(min_value=1, max_value=MAX_ID,
                                         help_text="The revision you reviewed; 409 if it is no longer current.")
+    comments = CommentInSerializer(many=True, required=False, max_length=MAX_COMMENTS_PER_REVISION,
+                                   help_text="Notes pinned to frames, kept with the decision.")
 
 
 class RejectSerializer(AcceptSerializer):

@@ -18,6 +18,7 @@ from annotation.services.sessions import (
     session_object_label,
     session_object_state,
     session_open,
+    session_progress,
     session_prompt,
     session_save,
     session_undo,
@@ -41,6 +42,7 @@ class RleSerializer(serializers.Serializer):
 
 class SessionVideoSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    name = serializers.CharField()
     frame_count = serializers.IntegerField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
@@ -64,14 +66,40 @@ class ObjectLabelSerializer(serializers.Serializer):
                                      help_text="A label of the project (absent: nothing changes).")
 
 
+class SessionPointSerializer(serializers.Serializer):
+    frame_index = serializers.IntegerField()
+    object_number = serializers.IntegerField()
+    point = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2, help_text="[x, y] pixels")
+    label = serializers.IntegerField(help_text="1 positive, 0 negative.")
+
+
+class FeedbackCommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    frame_index = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class ReviewFeedbackSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    reviewer = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+    revision = serializers.IntegerField(help_text="The rejected revision.")
+    comments = FeedbackCommentSerializer(many=True, help_text="The reviewer's notes pinned to frames.")
+    frames = serializers.ListField(child=serializers.IntegerField(),
+                                   help_text="Frames (from 0) the notes and the reason name.")
+
+
 class SessionSerializer(serializers.Serializer):
     task = serializers.IntegerField()
+    kind = serializers.CharField(help_text="annotate, or refine (a rework after a rejection).")
     video = SessionVideoSerializer()
     objects = SessionObjectSerializer(many=True)
     labels = LabelRefSerializer(many=True, help_text="The project's label set, for new objects.")
     phase = serializers.IntegerField()
     model_version = serializers.IntegerField(allow_null=True)
     worker = serializers.CharField(help_text="The GPU worker holding the session.")
+    points = SessionPointSerializer(many=True, help_text="The clicks that still count (the markers).")
+    review = ReviewFeedbackSerializer(allow_null=True, help_text="A rework task: the rejection it is about.")
 
 
 class PromptSerializer(serializers.Serializer):
@@ -92,6 +120,17 @@ class PromptAnswerSerializer(serializers.Serializer):
     mask = RleSerializer()
     latency_ms = serializers.FloatField(help_text="The model's time on the worker.")
     round_trip_ms = serializers.FloatField(help_text="API to worker and back.")
+
+
+class UndoAnswerSerializer(PromptAnswerSerializer):
+    undone = serializers.IntegerField(help_text="The interaction undone.")
+    undone_kind = serializers.CharField(help_text="What it was: click+, click-, box, mask or propagate "
+                                                  "(then every frame's masks are the ones from before it).")
+
+
+class SessionProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(allow_null=True, help_text="Events replayed so far; null: no recompute.")
+    total = serializers.IntegerField(allow_null=True)
 
 
 class ClientTimestampSerializer(serializers.Serializer):
@@ -195,10 +234,11 @@ class TaskObjectDetailApi(_SessionApi):
 
 @extend_schema(tags=["sessions"])
 class TaskUndoApi(_SessionApi):
-    """Undo the latest prompt: the mask of its object on its frame after the undo."""
+    """Undo the latest interaction (a prompt or a propagation): the mask of its object on its frame
+    after the undo. The session goes back to its snapshot of the state before it, else replays."""
 
     @extend_schema(operation_id="tasks_undo", request=ClientTimestampSerializer,
-                   responses={200: PromptAnswerSerializer, **ERRORS})
+                   responses={200: UndoAnswerSerializer, **ERRORS})
     def post(self, request: Request, task_id: int) -> Response:
         data = validated_body(request, ClientTimestampSerializer)
         return Response(session_undo(task=task_get(task_id=task_id), user=request.user,
@@ -245,6 +285,15 @@ class TaskMasksApi(_SessionApi):
         task = task_get_readable(task_id=task_id, user=request.user)
         return Response(task_masks_latest(task=task, object_number=query.get("object_number"),
                                           start=query.get("start", 0), end=query.get("end")))
+
+
+@extend_schema(tags=["sessions"])
+class TaskSessionProgressApi(_SessionApi):
+    """How far the session is in recomputing a state (an undo without a snapshot, a rebuild)."""
+
+    @extend_schema(operation_id="tasks_session_progress", responses={200: SessionProgressSerializer, **ERRORS})
+    def get(self, request: Request, task_id: int) -> Response:
+        return Response(session_progress(task=task_get_readable(task_id=task_id, user=request.user)))
 
 
 @extend_schema(tags=["sessions"])

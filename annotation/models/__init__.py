@@ -2,7 +2,7 @@ from annotation.models.interactions import Interaction
 from annotation.models.labels import Label
 from annotation.models.masklets import Masklet, MaskletRevision
 from annotation.models.modelversions import ModelVersion, RetrainingRound
-from annotation.models.reviews import Review
+from annotation.models.reviews import Review, ReviewComment
 from annotation.models.tasks import AnnotationTask
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "ModelVersion",
     "RetrainingRound",
     "Review",
+    "ReviewComment",
 ]

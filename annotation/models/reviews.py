@@ -33,3 +33,26 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} of revision {self.revision_id}"
+
+
+class ReviewComment(models.Model):
+    """A reviewer's note pinned to one frame of the revision under review: the annotator of the
+    rework task sees it on that frame."""
+
+    masklet = models.ForeignKey("annotation.Masklet", on_delete=models.CASCADE, related_name="review_comments")
+    revision = models.ForeignKey("annotation.MaskletRevision", on_delete=models.CASCADE,
+                                 related_name="review_comments")
+    review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.CASCADE, related_name="comments",
+                               help_text="The decision it came with (none while the review is under way).")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_comments")
+    frame_index = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["frame_index", "id"]
+        indexes = [models.Index(fields=["masklet", "revision"], name="review_comment_masklet_rev")]
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="review_comment_has_text")]
+
+    def __str__(self) -> str:
+        return f"comment on frame {self.frame_index} of revision {self.revision_id}"

@@ -3,12 +3,13 @@ masks, and the dataset (accepted masklets)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from annotation.models import Masklet, Review
+from annotation.models import AnnotationTask, Masklet, Review, ReviewComment
 from dataplatform.errors import NotFoundError
 
 
@@ -64,3 +65,44 @@ def dataset_masklets(*, project=None, phases: Iterable[int] | None = None, since
     if split is not None:
         masklets = masklets.filter(video__split=split)
     return masklets.order_by("video_id", "object_number")
+
+
+# "frame 40", "frames 12-15", "frames 3 to 9": frame numbers as the UI shows them (from 1).
+_FRAME_MENTION = re.compile(r"\bframes?\s+(\d{1,7})(?:\s*(?:-|–|to)\s*(\d{1,7}))?", re.IGNORECASE)
+MAX_NAMED_FRAMES = 200
+
+
+def frames_named(text: str, frame_count: int) -> list[int]:
+    """Frame indices (from 0) that a reviewer's text names as frame numbers (from 1), in the video."""
+    named: set[int] = set()
+    for match in _FRAME_MENTION.finditer(text or ""):
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else first
+        for number in range(first, min(max(first, last), first + MAX_NAMED_FRAMES) + 1):
+            if 1 <= number <= frame_count:
+                named.add(number - 1)
+    return sorted(named)[:MAX_NAMED_FRAMES]
+
+
+def review_comments_of(*, masklet: Masklet) -> QuerySet[ReviewComment]:
+    """The notes pinned to frames of the masklet's revisions, newest revision first."""
+    return (ReviewComment.objects.filter(masklet=masklet).select_related("author", "review")
+            .order_by("-revision_id", "frame_index", "id"))
+
+
+def task_review_feedback(*, task: AnnotationTask) -> dict | None:
+    """What a rework task is about: the latest rejection of its masklet (reason, reviewer, the
+    notes pinned to frames, and every frame they name); None for a task that is not a rework."""
+    if task.masklet_id is None:
+        return None
+    review = (Review.objects.filter(revision__masklet_id=task.masklet_id, decision=Review.Decision.REJECT)
+              .select_related("reviewer").order_by("-created_at", "-id").first())
+    if review is None:
+        return None
+    comments = list(ReviewComment.objects.filter(revision_id=review.revision_id).order_by("frame_index", "id"))
+    frame_count = task.video.frame_count
+    frames = set(frames_named(review.reason, frame_count)) | {c.frame_index for c in comments}
+    return {"reason": review.reason, "reviewer": review.reviewer.username, "decided_at": review.created_at,
+            "revision": review.revision_id,
+            "comments": [{"id": c.pk, "frame_index": c.frame_index, "text": c.text} for c in comments],
+            "frames": sorted(frames)}

@@ -22,6 +22,7 @@ seeded with its masks (the task's masklet, whose current revision is the candida
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from django.utils import timezone
 
 from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review
 from annotation.selectors.reviews import review_queue
+from annotation.services.review_comments import review_comments_attach
 from annotation.services.tasks import REWORK_PRIORITY, task_create
 from dataplatform.errors import ApplicationError, ConflictError, ForbiddenError
 from dataplatform.models import Phase, Project, Video
@@ -94,7 +96,7 @@ def review_release(*, masklet: Masklet, user) -> None:
         raise ConflictError(f"Masklet {masklet.pk} is not leased to you for review.")
 
 
-def _lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> tuple[Masklet, bool]:
+def review_lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> tuple[Masklet, bool]:
     """The masklet, locked, checked to be decidable on ``revision_id`` by ``user``; and whether the
     decision is an admin's override of the review lease.
 
@@ -140,30 +142,35 @@ def _record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: 
     return review
 
 
-def masklet_accept(*, masklet: Masklet, user, revision_id: int) -> Review:
+def masklet_accept(*, masklet: Masklet, user, revision_id: int, comments: Sequence[Mapping] = ()) -> Review:
     """Accept the masklet's current revision (``revision_id``): it joins the dataset. ``user``
     holds the masklet's review lease (or is an admin, recorded as an override) and authored none
-    of its revisions."""
+    of its revisions. ``comments``: notes pinned to frames ({frame_index, text}), kept with it."""
     with transaction.atomic():
-        locked, override = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
+        locked, override = review_lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
         review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.ACCEPT,
                          lease_override=override)
+        review_comments_attach(masklet=locked, review=review, user=user, comments=comments)
     masklet.refresh_from_db()
     return review
 
 
-def masklet_reject(*, masklet: Masklet, user, revision_id: int, reason: str) -> tuple[Review, AnnotationTask]:
+def masklet_reject(*, masklet: Masklet, user, revision_id: int, reason: str,
+                   comments: Sequence[Mapping] = ()) -> tuple[Review, AnnotationTask]:
     """Reject the masklet's current revision with a reason; returns the review and the refinement
-    task it creates (manual: kept for the revision's author, project phase; auto: phase 3)."""
+    task it creates (manual: kept for the revision's author, project phase; auto: phase 3).
+    ``comments``: notes pinned to frames ({frame_index, text}) that the rework task shows, with
+    those made while reviewing."""
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(NO_REASON, {"field": "reason"})
     if len(reason) > MAX_REASON_LENGTH:
         raise ApplicationError(f"The reason is longer than {MAX_REASON_LENGTH} characters.")
     with transaction.atomic():
-        locked, override = _lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
+        locked, override = review_lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
         review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.REJECT,
                          reason=reason, lease_override=override)
+        review_comments_attach(masklet=locked, review=review, user=user, comments=comments)
         video = Video.objects.get(pk=locked.video_id)
         if locked.kind == Masklet.Kind.MANUAL:
             task = task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=locked,

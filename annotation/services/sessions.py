@@ -32,9 +32,10 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from annotation.models import AnnotationTask, Interaction, Label, Masklet, ModelVersion
+from annotation.models import AnnotationTask, Interaction, Label, Masklet, ModelVersion, Review
 from annotation.selectors.labels import project_labels
 from annotation.selectors.masklets import task_masklets_open
+from annotation.selectors.reviews import task_review_feedback
 from annotation.selectors.tasks import task_lock_held
 from annotation.services.checkpoints import model_version_require_usable
 from annotation.services.labels import label_of_project
@@ -47,7 +48,7 @@ from dataplatform.commits import DiskFlush, commit_without_waiting, flush_start
 from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
 from dataplatform.models import Job, Video
 from dataplatform.queries import CompiledValues
-from dataplatform.replies import Reply, result_reply, task_send
+from dataplatform.replies import Reply, progress_read, result_reply, task_send
 from dataplatform.selectors.videos import video_frame_urls
 from engine import rle as rle_ops
 
@@ -310,8 +311,20 @@ def _call(*, task: AnnotationTask, name: str, args: list, flush: DiskFlush | Non
 
 
 def _video_state(video: Video) -> dict:
-    return {"id": video.pk, "frame_count": video.frame_count, "width": video.width, "height": video.height,
-            "frames": video_frame_urls(video=video)}
+    return {"id": video.pk, "name": video.name, "frame_count": video.frame_count, "width": video.width,
+            "height": video.height, "frames": video_frame_urls(video=video)}
+
+
+def session_points(*, task: AnnotationTask) -> list[dict]:
+    """The clicks that still count, as the workspace draws them (its markers after a reload)."""
+    clicks = [r.pk for r in interactions_effective(task=task)
+              if r.kind in (Interaction.Kind.CLICK_POSITIVE, Interaction.Kind.CLICK_NEGATIVE)]
+    rows = (Interaction.objects.filter(pk__in=clicks).order_by("pk")
+            .values_list("frame_index", "object_number", KeyTransform("points", "payload"),
+                         KeyTransform("labels", "payload")))
+    return [{"frame_index": frame, "object_number": number, "point": point, "label": label}
+            for frame, number, points, labels in rows
+            for point, label in zip(points or [], labels or [], strict=False)]
 
 
 def label_state(label: Label) -> dict:
@@ -326,12 +339,15 @@ def session_object_state(masklet: Masklet) -> dict:
 def session_state(*, task: AnnotationTask) -> dict:
     return {
         "task": task.pk,
+        "kind": task.kind,
         "video": _video_state(task.video),
         "objects": [session_object_state(m) for m in task_objects(task=task)],
         "labels": [label_state(label) for label in project_labels(project=task.video.project)],
         "phase": task.phase,
         "model_version": task.model_version_id,
         "worker": task.session_worker,
+        "points": session_points(task=task),
+        "review": task_review_feedback(task=task),
     }
 
 
@@ -499,24 +515,71 @@ def session_prompt(*, task_id: int, user, kind: str, frame_index: int, object_nu
                         effective=effective, flush=flush_start() if durable_later else None)
 
 
+def session_progress_key(task_id: int) -> str:
+    return f"session-{task_id}"
+
+
+def session_progress(*, task: AnnotationTask) -> dict:
+    """How far the task's session is in recomputing a state (an undo whose snapshot the worker
+    dropped, or a session rebuilt after its worker lost it): events replayed of the total; both
+    null when nothing is being recomputed."""
+    progress = progress_read(session_progress_key(task.pk)) or {}
+    return {"done": progress.get("done"), "total": progress.get("total")}
+
+
+def _revert_propagation(*, task: AnnotationTask, user, job_id: int | None) -> None:
+    """The masks from before an undone propagation become its objects' masks again: per object it
+    saved, the revision it replaced is current again (or, when that one was already decided on, a
+    copy of the masks the annotator saw before it, source ``undo``)."""
+    job = Job.objects.filter(pk=job_id).first() if job_id is not None else None
+    if job is None or job.status != Job.Status.SUCCEEDED:
+        raise ConflictError("A propagation is still running: wait for it or cancel it, then undo.")
+    for number, revision_id in sorted((job.result or {}).get("revisions", {}).items()):
+        masklet = Masklet.objects.select_for_update().filter(task=task, object_number=int(number)).first()
+        if masklet is None and task.masklet_id is not None:
+            masklet = Masklet.objects.select_for_update().filter(pk=task.masklet_id,
+                                                                 object_number=int(number)).first()
+        if masklet is None or masklet.current_revision_id != revision_id:
+            continue  # removed since, or saved again since: nothing of the propagation is showing
+        propagated = masklet.current_revision
+        # What the masks were just before it: its parent revision and the prompt answers after that
+        # (what ``task_masks_latest`` reads). The parent becomes current again: one update.
+        Masklet.objects.filter(pk=masklet.pk).update(current_revision_id=propagated.parent_id)
+        if propagated.parent_id is None or not Review.objects.filter(revision_id=propagated.parent_id).exists():
+            continue
+        # A parent with a decision (a rework's rejected revision) is not current again as is: a copy.
+        masklet.refresh_from_db()
+        before = task_masks_latest(task=task, object_number=masklet.object_number)[0]["masks"]
+        masklet_revision_create(masklet=masklet, masks=before, author=user, phase=task.phase,
+                                model_version=task.model_version, edited_frames=propagated.edited_frames,
+                                source="undo")
+
+
 def session_undo(*, task: AnnotationTask, user, client_timestamp: datetime | None = None) -> dict:
-    """Undo the latest prompt that still counts; the mask of its object on its frame after the undo."""
+    """Undo the latest interaction that still counts, a prompt or a propagation: the session goes
+    back to the state before it (the worker's snapshot of that state, else a replay). The answer
+    is the mask of its object on its frame after the undo (a propagation: of the task's first
+    object on the frame it started from); ``undone_kind`` says what was undone."""
     with transaction.atomic():
         locked = task_lock_held(task=task, user=user)
+        locked = AnnotationTask.objects.select_related("video", "model_version").get(pk=locked.pk)
         objects = task_objects(task=locked)
         rows = interactions_effective(task=locked, objects=objects)
-        prompts = [r for r in rows if r.kind in PROMPT_KINDS]
-        if not prompts:
+        if not any(r.kind in PROMPT_KINDS for r in rows):
             raise ConflictError("Nothing to undo: this task has no prompt left.")
-        target = prompts[-1]
+        target = rows[-1]
+        object_number = target.object_number if target.object_number is not None else objects[0].object_number
         interaction = Interaction.objects.create(
             task=locked, user=user, kind=Interaction.Kind.UNDO, frame_index=target.frame_index,
             object_number=target.object_number, payload={"undoes": target.pk},
             client_timestamp=client_timestamp, phase=locked.phase, model_version_id=locked.model_version_id)
-    # The effective events up to the undo: those before it but its target (an undo never counts).
-    effective = [r.pk for r in rows if r.pk != target.pk]
-    return _mask_answer(task=locked, interaction=interaction, frame_index=target.frame_index,
-                        object_number=target.object_number, effective=effective)
+        if target.kind == Interaction.Kind.PROPAGATE:
+            _revert_propagation(task=locked, user=user, job_id=target.job)
+    # The effective events up to the undo: those before its target, the latest (an undo never counts).
+    effective = [r.pk for r in rows[:-1]]
+    answer = _mask_answer(task=locked, interaction=interaction, frame_index=target.frame_index,
+                          object_number=object_number, effective=effective)
+    return {**answer, "undone": target.pk, "undone_kind": target.kind}
 
 
 # ---- Objects -----------------------------------------------------------------------------------

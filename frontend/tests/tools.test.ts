@@ -88,7 +88,7 @@ describe("tool handlers", () => {
     expect(b.events).toEqual([]);
   });
 
-  it("box: normalised corners clamped to the image, rubber band shown then hidden", () => {
+  it("box: normalised corners clamped to the image, drawn while dragging and kept after", () => {
     const { ctx, events, boxes } = context();
     const machine = new ToolMachine(1, "box");
     machine.down(at(60, 70), ctx);
@@ -96,7 +96,26 @@ describe("tool handlers", () => {
     machine.up(at(-5, 5), ctx);
     expect(events).toEqual([{ name: "box", payload: { frameIndex: 7, objectNumber: 2, box: [0, 5, 60, 70] } }]);
     expect(boxes[0]).toEqual([20, 10, 60, 70]);
+    expect(boxes.at(-1)).toEqual([0, 5, 60, 70]); // the box sent stays drawn
+  });
+
+  it("box: a box too small to send is not kept", () => {
+    const { ctx, events, boxes } = context();
+    const machine = new ToolMachine(1, "box");
+    machine.down(at(10, 10), ctx);
+    machine.up(at(11, 11), ctx);
+    expect(events).toEqual([]);
     expect(boxes.at(-1)).toBeNull();
+  });
+
+  it("a click tool places a negative click on a right-click or Shift-click", () => {
+    const { ctx, events } = context();
+    const machine = new ToolMachine(3, "click-positive");
+    machine.down({ ...at(5, 5), negative: true }, ctx);
+    machine.up(at(5, 5), ctx);
+    machine.down(at(6, 6), ctx);
+    machine.up(at(6, 6), ctx);
+    expect(events.map((e) => (e.payload as { label: number }).label)).toEqual([0, 1]);
   });
 
   it("brush strokes every segment and commits one mask prompt on release", () => {

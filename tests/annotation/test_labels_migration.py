@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("annotation", "0010_modelversion_checkpoint_status_and_validation")]
-AFTER = [("annotation", "0012_labels")]
+AFTER = [("annotation", "0011_labels")]
 
 
 @pytest.mark.django_db(transaction=True)

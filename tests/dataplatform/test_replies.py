@@ -34,3 +34,11 @@ def test_an_expired_message_answers_expired_and_stores_no_result(celery_worker) 
     assert reply is not None and (reply.ok, reply.value) == (False, "expired")
     client = redis.Redis.from_url(str(app.conf.result_backend))
     assert not client.exists(f"celery-task-meta-{result.id}")
+
+
+def test_a_wait_longer_than_the_redis_socket_timeout_answers_not_yet() -> None:
+    """A worker busy for longer than the Redis client's socket timeout (5 s by default) is "no
+    answer yet" (the caller pings the worker and waits on), not an error."""
+    key = reply_key()
+    assert key is not None
+    assert reply_wait(key, timeout=6.0) is None

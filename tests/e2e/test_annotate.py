@@ -231,7 +231,7 @@ def test_workspace_on_the_real_session_api(live_platform, page, login, user_fact
     page.get_by_text("Propagation done.").wait_for(timeout=120_000)
     page.keyboard.press("End")
     page.wait_for_selector("canvas.frame-canvas[data-image-frame='5'][data-overlay-frame='5']")
-    page.keyboard.press("u")  # undoes the click: the cursor goes back to its frame
+    page.keyboard.press("u")  # undoes the propagation: the cursor goes back to the frame it started from
     page.wait_for_selector("canvas.frame-canvas[data-image-frame='0'][data-overlay-frame='0']")
     wait_for(lambda: Interaction.objects.filter(task=task, kind="undo").count() == 1, timeout=30, what="the undo")
     page.get_by_role("button", name="Submit").click()

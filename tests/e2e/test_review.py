@@ -132,3 +132,37 @@ def test_logging_out_of_the_review_gives_the_masklet_back(seeded, page, login, u
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="Log in").wait_for()
     assert _lease_holder(seeded, given_back=True, timeout=0) is None  # given back before the logout
+
+
+def test_reviewer_jumps_zooms_and_pins_notes_to_frames_then_rejects(seeded, page, login, user_factory):
+    from annotation.models import ReviewComment
+
+    login(page, user_factory("reviewer"))
+    page.get_by_text(f"Masklet {seeded.id}: object 0").wait_for()
+    wait_overlay(page, 0)
+    page.get_by_label("Go to frame").fill("5")
+    page.get_by_label("Go to frame").press("Enter")
+    wait_overlay(page, 4)
+    assert page.get_by_role("slider", name="Timeline: frame").get_attribute("aria-valuenow") == "4"
+    scale = page.evaluate("JSON.parse(document.querySelector('canvas.frame-canvas').dataset.viewport).scale")
+    page.get_by_role("button", name="Zoom in (+)").click()
+    page.get_by_role("button", name="Zoom in (+)").click()
+    zoomed = page.evaluate("JSON.parse(document.querySelector('canvas.frame-canvas').dataset.viewport).scale")
+    assert zoomed > scale * 1.5
+    page.get_by_label("Note on this frame").fill("The tail is cut off here.")
+    page.get_by_role("button", name="Pin to frame").click()
+    notes = page.get_by_role("list", name="Notes on frames")
+    notes.get_by_role("button", name="Frame 5: The tail is cut off here.").wait_for()
+    assert page.get_by_role("slider", name="Timeline: frame").get_attribute("data-notes") == "4"
+    page.get_by_role("button", name="Fit the frame (0)").click()
+    page.keyboard.press("ArrowLeft")
+    wait_overlay(page, 3)
+    notes.get_by_role("button", name="Frame 5: The tail is cut off here.").click()  # back to the noted frame
+    wait_overlay(page, 4)
+
+    page.get_by_role("button", name="Reject… (r)").click()
+    page.get_by_label("Reason for rejecting").fill("The tail is missing from frame 5 on.")
+    page.get_by_role("button", name="Reject masklet").click()
+    page.get_by_text(f"Masklet {seeded.id} rejected.").wait_for()
+    note = ReviewComment.objects.get()
+    assert (note.frame_index, note.text, note.review.decision) == (4, "The tail is cut off here.", "reject")

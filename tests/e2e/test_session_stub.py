@@ -127,8 +127,14 @@ def drive(stub: SessionStub, route: Route) -> None:
     for _ in range(3):
         call(stub, route, "GET", f"/api/jobs/{JOB_ID}/")
     call(stub, route, "GET", f"{TASK}/masks/?start=0&end=5")
-    call(stub, route, "POST", f"{TASK}/undo/", {"client_timestamp": 0})
+    call(stub, route, "POST", f"{TASK}/undo/", {"client_timestamp": 0})  # the propagation
+    call(stub, route, "POST", f"{TASK}/undo/", {"client_timestamp": 0})  # the mask prompt
+    call(stub, route, "GET", f"{TASK}/session/progress/")
     call(stub, route, "DELETE", f"{TASK}/objects/1/")
+
+
+REVIEW = {"reason": "The tail is missing from frame 3 on.", "reviewer": "rev", "decided_at": "2026-01-05T09:30:00Z",
+          "revision": 4, "comments": [{"id": 1, "frame_index": 1, "text": "Tail cut off."}], "frames": [1, 2]}
 
 
 def test_every_answer_of_the_stand_in_fits_the_api_schema(openapi) -> None:
@@ -141,8 +147,12 @@ def test_every_answer_of_the_stand_in_fits_the_api_schema(openapi) -> None:
     call(held, held_route, "GET", f"/api/jobs/{JOB_ID}/")
     call(held, held_route, "POST", f"/api/jobs/{JOB_ID}/cancel/")
     call(held, held_route, "GET", f"/api/jobs/{JOB_ID}/")
-    answers = route.answers + held_route.answers
-    assert len(answers) == 18
+    rework = SessionStub(frame_urls=FRAMES, width=WIDTH, height=HEIGHT, phase=3, review=REVIEW,
+                         points=[{"frame_index": 0, "object_number": 0, "point": [20.5, 16], "label": 0}])
+    rework_route = Route()
+    call(rework, rework_route, "POST", f"{TASK}/session/")
+    answers = route.answers + held_route.answers + rework_route.answers
+    assert len(answers) == 21
     assert json.loads(route.answers[-4][3])  # masks: the propagated frames are there
     for method, path, status, body in answers:
         check_answer(openapi, method, path, status, body)

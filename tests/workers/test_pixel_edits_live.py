@@ -64,19 +64,20 @@ def test_a_painted_square_reads_back_exactly_after_propagation_and_replay(platfo
     served = client.get(f"{url}/masks/", {"object_number": number, "start": 2, "end": 2}).json()[0]["masks"]["2"]
     assert np.array_equal(rle_ops.decode(served), painted)
 
-    # Undoing a later click rebuilds the session from the stored interactions (propagation included);
-    # then the session is rebuilt again, up to the edit only.
+    # Undoing a later click goes back to the worker's snapshot from before it (propagation
+    # included, not recomputed); then back to the state after the edit only, from its snapshot too.
     later = client.post(f"{url}/prompts/", {"frame_index": 4, "object_number": number, "kind": "click",
                                             "points": [[20, 20]], "labels": [0]}, format="json")
     assert later.status_code == 200, later.content
     undone = client.post(f"{url}/undo/", {}, format="json")
     assert undone.status_code == 200, undone.content
-    assert Interaction.objects.get(pk=undone.json()["interaction"]).payload["replayed"]
+    assert undone.json()["undone_kind"] == "click-"
+    assert not Interaction.objects.get(pk=undone.json()["interaction"]).payload["replayed"]
     task.refresh_from_db()
-    for interaction, replayed in ((done.params["interaction"], False), (edit.json()["interaction"], True)):
+    for interaction in (done.params["interaction"], edit.json()["interaction"]):
         again = app.send_task("session.prompt", args=[task.pk, interaction, 2, number],
                               queue=worker_direct(task.session_worker)).get(timeout=120)
-        assert again["replayed"] == replayed and np.array_equal(rle_ops.decode(again["mask"]), painted)
+        assert not again["replayed"] and np.array_equal(rle_ops.decode(again["mask"]), painted)
 
 
 def test_a_propagation_names_the_frames_where_an_object_vanished(platform, celery_worker) -> None:

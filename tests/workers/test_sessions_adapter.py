@@ -99,13 +99,69 @@ def test_a_repeated_message_applies_nothing(video, checkpoint) -> None:
     assert np.array_equal(first.mask, again.mask)
 
 
-def test_undo_rebuilds_without_the_undone_prompt(video, checkpoint) -> None:
-    adapter = make_adapter(video, checkpoint)
+def test_undo_without_snapshots_rebuilds_without_the_undone_prompt(video, checkpoint) -> None:
+    adapter = make_adapter(video, checkpoint, undo_memory_mb=0)
     events = events_for(video)
     before = adapter.mask(request(1, events[:1]), 0, 1).mask
     adapter.mask(request(1, events[:2]), 0, 1)
-    undone = adapter.mask(request(1, events[:1]), 0, 1)
+    progress = []
+    undone = adapter.mask(request(1, events[:1]), 0, 1, progress=lambda done, total: progress.append((done, total)))
     assert undone.replayed and np.array_equal(undone.mask, before)
+    assert progress == [(0, 1)]  # a replay tells how far it got
+
+
+@pytest.mark.parametrize("phase", [2, 3])
+def test_undo_goes_back_to_a_snapshot_with_the_masks_of_a_replay(video, checkpoint, phase: int) -> None:
+    """Undo after each event, propagations included: no replay, and every mask of every frame is
+    what a session replaying the remaining events gives."""
+    events = events_for(video)
+    adapter = make_adapter(video, checkpoint)
+    adapter.sync(request(1, events, phase))
+    for n in range(len(events) - 1, 0, -1):
+        restored = adapter.mask(request(1, events[:n], phase), 0, 1)
+        assert not restored.replayed
+        assert adapter.session(1).applied == [e.interaction_id for e in events[:n]]
+        replayed = make_adapter(video, checkpoint)
+        expected = all_masks(replayed, request(1, events[:n], phase))
+        assert np.array_equal(all_masks(adapter, request(1, events[:n], phase)), expected)
+    assert adapter.stats["replays"] == 1 and adapter.stats["restores"] == len(events) - 1
+    # and on from there: the next events apply to the restored state as to a replayed one
+    adapter.sync(request(1, events, phase))
+    assert np.array_equal(all_masks(adapter, request(1, events, phase)),
+                          all_masks(make_adapter(video, checkpoint), request(1, events, phase)))
+
+
+def test_the_fast_path_of_an_undo_restores_without_the_events(video, checkpoint) -> None:
+    events = events_for(video)
+    adapter = make_adapter(video, checkpoint)
+    adapter.sync(request(1, events))
+    ids = [e.interaction_id for e in events]
+    answer = adapter.mask_if_at(1, ids[:3], [], 0, 2)  # after undoing both propagations and the brush
+    assert answer is not None and not answer.replayed and adapter.session(1).applied == ids[:3]
+    expected = make_adapter(video, checkpoint).mask(request(1, events[:3]), 0, 2).mask
+    assert np.array_equal(answer.mask, expected) and expected.any()
+    assert adapter.mask_if_at(1, [99], [], 0, 2) is None  # a state it never held: the caller replays
+
+
+def test_undo_snapshots_stay_within_their_memory_budget(video, checkpoint) -> None:
+    events = events_for(video)
+    roomy = make_adapter(video, checkpoint)
+    roomy.sync(request(1, events))
+    session = roomy.session(1)
+    assert sorted(session.snapshots) == list(range(len(events)))
+    needed = session.snapshot_nbytes()
+    assert needed > 0  # the propagations replaced outputs that only the snapshots still hold
+    for k in range(len(events) - 1):
+        session.forget(k)
+    newest = session.snapshot_nbytes()  # what the snapshot before the last propagation holds alone
+    assert 0 < newest < needed
+    tight = make_adapter(video, checkpoint, undo_memory_mb=newest / 2**20)
+    tight.sync(request(1, events))
+    kept = tight.session(1)
+    assert len(kept.snapshots) < len(events) and kept.snapshot_nbytes() <= newest
+    assert max(kept.snapshots) == len(events) - 1  # the oldest go first: the last undo stays fast
+    assert not tight.mask(request(1, events[:-1]), 0, 1).replayed
+    assert tight.mask(request(1, events[:1]), 0, 1).replayed  # its snapshot was dropped: a replay
 
 
 def test_the_lru_evicts_the_least_recently_used_session(video, checkpoint) -> None:
@@ -142,12 +198,21 @@ def test_the_fast_path_applies_only_at_the_expected_state(video, checkpoint) -> 
     adapter = make_adapter(video, checkpoint)
     events = events_for(video)
     adapter.sync(request(1, events[:2]))
-    assert adapter.mask_if_at(1, [1], events[2:3], 0, 2) is None  # the session holds [1, 2], not [1]
     fast = adapter.mask_if_at(1, [1, 2], events[2:3], 0, 2)
     assert fast is not None and adapter.applied_ids(1) == [1, 2, 3]
     slow = make_adapter(video, checkpoint).mask(request(1, events[:3]), 0, 2)
     assert np.array_equal(fast.mask, slow.mask)
     assert adapter.mask_if_at(2, [], events[:1], 0, 1) is None  # no session cached for task 2
+    # The session holds [1, 2], not [1]: without a snapshot of [1] the caller must replay; with
+    # one, the answer is that of [1] then the new event, as a replay gives it.
+    bare = make_adapter(video, checkpoint, undo_memory_mb=0)
+    bare.sync(request(1, events[:2]))
+    assert bare.mask_if_at(1, [1], events[2:3], 0, 2) is None
+    adapter.sync(request(1, events[:2]))
+    back = adapter.mask_if_at(1, [1], events[2:3], 0, 2)
+    assert back is not None and adapter.applied_ids(1) == [1, 3]
+    replayed = make_adapter(video, checkpoint).mask(request(1, [events[0], events[2]]), 0, 2)
+    assert np.array_equal(back.mask, replayed.mask)
 
 
 def test_several_new_events_extend_a_held_session_without_a_replay(video, checkpoint) -> None:

@@ -11,6 +11,9 @@ export type Task = Schemas["Task"];
 export type MetricsRow = Schemas["MetricsRow"];
 export type Review = Schemas["Review"];
 export type Rejection = Schemas["Rejection"];
+export type Comment = Schemas["Comment"];
+/** A note pinned to a frame, as sent with a decision. */
+export type CommentIn = Schemas["CommentInRequest"];
 export type GroupBy = NonNullable<NonNullable<operations["metrics_table"]["parameters"]["query"]>["group_by"]>;
 
 export const tasks = {
@@ -36,8 +39,13 @@ export const masklets = {
   get: (id: number) => request<Masklet>("GET", `/api/masklets/${id}/`),
   accept: (id: number, revision: number) =>
     request<Review>("POST", `/api/masklets/${id}/accept/`, { body: { revision } }),
-  reject: (id: number, revision: number, reason: string) =>
-    request<Rejection>("POST", `/api/masklets/${id}/reject/`, { body: { revision, reason } }),
+  reject: (id: number, revision: number, reason: string, comments: CommentIn[] = []) =>
+    request<Rejection>("POST", `/api/masklets/${id}/reject/`, { body: { revision, reason, comments } }),
+  /** Notes pinned to frames of the masklet's revisions. */
+  comments: (id: number) => request<Comment[]>("GET", `/api/masklets/${id}/comments/`),
+  /** A note on a frame of the revision under review (needs its review lease). */
+  comment: (id: number, revision: number, frameIndex: number, text: string) =>
+    request<Comment>("POST", `/api/masklets/${id}/comments/`, { body: { revision, frame_index: frameIndex, text } }),
   release: (id: number) => request<void>("POST", `/api/masklets/${id}/review-release/`),
   /** Give the review lease back while the page goes away (pagehide, leaving the screen). */
   releaseOnLeave: (id: number) => postKeepalive(`/api/masklets/${id}/review-release/`),

@@ -212,6 +212,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/masklets/{masklet_id}/comments/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Notes pinned to frames of a masklet's revisions. Reviewers add them while reviewing (holding
+         *     the review lease, as for a decision); whoever may read the masklet reads them (the annotator
+         *     of its rework task included).
+         */
+        get: operations["masklets_comments_list"];
+        put?: never;
+        /**
+         * @description Notes pinned to frames of a masklet's revisions. Reviewers add them while reviewing (holding
+         *     the review lease, as for a decision); whoever may read the masklet reads them (the annotator
+         *     of its rework task included).
+         */
+        post: operations["masklets_comments_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/masklets/{masklet_id}/reject/": {
         parameters: {
             query?: never;
@@ -709,6 +735,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/session/progress/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description How far the session is in recomputing a state (an undo without a snapshot, a rebuild). */
+        get: operations["tasks_session_progress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/submit/": {
         parameters: {
             query?: never;
@@ -735,7 +778,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Undo the latest prompt: the mask of its object on its frame after the undo. */
+        /**
+         * @description Undo the latest interaction (a prompt or a propagation): the mask of its object on its frame
+         *     after the undo. The session goes back to its snapshot of the state before it, else replays.
+         */
         post: operations["tasks_undo"];
         delete?: never;
         options?: never;
@@ -840,6 +886,8 @@ export interface components {
              * @description The revision you reviewed; 409 if it is no longer current.
              */
             revision: number;
+            /** @description Notes pinned to frames, kept with the decision. */
+            comments?: components["schemas"]["CommentInRequest"][];
         };
         AcceptanceByKind: {
             label: string;
@@ -882,6 +930,35 @@ export interface components {
         ClientTimestampRequest: {
             /** Format: date-time */
             client_timestamp?: string;
+        };
+        Comment: {
+            readonly id: number;
+            readonly masklet: number;
+            readonly revision: number;
+            /** @description The decision it came with (none while the review is under way). */
+            readonly review: number | null;
+            readonly decision: string | null;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly author: string;
+            readonly frame_index: number;
+            readonly text: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        CommentCreateRequest: {
+            /** Format: int64 */
+            frame_index: number;
+            text: string;
+            /**
+             * Format: int64
+             * @description The revision you are reviewing; 409 if it is no longer current.
+             */
+            revision: number;
+        };
+        CommentInRequest: {
+            /** Format: int64 */
+            frame_index: number;
+            text: string;
         };
         CredentialsRequest: {
             username: string;
@@ -993,6 +1070,11 @@ export interface components {
             url: string;
             filename: string;
             size_bytes: number;
+        };
+        FeedbackComment: {
+            id: number;
+            frame_index: number;
+            text: string;
         };
         /**
          * @description * `sav` - sav
@@ -1575,6 +1657,8 @@ export interface components {
              * @description The revision you reviewed; 409 if it is no longer current.
              */
             revision: number;
+            /** @description Notes pinned to frames, kept with the decision. */
+            comments?: components["schemas"]["CommentInRequest"][];
             /** @description What the annotator should fix. */
             reason: string;
         };
@@ -1640,6 +1724,18 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        ReviewFeedback: {
+            reason: string;
+            reviewer: string;
+            /** Format: date-time */
+            decided_at: string;
+            /** @description The rejected revision. */
+            revision: number;
+            /** @description The reviewer's notes pinned to frames. */
+            comments: components["schemas"]["FeedbackComment"][];
+            /** @description Frames (from 0) the notes and the reason name. */
+            frames: number[];
+        };
         ReviewNextRequest: {
             kind?: components["schemas"]["MaskletKindEnum"];
             /** Format: int64 */
@@ -1676,6 +1772,8 @@ export interface components {
         };
         Session: {
             task: number;
+            /** @description annotate, or refine (a rework after a rejection). */
+            kind: string;
             video: components["schemas"]["SessionVideo"];
             objects: components["schemas"]["SessionObject"][];
             /** @description The project's label set, for new objects. */
@@ -1684,6 +1782,10 @@ export interface components {
             model_version: number | null;
             /** @description The GPU worker holding the session. */
             worker: string;
+            /** @description The clicks that still count (the markers). */
+            points: components["schemas"]["SessionPoint"][];
+            /** @description A rework task: the rejection it is about. */
+            review: components["schemas"]["ReviewFeedback"] | null;
         };
         SessionObject: {
             /** @description The object's number in its video: the same in the workspace, review and exports. */
@@ -1691,8 +1793,22 @@ export interface components {
             masklet_id: number;
             label: components["schemas"]["LabelRef"];
         };
+        SessionPoint: {
+            frame_index: number;
+            object_number: number;
+            /** @description [x, y] pixels */
+            point: number[];
+            /** @description 1 positive, 0 negative. */
+            label: number;
+        };
+        SessionProgress: {
+            /** @description Events replayed so far; null: no recompute. */
+            done: number | null;
+            total: number | null;
+        };
         SessionVideo: {
             id: number;
+            name: string;
             frame_count: number;
             width: number;
             height: number;
@@ -1807,6 +1923,26 @@ export interface components {
         };
         Token: {
             token: string;
+        };
+        UndoAnswer: {
+            interaction: number;
+            frame_index: number;
+            object_number: number;
+            mask: components["schemas"]["Rle"];
+            /**
+             * Format: double
+             * @description The model's time on the worker.
+             */
+            latency_ms: number;
+            /**
+             * Format: double
+             * @description API to worker and back.
+             */
+            round_trip_ms: number;
+            /** @description The interaction undone. */
+            undone: number;
+            /** @description What it was: click+, click-, box, mask or propagate (then every frame's masks are the ones from before it). */
+            undone_kind: string;
         };
         Video: {
             readonly id: number;
@@ -2556,6 +2692,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    masklets_comments_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                masklet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    masklets_comments_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                masklet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentCreateRequest"];
+                "multipart/form-data": components["schemas"]["CommentCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CommentCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"];
                 };
             };
             400: {
@@ -4937,6 +5193,83 @@ export interface operations {
             };
         };
     };
+    tasks_session_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionProgress"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tasks_submit: {
         parameters: {
             query?: never;
@@ -5026,7 +5359,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PromptAnswer"];
+                    "application/json": components["schemas"]["UndoAnswer"];
                 };
             };
             400: {

@@ -12,6 +12,9 @@ export type Phase = 1 | 2 | 3;
 export type Session = Omit<Schemas["Session"], "phase"> & { phase: Phase };
 export type SessionObject = Schemas["SessionObject"];
 export type PromptAnswer = Omit<Schemas["PromptAnswer"], "mask"> & { mask: Rle };
+export type UndoAnswer = Omit<Schemas["UndoAnswer"], "mask"> & { mask: Rle };
+export type SessionProgress = Schemas["SessionProgress"];
+export type ReviewFeedback = NonNullable<Schemas["Session"]["review"]>;
 export type ObjectMasks = Omit<Schemas["ObjectMasks"], "masks"> & { masks: Record<string, Rle> };
 export type Direction = NonNullable<Schemas["PropagateRequest"]["direction"]>;
 
@@ -47,5 +50,7 @@ export const session = {
   /** Automatic masklets for a ready video (admins): a Job; the masklets go to verification. */
   autoMasklets: (videoId: number, params: Schemas["AutoMaskletsRequest"] = {}) =>
     request<Job>("POST", `/api/videos/${videoId}/auto-masklets/`, { body: params }),
-  undo: (taskId: number) => request<PromptAnswer>("POST", `/api/tasks/${taskId}/undo/`, { body: { client_timestamp: now() } }),
+  undo: (taskId: number) => request<UndoAnswer>("POST", `/api/tasks/${taskId}/undo/`, { body: { client_timestamp: now() } }),
+  /** How far a recompute of the session got (an undo without a snapshot): nulls when none runs. */
+  progress: (taskId: number) => request<SessionProgress>("GET", `/api/tasks/${taskId}/session/progress/`),
 };

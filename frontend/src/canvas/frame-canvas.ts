@@ -55,6 +55,7 @@ export class FrameCanvas {
   private brushRadius = 8;
   private fitted = false;
   private frameRequest = 0;
+  private overlayOpacity = 1;
 
   constructor(private container: HTMLElement) {
     this.element = document.createElement("canvas");
@@ -70,6 +71,8 @@ export class FrameCanvas {
     this.element.addEventListener("pointercancel", this.onCancel);
     this.element.addEventListener("wheel", this.onWheel, { passive: false });
     this.element.addEventListener("keydown", this.onKey);
+    // The right button places negative clicks: no context menu over the frame.
+    this.element.addEventListener("contextmenu", (event) => event.preventDefault());
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(container);
   }
@@ -94,6 +97,7 @@ export class FrameCanvas {
 
   /** Show a frame with its masks (object number → RLE). The masks are not copied. */
   showFrame(frameIndex: number, image: CanvasImageSource | null, masks: Map<number, Rle>): Promise<void> {
+    if (frameIndex !== this.frameIndex && !this.machine?.inGesture) this.boxPreview = null; // a box is of its frame
     this.frameIndex = frameIndex;
     this.image = image;
     this.masks = masks;
@@ -105,6 +109,13 @@ export class FrameCanvas {
   /** The clicks placed so far (any frame): those on the frame in view are drawn as + and − markers. */
   setPoints(points: readonly PointPrompt[]): void {
     this.points = points;
+    this.draw();
+  }
+
+  /** How opaque the mask overlay is drawn over the frame, 0 (hidden) to 1. */
+  setOverlayOpacity(opacity: number): void {
+    this.overlayOpacity = Math.min(1, Math.max(0, opacity));
+    this.element.dataset.overlayOpacity = String(this.overlayOpacity);
     this.draw();
   }
 
@@ -232,7 +243,11 @@ export class FrameCanvas {
       ctx.fillRect(0, 0, this.width, this.height);
     }
     ctx.imageSmoothingEnabled = false; // mask pixels stay crisp when zoomed
-    if (this.overlayPixels) ctx.drawImage(this.overlayCanvas, 0, 0);
+    if (this.overlayPixels) {
+      ctx.globalAlpha = this.overlayOpacity;
+      ctx.drawImage(this.overlayCanvas, 0, 0);
+      ctx.globalAlpha = 1;
+    }
     const hidden = new Set(this.objects.filter((o) => o.hidden).map((o) => o.objectNumber));
     const markers = markerShapes(this.points, this.frameIndex, v, this.selected, hidden);
     drawMarkers(ctx, markers);
@@ -245,6 +260,9 @@ export class FrameCanvas {
       ctx.strokeStyle = selected ? cssColor(selected.color) : "#fff";
       ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
       ctx.setLineDash([]);
+      this.element.dataset.box = this.boxPreview.map((value) => Math.round(value)).join(",");
+    } else {
+      delete this.element.dataset.box;
     }
   }
 
@@ -331,7 +349,9 @@ export class FrameCanvas {
       this.panner.down(p, this.toolContext());
       return;
     }
-    if (event.button !== 0 || this.machine.inGesture) return;
+    const clickTool = this.machine.mode === "click-positive" || this.machine.mode === "click-negative";
+    if ((event.button !== 0 && !(event.button === 2 && clickTool)) || this.machine.inGesture) return;
+    p.negative = event.button === 2 || event.shiftKey;
     this.machine.down(p, this.toolContext());
   };
 

@@ -37,6 +37,8 @@ export interface PointerInput {
   sy: number;
   ix: number;
   iy: number;
+  /** A right-click or Shift-click: a click tool places a negative click (no tool switch). */
+  negative?: boolean;
 }
 
 /** What a handler may do to the canvas; the FrameCanvas implements it. */
@@ -85,7 +87,7 @@ class ClickHandler implements ToolHandler {
       frameIndex: ctx.frameIndex,
       objectNumber: ctx.objectNumber,
       point: [Math.round(p.ix * 10) / 10, Math.round(p.iy * 10) / 10],
-      label: this.mode === "click-positive" ? 1 : 0,
+      label: this.mode === "click-positive" && !start.negative ? 1 : 0,
     });
   }
   cancel(): void {
@@ -112,8 +114,11 @@ class BoxHandler implements ToolHandler {
     if (!this.start) return;
     const box = this.box(p, ctx).map((v) => Math.round(v)) as [number, number, number, number];
     this.start = null;
-    ctx.showBox(null);
-    if (ctx.objectNumber === null || box[2] - box[0] < 2 || box[3] - box[1] < 2) return;
+    if (ctx.objectNumber === null || box[2] - box[0] < 2 || box[3] - box[1] < 2) {
+      ctx.showBox(null);
+      return;
+    }
+    ctx.showBox(box); // stays drawn (until another frame or box) while SAM answers and after
     ctx.emit("box", { frameIndex: ctx.frameIndex, objectNumber: ctx.objectNumber, box });
   }
   cancel(ctx: ToolContext): void {

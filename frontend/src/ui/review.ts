@@ -1,10 +1,11 @@
 /**
  * The verification queue: take the next masklet, play it with its overlay at a chosen speed,
- * accept it or reject it with a reason. Shortcuts: Space play, ←/→ step, a accept, r reject.
+ * zoom in, jump to a frame, pin notes to frames (the annotator of the rework task sees them), and
+ * accept it or reject it with a reason. Shortcuts: Space play, ←/→ step, +/−/0 zoom, a accept, r reject.
  */
 import { objectName } from "../api/labels";
 import { videos, type VideoDetail } from "../api/platform";
-import { masklets, reviews, type Masklet, type MaskletRevision } from "../api/queue";
+import { masklets, reviews, type Comment, type Masklet, type MaskletRevision } from "../api/queue";
 import type { Rle } from "../api/rle-types";
 import { FrameCanvas } from "../canvas/frame-canvas";
 import { colorFor } from "../canvas/overlay";
@@ -65,7 +66,8 @@ export function reviewScreen(_ctx: AppContext): Screen {
       const revision = full.current_revision;
       if (!revision) throw new Error(`Masklet ${full.id} has no revision to review.`);
       const video = await videos.get(full.video);
-      current = new ReviewView(full, revision, video, async (decision, reason) => {
+      const notes = (await masklets.comments(full.id)).filter((c) => c.revision === revision.id);
+      current = new ReviewView(full, revision, video, notes, message, async (decision, reason) => {
         try {
           if (decision === "accept") await masklets.accept(full.id, revision.id);
           else if (decision === "reject") await masklets.reject(full.id, revision.id, reason);
@@ -102,7 +104,9 @@ class ReviewView {
   private timeline: Timeline;
   private removeShortcuts: () => void;
 
-  constructor(masklet: Masklet, revision: MaskletRevision, video: VideoDetail, decide: (decision: "accept" | "reject" | "skip", reason: string) => Promise<void>) {
+  constructor(masklet: Masklet, revision: MaskletRevision, video: VideoDetail, pinned: Comment[],
+    message: ReturnType<typeof messageBox>,
+    decide: (decision: "accept" | "reject" | "skip", reason: string) => Promise<void>) {
     const count = video.frame_urls.length;
     const frames = new FrameStore(video.frame_urls);
     const color = colorFor(masklet.object_number);
@@ -125,6 +129,7 @@ class ReviewView {
     const playButton = h("button", { type: "button", "aria-label": "Play (Space)", on: { click: () => this.playback.toggle() } }, "▶");
     this.playback = new Playback(count, BASE_FPS, show, () => {
       position.textContent = `Frame ${this.playback.cursor + 1} of ${count}`;
+      if (document.activeElement !== jump) jump.value = String(this.playback.cursor + 1);
       playButton.textContent = this.playback.isPlaying ? "||" : "▶";
       playButton.setAttribute("aria-label", this.playback.isPlaying ? "Pause (Space)" : "Play (Space)");
       this.timeline.setCursor(this.playback.cursor);
@@ -144,6 +149,40 @@ class ReviewView {
     } } },
       h("label", { for: "reject-reason" }, "Reason for rejecting"), presets, reason,
       h("button", { type: "submit", class: "danger" }, "Reject masklet"));
+    // Jump to a frame; zoom; notes pinned to frames.
+    const jump = h("input", { id: "review-frame", type: "number", min: 1, max: count, value: 1, class: "frame-input",
+      on: { change: () => {
+        const frame = Math.round(Number(jump.value)) - 1;
+        if (Number.isFinite(frame) && frame >= 0 && frame < count) void this.playback.seek(frame);
+      } } });
+    const zoom = h("div", { class: "zoom", role: "group", "aria-label": "Zoom" },
+      h("button", { type: "button", "aria-label": "Zoom in (+)", on: { click: () => this.canvas.zoomBy(1.25) } }, "+"),
+      h("button", { type: "button", "aria-label": "Zoom out (−)", on: { click: () => this.canvas.zoomBy(0.8) } }, "−"),
+      h("button", { type: "button", "aria-label": "Fit the frame (0)", on: { click: () => this.canvas.fitToView() } }, "Fit"));
+    const noteList = h("ul", { class: "review-comments", "aria-label": "Notes on frames" });
+    const notes: Comment[] = [...pinned];
+    const renderNotes = () => {
+      replaceChildren(noteList, ...notes.map((c) => h("li", null,
+        h("button", { type: "button", class: "chip note-frame", on: { click: () => void this.playback.seek(c.frame_index) } },
+          `Frame ${c.frame_index + 1}: ${c.text}`))));
+      this.timeline.setNotes(notes.map((c) => c.frame_index));
+    };
+    const noteText = h("input", { id: "review-note", type: "text", maxlength: 1000, placeholder: "What is wrong on this frame?" });
+    const noteForm = h("form", { class: "note-form", on: { submit: async (e: Event) => {
+      e.preventDefault();
+      const text = noteText.value.trim();
+      if (!text) return noteText.focus();
+      try {
+        notes.push(await masklets.comment(masklet.id, revision.id, this.playback.cursor, text));
+        notes.sort((a, b) => a.frame_index - b.frame_index);
+        noteText.value = "";
+        renderNotes();
+      } catch (error) {
+        message.show(errorText(error));
+      }
+    } } },
+      h("label", { for: "review-note" }, "Note on this frame"), noteText,
+      h("button", { type: "submit" }, "Pin to frame"));
     const accept = h("button", { type: "button", class: "primary", on: { click: () => void decide("accept", "") } }, "Accept (a)");
     const reject = h("button", { type: "button", class: "danger", on: { click: () => {
       rejectForm.hidden = false;
@@ -162,8 +201,10 @@ class ReviewView {
         h("button", { type: "button", "aria-label": "Previous frame (←)", on: { click: () => void this.playback.step(-1) } }, "‹"),
         playButton,
         h("button", { type: "button", "aria-label": "Next frame (→)", on: { click: () => void this.playback.step(1) } }, "›"),
-        h("label", { for: "review-speed" }, "Speed"), speed, position),
+        h("label", { for: "review-speed" }, "Speed"), speed, position,
+        h("label", { for: "review-frame" }, "Go to frame"), jump, zoom),
       this.timeline.element,
+      noteForm, noteList,
       h("div", { class: "decision", role: "group", "aria-label": "Decision" }, accept, reject,
         h("button", { type: "button", title: "Give it back to the queue (s)", on: { click: () => void decide("skip", "") } }, "Skip")),
       rejectForm);
@@ -171,10 +212,14 @@ class ReviewView {
       { keys: [" "], label: "Play / pause", run: () => this.playback.toggle() },
       { keys: ["ArrowRight"], label: "Next frame", run: () => void this.playback.step(1) },
       { keys: ["ArrowLeft"], label: "Previous frame", run: () => void this.playback.step(-1) },
+      { keys: ["+", "="], label: "Zoom in", run: () => this.canvas.zoomBy(1.25) },
+      { keys: ["-"], label: "Zoom out", run: () => this.canvas.zoomBy(0.8) },
+      { keys: ["0"], label: "Fit the frame", run: () => this.canvas.fitToView() },
       { keys: ["a"], label: "Accept", run: () => void decide("accept", "") },
       { keys: ["r"], label: "Reject with a reason", run: () => reject.click() },
       { keys: ["s"], label: "Skip: give the masklet back to the queue", run: () => void decide("skip", "") },
     ], "Review");
+    renderNotes();
     void this.playback.seek(0);
   }
 

@@ -38,6 +38,7 @@ export class Timeline {
   private spacer: HTMLElement;
   private canvas: HTMLCanvasElement;
   private tracks: TimelineTrack[] = [];
+  private notes = new Set<number>();
   private cursor = 0;
   private cell = 6;
   private pending = 0;
@@ -72,6 +73,13 @@ export class Timeline {
   setTracks(tracks: TimelineTrack[]): void {
     this.tracks = tracks;
     this.layout();
+  }
+
+  /** Frames a reviewer's notes name: marked on the ruler (listed in `data-notes` for tests and tools). */
+  setNotes(frames: Iterable<number>): void {
+    this.notes = new Set(frames);
+    this.element.dataset.notes = [...this.notes].sort((a, b) => a - b).join(",");
+    this.schedule();
   }
 
   /** Redraw after presence or edit marks changed (cheap: only visible frames are drawn). */
@@ -159,6 +167,16 @@ export class Timeline {
         if (f >= first && f < last) ctx.fillRect(f * cell - scroll + cell / 2 - 1, y, 2, 3);
       }
     });
+    ctx.fillStyle = "#ff9800";
+    for (const f of this.notes) {
+      if (f < first || f >= last) continue;
+      const nx = f * cell - scroll + cell / 2;
+      ctx.beginPath();
+      ctx.moveTo(nx - 4, 0);
+      ctx.lineTo(nx + 4, 0);
+      ctx.lineTo(nx, 7);
+      ctx.fill();
+    }
     const x = this.cursor * cell - scroll;
     ctx.fillStyle = "rgba(255, 213, 79, 0.25)";
     ctx.fillRect(x, 0, cell, height);

@@ -22,7 +22,9 @@ import { MaskStore } from "./masks";
 import { objectsPanel } from "./objects-panel";
 import { playerControls } from "./player";
 import { emptyFrames, propagationPanel, propagationSummary } from "./propagation";
+import { reviewNotes } from "./review-notes";
 import { TOOL_KEYS, toolbar } from "./toolbar";
+import { viewControls } from "./view-controls";
 
 const PHASE_HELP: Record<number, string> = {
   1: "Phase 1: SAM on every frame. Click or draw a box on each frame, then fix its edges with the brush and eraser; there is no propagation.",
@@ -60,15 +62,16 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   const nameOf = (n: number) => objectName(n, objectLabels.get(n));
   let busy = false;
   let job: Job | null = null;
-  // The prompts sent from this page, newest last (undo pops one); their clicks are drawn as markers.
-  const sent: { point: PointPrompt | null }[] = [];
-  let points: PointPrompt[] = [];
+  // The clicks that count, drawn as markers: the stored ones (after a reload too), then this page's.
+  let points: PointPrompt[] = session.points.map((p) => ({
+    frameIndex: p.frame_index, objectNumber: p.object_number, point: [p.point[0], p.point[1]], label: p.label ? 1 : 0 }));
   let jobTimer = 0;
 
   const stage = h("div", { class: "stage" });
   const canvas = new FrameCanvas(stage);
   const canvasObjects = () => objects.map((n) => ({ objectNumber: n, color: colors.get(n)!, label: objectLabels.get(n)! }));
   canvas.setup({ width: video.width, height: video.height, phase, objects: canvasObjects() });
+  canvas.setPoints(points);
 
   const show = async (frame: number) => {
     frames.prefetch(frame);
@@ -100,25 +103,44 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     step: (d) => void playback.step(d),
     toggle: () => playback.toggle(),
   });
-  const undo = h("button", { type: "button", title: "Undo the last prompt (u)", on: { click: () => void runUndo() } }, "Undo");
+  const undo = h("button", { type: "button", title: "Undo the last prompt or propagation (u)", on: { click: () => void runUndo() } }, "Undo");
+  const undoProgress = h("progress", { class: "undo-progress", max: 1, hidden: true, "aria-label": "Undo: recomputing the session" });
   const submit = h("button", { type: "button", class: "primary", on: { click: () => void runSubmit() } }, "Submit");
+  const release = h("button", { type: "button", title: "Give this task back to the queue without submitting", on: { click: () => void runRelease() } }, "Skip task");
   const latency = h("span", { class: "latency", "aria-live": "polite" });
+  const view = viewControls({
+    opacity: (value) => canvas.setOverlayOpacity(value),
+    color: (color) => {
+      const n = canvas.selectedObject;
+      if (n === null) return;
+      colors.set(n, color);
+      canvas.setObjects(canvasObjects());
+      refreshObjects();
+    },
+  });
+  const notes = session.review ? reviewNotes(session.review, (f) => void playback.seek(f)) : null;
+  if (session.review) timeline.setNotes(session.review.frames);
 
   const head = h("div", { class: "workspace-head" },
       h("h1", null, `Task ${taskId}`),
-      h("span", { class: "badge" }, `Phase ${phase}`),
+      h("span", { class: "video-name", title: "Video" }, video.name),
+      h("span", { class: "badge" }, session.kind === "refine" ? `Phase ${phase} · rework` : `Phase ${phase}`),
       h("span", { class: "muted" }, `model version ${session.model_version ?? "default"} on ${session.worker}`),
-      latency, undo, submit);
+      latency, undoProgress, undo, release, submit);
   element.append(
     head,
-    message.element, // after the heading: errors show next to what they are about
+    message.element, // floats over the work (see styles.css): showing it never moves the canvas
+    ...(notes ? [notes.element] : []),
     h("p", { class: "muted phase-help" }, PHASE_HELP[phase]),
     tools.element,
-    h("div", { class: "workspace-body" }, stage, objectList.element),
+    h("div", { class: "workspace-body" }, stage,
+      h("div", { class: "side-column" },
+        objectList.element,
+        phase === 1 ? h("p", { class: "muted" }, "Phase 1 has no propagation: annotate each frame.") : propagation.element,
+        view.element)),
     player.element,
     timeline.element,
-    phase === 1 ? h("p", { class: "muted" }, "Phase 1 has no propagation: annotate each frame.") : propagation.element,
-    h("p", { class: "muted" }, "Press ? for keyboard shortcuts."));
+    h("p", { class: "muted" }, "Press ? for keyboard shortcuts. Right-click or Shift-click: a negative click."));
 
   // ---- canvas events → API ------------------------------------------------------------------------
   // One prompt per click: the session keeps the frame's earlier points (SAM 2 adds to them).
@@ -145,7 +167,6 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
     try {
       const answer = await sessionApi.prompt(taskId, body);
       done?.answered();
-      sent.push({ point: marker });
       await applyAnswer(answer, true);
       done?.drawn({ latency_ms: answer.latency_ms, round_trip_ms: answer.round_trip_ms, frame_index: answer.frame_index });
     } catch (error) {
@@ -286,13 +307,52 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
   }
 
   async function runUndo() {
+    message.clear();
+    // An undo is a snapshot restore on the worker (as fast as a click); when the worker has no
+    // snapshot of that state it recomputes the session: its progress shows after a moment.
+    let polling = true;
+    const poll = async () => {
+      while (polling) {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        if (!polling) break;
+        const progress = await sessionApi.progress(taskId).catch(() => null);
+        if (!polling || !progress || progress.done === null || progress.total === null) continue;
+        undoProgress.hidden = false;
+        undoProgress.max = Math.max(1, progress.total);
+        undoProgress.value = progress.done;
+        message.show(`Recomputing the session to undo: step ${progress.done + 1} of ${progress.total}…`, "info");
+      }
+    };
+    void poll();
     try {
       const answer = await sessionApi.undo(taskId);
-      const undone = sent.pop()?.point;
-      if (undone) setPoints(points.filter((p) => p !== undone));
+      polling = false;
+      if (undoProgress.hidden === false) message.clear();
+      if (answer.undone_kind === "click+" || answer.undone_kind === "click-") {
+        const i = points.map((p) => p.frameIndex === answer.frame_index && p.objectNumber === answer.object_number).lastIndexOf(true);
+        if (i >= 0) setPoints(points.filter((_, k) => k !== i));
+      }
+      if (answer.undone_kind === "propagate") {
+        store.setVanished(new Map(objects.map((n) => [n, []])));
+        message.show("Propagation undone: the masks are back to what they were before it.", "info");
+      }
       store.invalidate();
+      refreshObjects();
       void applyAnswer(answer, false);
       await playback.seek(answer.frame_index);
+    } catch (error) {
+      message.show(errorText(error));
+    } finally {
+      polling = false;
+      undoProgress.hidden = true;
+    }
+  }
+
+  async function runRelease() {
+    if (!window.confirm("Give this task back to the queue? Its work so far stays saved with it.")) return;
+    try {
+      await tasks.release(taskId);
+      ctx.navigate("/app/annotate");
     } catch (error) {
       message.show(errorText(error));
     }
@@ -310,6 +370,8 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
 
   function refreshObjects() {
     objectList.render(canvasObjects(), canvas.selectedObject, busy);
+    const selected = canvas.selectedObject;
+    view.setColor(selected === null ? null : colors.get(selected) ?? null);
     timeline.setTracks(objects.map((n) => ({ objectNumber: n, color: colors.get(n)!, presence: store.presence.get(n)!, edited: store.edited.get(n)!, vanished: store.vanished.get(n)! })));
   }
 
