@@ -223,7 +223,8 @@ def gather_memory(model: SAM2Model, frame_idx: int, mem: ObjectMemory, num_frame
         if out is None or out.maskmem_features is None:
             continue  # padding frames, and memories pruned from the window
         assert out.maskmem_pos_enc is not None
-        mems.append(out.maskmem_features.flatten(2).permute(2, 0, 1).float())  # (hw, 1, D)
+        features = out.maskmem_features.to(model.device, non_blocking=True)  # offloaded: back from the host
+        mems.append(features.flatten(2).permute(2, 0, 1).float())  # (hw, 1, D)
         pos = out.maskmem_pos_enc.flatten(2).permute(2, 0, 1)
         poss.append(pos + model.maskmem_tpos_enc[num_maskmem - t_pos - 1])
     num_ptr_tokens = 0
