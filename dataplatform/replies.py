@@ -19,6 +19,7 @@ None and callers use Celery's results. A reply nobody reads expires with ``resul
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,11 +46,20 @@ class Reply:
     value: Any
 
 
+# A read from Redis gives up after SOCKET_TIMEOUT seconds (redis-py's own default is 5, which a BLPOP
+# of 5 seconds, the default reply timeout, races with: a TimeoutError instead of "no reply yet").
+# A wait longer than BLPOP_SLICE is several BLPOPs, each well within the socket's timeout.
+SOCKET_TIMEOUT = 30.0
+BLPOP_SLICE = 20.0
+
+
 @cache
 def _redis() -> redis.Redis | None:
     """A client of the result backend's Redis (a pool per process, safe across the worker's fork)."""
     url = str(app.conf.result_backend or "")
-    return redis.Redis.from_url(url) if url.startswith(("redis://", "rediss://")) else None
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT)
 
 
 def _expiry_seconds() -> int:
@@ -73,9 +83,10 @@ def reply_send(key: str, *, value: Any = None, error: str | None = None) -> None
 
 def reply_wait(key: str, *, timeout: float) -> Reply | None:
     """The reply on ``key``, or None when none came within ``timeout`` seconds."""
-    popped = _redis().blpop([key], timeout=timeout)
-    if popped is None:
-        return None
+    deadline = time.monotonic() + timeout
+    while (popped := _redis().blpop([key], timeout=max(0.01, min(deadline - time.monotonic(), BLPOP_SLICE)))) is None:
+        if time.monotonic() >= deadline:
+            return None
     message = json.loads(popped[1])
     return Reply(bool(message["ok"]), message["value"])
 
