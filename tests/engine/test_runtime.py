@@ -108,3 +108,24 @@ def test_a_compiled_model_gives_the_masks_of_the_plain_one_and_keeps_its_checkpo
     for a, b in zip(*outs, strict=True):
         np.testing.assert_allclose(a[1], b[1], atol=1e-4)
         assert np.array_equal(a[1] > 0, b[1] > 0) or np.abs(a[1][(a[1] > 0) != (b[1] > 0)]).max() < 1e-4
+
+
+def test_a_session_runs_under_bf16_autocast_with_the_masks_of_float32() -> None:
+    """ENGINE_DTYPE=bfloat16 is CUDA autocast; the CPU's bf16 autocast casts the same operations, so it
+    shows here that clicks, propagation both ways, a correction and a mask prompt run under it."""
+    model = micro()
+    frames = moving_square(10)
+    runs = []
+    for enabled in (False, True):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
+            session = VideoSession(model, frames)
+            outs = [session.add_points(0, 1, [[13, 21]], [1]), session.add_points(0, 2, [[50, 40]], [1])]
+            outs += [logits for _, logits in session.propagate()]
+            outs.append(session.add_points(5, 1, [[30, 12]], [0]))
+            outs += [logits for _, logits in session.propagate(9, reverse=True)]
+            outs.append(session.add_mask(3, 2, frames[3][..., 0] > 100))
+            outs += [logits for _, logits in session.propagate(3)]
+        runs.append(outs)
+    agreement = [((a[o] > 0) == (b[o] > 0)).mean() for a, b in zip(*runs, strict=True) for o in a]
+    assert all(v.dtype == np.float32 for out in runs[1] for v in out.values())
+    assert min(agreement) > 0.99 and np.mean(agreement) > 0.999
