@@ -10,7 +10,8 @@ ours with ``engine.load_model``. On one synthetic JPEG video (moving discs, one 
 prompted with one click each on frame 0), each row propagates 1, 3 and 10 objects and reports
 frames per second (tracked frames after the prompted one, after one warm-up pass), the peak GPU
 memory (``torch.cuda.max_memory_allocated``; on a CPU the process's peak RSS, which never goes
-down, is shown instead) and the largest |logit difference| between the two sides.
+down, is shown instead) and the largest |logit difference| between the two sides (the reference fills
+small holes as ours does: with its CUDA extension, or a stand-in for it where it is not built).
 
 Precision and compilation: ``--dtype`` (bfloat16 by default on CUDA) runs both sides under CUDA
 autocast, as SAM 2's demo does; ``--compile`` off / on / both: ours compiles its image encoder and
@@ -91,6 +92,35 @@ def official_checkpoint(size: str, folder: Path) -> Path:
     make_non_degenerate(ref)
     torch.save({"model": ref.state_dict()}, path)
     return path
+
+
+def connected_components_8(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the reference's CUDA extension computes for its hole filling: (N, 1, H, W) binary ->
+    (labels, areas), 8-connected, 0 off the mask; by label propagation (each pixel takes the largest
+    label around it until nothing changes)."""
+    on = mask.bool()
+    n = on.numel()
+    labels = torch.arange(1, n + 1, dtype=torch.float64, device=mask.device).reshape(on.shape) * on
+    while True:
+        grown = torch.nn.functional.max_pool2d(labels, 3, stride=1, padding=1) * on
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    flat = labels.long().flatten()
+    areas = (torch.bincount(flat, minlength=n + 1)[flat].reshape(on.shape) * on).to(torch.int32)
+    return labels.to(torch.int32), areas
+
+
+def reference_hole_filling() -> None:
+    """The reference fills small holes (``fill_hole_area``) only with its CUDA extension and silently
+    skips the step without it; ours always fills them. Without the extension, a stand-in makes the
+    reference run the step, so that both sides compute the same thing."""
+    try:
+        from sam2 import _C  # noqa: F401
+    except ImportError:
+        import sam2.utils.misc
+
+        sam2.utils.misc.get_connected_components = connected_components_8
 
 
 @dataclass
@@ -206,6 +236,7 @@ def max_diff(a: Run, b: Run) -> float:
 def build_reference(size: str, checkpoint: Path, device: torch.device, compiled: bool) -> Any:
     from sam2.build_sam import build_sam2_video_predictor
 
+    reference_hole_filling()
     return build_sam2_video_predictor(SIZES[size][0], ckpt_path=str(checkpoint), device=str(device),
                                       vos_optimized=compiled)
 
