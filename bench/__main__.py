@@ -11,6 +11,7 @@ import sys
 BENCHES = [
     ("ingest: decode + sample + JPEG write", "bench.ingest_bench"),
     ("engine: propagation, clicks, image encoder vs the reference SAM 2", "bench.engine_bench"),
+    ("gpu: fps and peak memory, tiny to large, bf16, compile, long video vs the reference", "bench.gpu_bench"),
     ("queue: next-task latency under 200 concurrent clients", "bench.queue_bench"),
     ("sessions: a click's round trip through API + broker + worker", "bench.click_bench"),
     ("sessions: undo after a 60-frame propagation against a click", "bench.undo_bench"),

@@ -44,7 +44,7 @@ from engine.video_session import VideoSession
 OBJECT_SCORE_BIAS = 10.0  # random weights call every object absent; this makes them present
 
 
-def _non_degenerate(model: torch.nn.Module) -> None:
+def make_non_degenerate(model: torch.nn.Module) -> None:
     with torch.no_grad():
         head = model.sam_mask_decoder.pred_obj_score_head
         (head.layers[-1] if hasattr(head, "layers") else head).bias.fill_(OBJECT_SCORE_BIAS)
@@ -56,7 +56,7 @@ def build_models() -> tuple[Any, SAM2Model]:
 
     torch.manual_seed(0)
     ref = build_sam2_video_predictor("configs/sam2.1/sam2.1_hiera_t.yaml", ckpt_path=None, device="cpu")
-    _non_degenerate(ref)
+    make_non_degenerate(ref)
     ours = build_sam2(get_config("sam2.1_hiera_t"), init_weights=False)
     load_state_dict_strict(ours, ref.state_dict(), source="reference")
     return ref.eval(), ours.eval()
@@ -182,7 +182,7 @@ def bench_rss(num_frames: int, checkpoints: tuple[int, ...], bar: tqdm,
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model = build_sam2(get_config("micro")).eval()
-    _non_degenerate(model)
+    make_non_degenerate(model)
 
     def frame(i: int) -> np.ndarray:  # decoded on demand, never all in memory
         img = np.full((480, 640, 3), 40, np.uint8)

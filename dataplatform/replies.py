@@ -38,8 +38,6 @@ from dataplatform.celery import app
 REPLY_HEADER = "masklet_reply"
 
 
-BLPOP_SLICE = 2.0  # seconds
-
 
 @dataclass(frozen=True)
 class Reply:
@@ -49,11 +47,20 @@ class Reply:
     value: Any
 
 
+# A read from Redis gives up after SOCKET_TIMEOUT seconds (redis-py's own default is 5, which a BLPOP
+# of 5 seconds, the default reply timeout, races with: a TimeoutError instead of "no reply yet").
+# A wait longer than BLPOP_SLICE is several BLPOPs, each well within the socket's timeout.
+SOCKET_TIMEOUT = 30.0
+BLPOP_SLICE = 20.0
+
+
 @cache
 def _redis() -> redis.Redis | None:
     """A client of the result backend's Redis (a pool per process, safe across the worker's fork)."""
     url = str(app.conf.result_backend or "")
-    return redis.Redis.from_url(url) if url.startswith(("redis://", "rediss://")) else None
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT)
 
 
 def _expiry_seconds() -> int:
@@ -77,8 +84,6 @@ def reply_send(key: str, *, value: Any = None, error: str | None = None) -> None
 
 def reply_wait(key: str, *, timeout: float) -> Reply | None:
     """The reply on ``key``, or None when none came within ``timeout`` seconds."""
-    # BLPOP in slices shorter than the client's socket timeout (5 s by default in redis-py 8): one
-    # longer than it fails with a TimeoutError instead of answering "nothing yet".
     deadline = time.monotonic() + timeout
     popped = None
     while popped is None:

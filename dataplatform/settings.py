@@ -36,6 +36,16 @@ def env_float(name: str, default: float) -> float:
     return default if value in (None, "") else float(value)
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...], what: str) -> str:
+    """A setting with a fixed vocabulary (case-insensitive); anything else stops the process at start."""
+    value = env(name, default).strip().lower() or default
+    if value not in choices:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} must be {what}, got {os.environ.get(name)!r}")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -300,7 +310,16 @@ ENGINE_DEFAULT_CHECKPOINT = env("ENGINE_DEFAULT_CHECKPOINT", "")
 MAX_CHECKPOINT_MB = env_int("MAX_CHECKPOINT_MB", 4096)
 # ENGINE_DTYPE: autocast precision on CUDA: float32, bfloat16 or float16 (the CPU runs float32).
 # Default: float32
-ENGINE_DTYPE = env("ENGINE_DTYPE", "float32")
+ENGINE_DTYPE = env_choice("ENGINE_DTYPE", "float32", ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16"),
+                          "float32, bfloat16 or float16 (or fp32, bf16, fp16)")
+# ENGINE_COMPILE: torch.compile the image encoder and the memory attention on GPU workers: off, on
+# or max-autotune (the first frames after a model load then take the compilation). Default: off
+ENGINE_COMPILE = env_choice("ENGINE_COMPILE", "off",
+                            ("off", "0", "false", "no", "on", "1", "true", "yes", "max-autotune"),
+                            "off, on or max-autotune")
+# ENGINE_OFFLOAD_FRAMES: on a GPU, a session of a video with at least this many frames keeps the
+# memories behind the propagation front in host memory; 0: never. Default: 1000
+ENGINE_OFFLOAD_FRAMES = env_int("ENGINE_OFFLOAD_FRAMES", 1000)
 # ENGINE_CPU_THREADS: torch threads per worker process on the CPU; 0 keeps torch's default. Default: 0
 ENGINE_CPU_THREADS = env_int("ENGINE_CPU_THREADS", 0)
 # ENGINE_SESSION_CACHE: interactive sessions a GPU worker keeps open (least recently used leave

@@ -223,7 +223,8 @@ def gather_memory(model: SAM2Model, frame_idx: int, mem: ObjectMemory, num_frame
         if out is None or out.maskmem_features is None:
             continue  # padding frames, and memories pruned from the window
         assert out.maskmem_pos_enc is not None
-        mems.append(out.maskmem_features.flatten(2).permute(2, 0, 1).float())  # (hw, 1, D)
+        features = out.maskmem_features.to(model.device, non_blocking=True)  # offloaded: back from the host
+        mems.append(features.flatten(2).permute(2, 0, 1).float())  # (hw, 1, D)
         pos = out.maskmem_pos_enc.flatten(2).permute(2, 0, 1)
         poss.append(pos + model.maskmem_tpos_enc[num_maskmem - t_pos - 1])
     num_ptr_tokens = 0
@@ -267,7 +268,7 @@ def condition_on_memory(model: SAM2Model, feats: FrameFeatures, banks: list[Memo
     Objects whose banks have the same layout (token count, pointer count) attend as one batch.
     """
     h, w = feats.feat_sizes[-1]
-    out = feats.vision_feats[-1].new_empty(len(banks), model.hidden_dim, h, w)
+    out = feats.vision_feats[-1].new_empty(len(banks), model.hidden_dim, h, w, dtype=torch.float32)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, bank in enumerate(banks):
         groups.setdefault(bank.layout, []).append(i)
@@ -278,7 +279,7 @@ def condition_on_memory(model: SAM2Model, feats: FrameFeatures, banks: list[Memo
         # The same frame tokens (hw, 1, C) for every object of the group.
         fused = model.memory_attention.forward_shared_frame(
             feats.vision_feats[-1], feats.vision_pos, memory, pos, num_obj_ptr_tokens=num_ptr)  # (hw, b, C)
-        out[idx] = fused.permute(1, 2, 0).reshape(b, -1, h, w)
+        out[idx] = fused.permute(1, 2, 0).reshape(b, -1, h, w).float()  # bf16 under autocast on the CPU
     return out
 
 
@@ -337,14 +338,16 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
         sam[i] = use_mask_as_output(model, pix, feats.high_res(1), steps[i].mask_input)
     rest = [i for i in range(len(steps)) if i not in mask_steps]
     if rest:
-        fused = pix.new_empty(len(rest), *pix.shape[1:])
+        # float32 as in the reference, where the sum with the float32 "no memory" embedding and the
+        # memory attention's final norm give float32 under autocast too (the frame's features may be bf16).
+        fused = pix.new_empty(len(rest), *pix.shape[1:], dtype=torch.float32)
         init = [k for k, i in enumerate(rest) if steps[i].is_init_cond_frame]
         tracked = [k for k, i in enumerate(rest) if not steps[i].is_init_cond_frame]
         if init:  # no memory yet: the frame's features plus the learned "no memory" embedding
-            fused[init] = pix + model.no_mem_embed.reshape(1, -1, 1, 1)
+            fused[init] = (pix + model.no_mem_embed.reshape(1, -1, 1, 1)).float()
         if tracked:
             banks = [gather_memory(model, frame_idx, steps[rest[k]].memory, num_frames, reverse) for k in tracked]
-            fused[tracked] = condition_on_memory(model, feats, banks)
+            fused[tracked] = condition_on_memory(model, feats, banks).float()
         plain = [k for k, i in enumerate(rest) if steps[i].point_coords is None and steps[i].mask_input is None
                  and steps[i].prev_mask_logits is None]
         if plain:  # batched: every prompt-free object uses the same multimask setting

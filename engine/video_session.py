@@ -35,6 +35,12 @@ memories around the front and each prompted frame, the pointers within ``max_obj
 so a budget of 0 keeps only that. A click on an evicted frame still works, as a correction
 conditioned on whatever memories remain around it (at least the prompted frames), without previous
 logits; other objects evicted there return -1024 in that click's output until tracked again.
+
+For long videos on a GPU, ``offload_to="cpu"`` keeps what is stored behind the propagation front in
+host memory: as each tracked frame leaves the ``num_maskmem`` window behind the front, its memory and
+logits move there (``offloaded_bytes``), and a later use (a correction near it, a pass the other way)
+reads them back to the model's device. The masks are the same as without offloading. Frames are never
+all in memory: they are decoded on the host when their features are computed.
 """
 
 from __future__ import annotations
@@ -150,11 +156,12 @@ class VideoSession:
     counted by ``stored_bytes``; ``None``: no limit); the working set of the next tracked frames is
     kept even beyond it. Frame features are bounded separately by ``feature_cache_size``.
     ``exact_mask_prompts``: a mask-prompted frame outputs the mask as given (module docstring).
+    ``offload_to``: where the memories and logits behind the propagation front go (e.g. "cpu"; None: stay).
     """
 
     def __init__(self, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
                  feature_cache_size: int = 4, memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB,
-                 exact_mask_prompts: bool = False) -> None:
+                 exact_mask_prompts: bool = False, offload_to: str | torch.device | None = None) -> None:
         if memory_budget_mb is not None and not memory_budget_mb >= 0:
             raise ValueError(f"memory_budget_mb must be >= 0 or None, got {memory_budget_mb!r}")
         self.model = model.eval()
@@ -169,12 +176,19 @@ class VideoSession:
         self._stored = 0  # bytes of every object's memory.cond and memory.non_cond outputs
         self._pos_enc: torch.Tensor | None = None  # the memories' position encoding, one tensor for all
         self.exact_mask_prompts = exact_mask_prompts
+        self.offload_to = None if offload_to is None else torch.device(offload_to)
+        self._offloaded = 0  # bytes moved to ``offload_to`` (memories and logits behind the front)
         self.state = SessionState()
 
     @property
     def stored_bytes(self) -> int:
         """Bytes held by the tracked frames' outputs (memories, pointers, logits), what the budget bounds."""
         return self._stored
+
+    @property
+    def offloaded_bytes(self) -> int:
+        """Bytes of tracked frames' memories and logits moved to ``offload_to`` so far."""
+        return self._offloaded
 
     @property
     def prompts(self) -> list[SessionEvent]:
@@ -189,8 +203,8 @@ class VideoSession:
     def replay(cls, model: SAM2Model, frames: FrameSource | Sequence[np.ndarray] | str | Path,
                prompts: Sequence[SessionEvent], feature_cache_size: int = 4,
                memory_budget_mb: float | None = DEFAULT_MEMORY_BUDGET_MB,
-               exact_mask_prompts: bool = False) -> VideoSession:
-        session = cls(model, frames, feature_cache_size, memory_budget_mb, exact_mask_prompts)
+               exact_mask_prompts: bool = False, offload_to: str | torch.device | None = None) -> VideoSession:
+        session = cls(model, frames, feature_cache_size, memory_budget_mb, exact_mask_prompts, offload_to)
         for event in prompts:
             if isinstance(event, PointPrompt):
                 box = None if event.box is None else event.box
@@ -304,7 +318,9 @@ class VideoSession:
         for store in (obj.pending, obj.memory.cond, obj.memory.non_cond):
             out = store.get(frame_idx)
             if out is not None:
-                return None if out.pred_masks is None else out.pred_masks.clamp(-LOGIT_CLAMP, LOGIT_CLAMP)
+                if out.pred_masks is None:
+                    return None
+                return out.pred_masks.to(self.model.device).clamp(-LOGIT_CLAMP, LOGIT_CLAMP)
         return None
 
     # -- propagation -----------------------------------------------------------------------------
@@ -361,7 +377,25 @@ class VideoSession:
                 self._put(o.memory.non_cond, frame_idx, out)
         for o in objects:
             o.memory.reverse_of[frame_idx] = reverse
+        if self.offload_to is not None:
+            self._offload_behind(frame_idx, reverse)
         self._evict(frame_idx)
+
+    def _offload_behind(self, head: int, reverse: bool) -> None:
+        """Move the memories and logits of the frame that has just left the ``num_maskmem`` window
+        behind the propagation front to ``offload_to`` (host memory). A later read (a correction
+        near it, a pass the other way) brings them back to the model's device for that use."""
+        m = self.model
+        t = head + m.num_maskmem * max(1, m.memory_temporal_stride_for_eval) * (1 if reverse else -1)
+        for obj in self.state.objects.values():
+            out = obj.memory.non_cond.get(t)
+            if out is None:
+                continue
+            for name in ("maskmem_features", "pred_masks"):
+                tensor = getattr(out, name)
+                if tensor is not None:  # on the CPU, where the model runs there already, .to moves nothing
+                    setattr(out, name, tensor.to(self.offload_to))
+                    self._offloaded += tensor.numel() * tensor.element_size()
 
     @torch.inference_mode()
     def _consolidate_prompts(self) -> None:

@@ -115,3 +115,20 @@ def test_the_bucket_is_created_before_the_platform_starts(compose: dict) -> None
         assert depends["redis"]["condition"] == "service_healthy"
     for name in ("postgres", "redis", "minio"):
         assert "healthcheck" in services[name], f"{name} needs a healthcheck for depends_on"
+
+
+def test_official_checkpoints_are_mounted_where_register_model_and_bootstrap_run(compose: dict) -> None:
+    web = compose["services"]["web"]
+    mounts = [m for m in (re.fullmatch(r"\$\{MASKLET_CHECKPOINTS:-([^}]+)\}:/checkpoints:ro", v)
+                          for v in web.get("volumes", [])) if m]
+    assert mounts, "web: no read-only /checkpoints folder"
+    assert (DOCKER / mounts[0].group(1)).resolve() == (DOCKER.parent / "checkpoints"), mounts[0].group(1)
+    assert (DOCKER.parent / "checkpoints").is_dir()
+    env = compose["x-masklet-env"]
+    assert "ENGINE_DEFAULT_CHECKPOINT" in env and "ENGINE_DEFAULT_CONFIG" in env
+
+
+def test_the_gpu_worker_runs_bf16_autocast_by_default(compose: dict) -> None:
+    env = compose["services"]["worker-gpu"]["environment"]
+    assert env["ENGINE_DTYPE"] == "${ENGINE_DTYPE:-bfloat16}"
+    assert {"ENGINE_COMPILE", "ENGINE_OFFLOAD_FRAMES"} <= set(env)

@@ -11,7 +11,7 @@ SETTINGS = (ROOT / "dataplatform" / "settings.py").read_text()
 
 
 def test_every_setting_read_from_the_environment_is_documented_in_the_readme() -> None:
-    variables = set(re.findall(r'env(?:_int|_float|_bool|_list)?\("([A-Z][A-Z0-9_]+)"', SETTINGS))
+    variables = set(re.findall(r'env(?:_int|_float|_bool|_list|_choice)?\("([A-Z][A-Z0-9_]+)"', SETTINGS))
     assert len(variables) > 30
     missing = sorted(v for v in variables if f"`{v}`" not in README)
     assert missing == [], f"settings missing from the README's configuration table: {missing}"

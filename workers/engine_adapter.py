@@ -4,7 +4,9 @@ One ``EngineAdapter`` per worker process (``adapter()``). Tasks call it with typ
 never sees HTTP or Django: frames and checkpoints come through the two callables it is built with.
 
 - Models are loaded once per model version (``ModelSpec.key``), on the device and in the precision
-  chosen in one place (``choose_device`` / ``ENGINE_DEVICE``, ``ENGINE_DTYPE``).
+  chosen in one place (``choose_device`` / ``ENGINE_DEVICE``, ``ENGINE_DTYPE``), compiled or not
+  (``ENGINE_COMPILE``); a long video's session keeps old memories in host memory on a GPU
+  (``ENGINE_OFFLOAD_FRAMES``). See ``engine.runtime``.
 - Open sessions live in an LRU keyed by task id, bounded by a count and a memory estimate.
 - A session is always brought to "the replay of the task's effective prompts up to one
   interaction" (``SessionRequest.events``): when the cached session has applied a prefix of
@@ -29,7 +31,6 @@ as its mask prompt, at its input resolution, for its memory.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import time
@@ -42,6 +43,7 @@ import numpy as np
 import torch
 
 from engine.frames import CallableFrames, FrameSource
+from engine.runtime import autocast, compile_model, parse_compile, parse_dtype, parse_offload_frames
 
 if TYPE_CHECKING:
     from engine.video_session import SessionSnapshot
@@ -144,22 +146,13 @@ def choose_device(setting: str = "auto") -> torch.device:
 
 
 def choose_dtype(setting: str = "float32") -> torch.dtype | None:
-    """The autocast precision (None: float32). Weights stay float32; reduced precision is
-    autocast on CUDA, as SAM 2's own demo runs it; the CPU always computes in float32."""
-    if setting in ("", "float32", "fp32"):
-        return None
-    if setting in ("bfloat16", "bf16"):
-        return torch.bfloat16
-    if setting in ("float16", "fp16"):
-        return torch.float16
-    raise ValueError(f"ENGINE_DTYPE must be float32, bfloat16 or float16, got {setting!r}")
+    """The autocast precision (None: float32); see ``engine.runtime.parse_dtype``."""
+    return parse_dtype(setting)
 
 
 def precision(device: torch.device, dtype: torch.dtype | None) -> Callable[[], Any]:
     """A context factory: autocast to ``dtype`` on CUDA, else nothing."""
-    if dtype is None or device.type != "cuda":
-        return contextlib.nullcontext
-    return lambda: torch.autocast("cuda", dtype=dtype)
+    return autocast(device, dtype)
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -211,7 +204,8 @@ class TaskSession:
     """The engine state of one task: the sessions of its phase and the events applied to them."""
 
     def __init__(self, request: SessionRequest, model: Any, frames: FrameSource,
-                 memory_mb: float | None = 1024.0, undo_mb: float = 512.0) -> None:
+                 memory_mb: float | None = 1024.0, undo_mb: float = 512.0,
+                 offload_to: str | None = None) -> None:
         from engine.video_session import VideoSession
 
         self.task_id = request.task_id
@@ -221,7 +215,9 @@ class TaskSession:
         # Phase 1 and 3: the one session of every prompt. Phase 2: the mask-only tracking session.
         # Memories of every tracked frame up to ``memory_mb``, so a correction anywhere uses them.
         # A mask prompt (a brush or eraser edit, phase 2's SAM answer) is its frame's mask exactly.
-        self.tracker = VideoSession(model, frames, memory_budget_mb=memory_mb, exact_mask_prompts=True)
+        # A long video on a GPU: memories behind the propagation front go to host memory (offload_to).
+        self.tracker = VideoSession(model, frames, memory_budget_mb=memory_mb, exact_mask_prompts=True,
+                                    offload_to=offload_to)
         # Phase 2: SAM on a frame; its masks become the tracker's mask prompts. Never propagated.
         self.sam = VideoSession(model, frames, memory_budget_mb=memory_mb) if request.phase == 2 else None
         if self.sam is not None:
@@ -345,9 +341,11 @@ class EngineAdapter:
                  checkpoint_path: Callable[[str], str] | None = None, device: str = "auto",
                  dtype: str = "float32", max_sessions: int = 4, max_session_mb: float = 4096.0,
                  cpu_threads: int = 0, session_memory_mb: float | None = 1024.0,
-                 undo_memory_mb: float = 512.0) -> None:
+                 undo_memory_mb: float = 512.0, compile: str | bool = "off", offload_frames: int | str = 0) -> None:
         self.device = choose_device(device)
         self.dtype = choose_dtype(dtype)
+        self.compile_mode = parse_compile(compile)  # torch.compile of the image encoder + memory attention
+        self.offload_frames = parse_offload_frames(offload_frames)  # 0: never
         self.precision = precision(self.device, self.dtype)
         self.frames_for = frames_for
         self.checkpoint_path = checkpoint_path
@@ -384,9 +382,16 @@ class EngineAdapter:
                                      "and this adapter cannot fetch checkpoints")
                 checkpoint = self.checkpoint_path(spec.checkpoint_key)
             model = engine.load_model(spec.config_name, checkpoint=checkpoint, device=self.device)
+            compile_model(model, self.compile_mode)
             self._models[spec.key] = model
             self.stats["models_loaded"] += 1
         return model
+
+    def offload_to(self, video: VideoSpec) -> str | None:
+        """Where a session keeps old memories: host memory for a long video on a GPU, else None."""
+        if self.device.type == "cpu" or not self.offload_frames or video.frame_count < self.offload_frames:
+            return None
+        return "cpu"
 
     # -- sessions ----------------------------------------------------------------------------------
 
@@ -426,7 +431,7 @@ class EngineAdapter:
                 raise ValueError(f"task {request.task_id}: a rebuild needs every event, got id-only placeholders")
             self._sessions.pop(request.task_id, None)
             session = TaskSession(request, self.model(request.model), self.frames_for(request.video),
-                                  self.session_memory_mb, self.undo_memory_mb)
+                                  self.session_memory_mb, self.undo_memory_mb, self.offload_to(request.video))
             todo, replayed = request.events, bool(request.events)
             self.stats["replays"] += int(replayed)
         self._sessions[request.task_id] = session
@@ -516,7 +521,8 @@ class EngineAdapter:
         def run() -> Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]:
             if not records:
                 return
-            session = VideoSession(model, frames, memory_budget_mb=0)  # one pass, never corrected
+            session = VideoSession(model, frames, memory_budget_mb=0,  # one pass, never corrected
+                                   offload_to=self.offload_to(request.video))
             with self.precision():
                 for number, record in enumerate(records, start=1):
                     session.add_mask(0, number, decode(record["segmentation"]))

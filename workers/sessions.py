@@ -75,6 +75,8 @@ def adapter() -> EngineAdapter:
             cpu_threads=getattr(settings, "ENGINE_CPU_THREADS", 0),
             session_memory_mb=getattr(settings, "ENGINE_SESSION_MEMORY_MB", 1024.0),
             undo_memory_mb=getattr(settings, "ENGINE_UNDO_MEMORY_MB", 512.0),
+            compile=getattr(settings, "ENGINE_COMPILE", "off"),
+            offload_frames=getattr(settings, "ENGINE_OFFLOAD_FRAMES", 0),
         )
         set_adapter(current)
     return current

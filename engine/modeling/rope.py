@@ -150,7 +150,10 @@ class RoPEAttention(Attention):
         return torch.cat([apply_rope(k[:, :, :n_rope], cos, sin), k[:, :, n_rope:]], dim=-2)
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor, num_k_exclude_rope: int = 0) -> Tensor:
-        if self.kv_in_dim < self.head_dim and not torch.is_grad_enabled() and not (self.training and self.dropout_p):
+        # The narrow-values path writes into preallocated float32 blocks; under autocast (bf16 on a
+        # GPU) the fused attention of the plain path is the faster one anyway.
+        if (self.kv_in_dim < self.head_dim and not torch.is_grad_enabled() and not (self.training and self.dropout_p)
+                and not torch.is_autocast_enabled(q.device.type)):
             return self._forward_narrow_values(q, k, v, num_k_exclude_rope)
         q, k, v = (self._heads(linear(q, self.q_proj)), self._heads(linear(k, self.k_proj)),
                    self._heads(linear(v, self.v_proj)))

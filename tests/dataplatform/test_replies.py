@@ -36,9 +36,21 @@ def test_an_expired_message_answers_expired_and_stores_no_result(celery_worker) 
     assert not client.exists(f"celery-task-meta-{result.id}")
 
 
-def test_a_wait_longer_than_the_redis_socket_timeout_answers_not_yet() -> None:
-    """A worker busy for longer than the Redis client's socket timeout (5 s by default) is "no
-    answer yet" (the caller pings the worker and waits on), not an error."""
+def test_a_wait_longer_than_redis_s_read_timeout_is_no_reply_yet_then_the_reply(monkeypatch) -> None:
+    """A worker answering after more than redis-py's default socket timeout (5 s, the default reply
+    timeout too) is waited for, not a TimeoutError (a 500 on the click that waited)."""
+    import threading
+
+    from dataplatform import replies
+
+    monkeypatch.setattr(replies, "BLPOP_SLICE", 2.0)  # several BLPOPs in one wait
     key = reply_key()
     assert key is not None
     assert reply_wait(key, timeout=6.0) is None
+    timer = threading.Timer(5.5, replies.reply_send, args=(key,), kwargs={"value": "late"})
+    timer.start()
+    try:
+        reply = reply_wait(key, timeout=30.0)
+    finally:
+        timer.cancel()
+    assert reply is not None and (reply.ok, reply.value) == (True, "late")
