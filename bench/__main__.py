@@ -1,4 +1,5 @@
-"""``python -m bench`` (``make bench``): every benchmark in turn, each printing its own table.
+"""``python -m bench [--markdown] [name ...]`` (``make bench``): every benchmark in turn, each
+printing its own table (``--markdown``: as ``python -m bench.readme`` embeds it in the README).
 
 Each compares against a reference measured in the same run; see the README for the figures.
 """
@@ -20,12 +21,14 @@ BENCHES = [
 
 
 def main(names: list[str]) -> None:
+    markdown = "--markdown" in names
+    names = [name for name in names if name != "--markdown"]
     for title, module in BENCHES:
         if names and not any(name in module for name in names):
             continue
         print(f"\n=== {title} ({module}) ===", flush=True)
         saved = sys.argv
-        sys.argv = [module]
+        sys.argv = [module, *(["--markdown"] if markdown else [])]
         try:
             runpy.run_module(module, run_name="__main__")
         finally:

@@ -30,13 +30,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataplatform.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/masklet_browser_bench")
@@ -60,7 +55,10 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from annotation.services.tasks import task_create, task_next_for  # noqa: E402
-from bench.click_bench import FRAMES, REPO_ROOT, bench_project, percentile, start_worker  # noqa: E402
+from bench.click_bench import FRAMES, bench_project, percentile, start_worker  # noqa: E402
+from bench.report import Table, add_format_argument, emit  # noqa: E402
+from bench.rows import BROWSER  # noqa: E402
+from bench.web_server import start_gunicorn  # noqa: E402
 from browser_harness.chromium import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX  # noqa: E402
 from browser_harness.frames import HEIGHT, WIDTH, frame_jpeg  # noqa: E402
 from browser_harness.session_stub import ROUTES, SessionStub  # noqa: E402
@@ -69,6 +67,7 @@ from dataplatform.models import Video  # noqa: E402
 from dataplatform.services.users import user_set_roles  # noqa: E402
 
 LONG_VIDEO = 1000
+GUNICORN_ARGS = ("--workers", "2", "--threads", "4")  # threads that keep their connections (HTTP keep-alive)
 PASSWORD = "browser-bench-pw"  # a throwaway user in a throwaway database
 
 STEP = """async (count) => {
@@ -127,32 +126,6 @@ def start_live_server() -> LiveServerThread:
     if server.error:
         raise server.error
     return server
-
-
-def start_gunicorn(database_name: str) -> tuple[subprocess.Popen, str]:
-    """gunicorn on a free port, on this run's database (as ``start_worker`` points its worker)."""
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)  # whitenoise serves STATIC_ROOT
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-                                         f"{db['PORT'] or 5432}/{database_name}"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "dataplatform.wsgi:application", "--bind",
-                             f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--log-level", "warning"],
-                            cwd=REPO_ROOT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/app/login", timeout=2).read()
-            return proc, base
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("gunicorn did not answer in 60 s.")
 
 
 def login(page, base: str, username: str) -> None:
@@ -217,18 +190,23 @@ def long_video_run(page, base: str, video, task, steps: int) -> tuple[list[float
     return step_times, scroll["times"]
 
 
-def row(name: str, values: list[float]) -> None:
-    print(f"{name:44}{statistics.median(values):>11.1f}{percentile(values, 0.9):>10.1f}")
+def table(columns: list[list[float]]) -> Table:
+    """The rows of ``bench.rows.BROWSER``, one column of samples each: median and p90."""
+    result = Table(["", "median ms", "p90 ms"])
+    for name, values in zip(BROWSER, columns, strict=True):
+        result.add(name, f"{statistics.median(values):.1f}", f"{percentile(values, 0.9):.1f}")
+    return result
 
 
-def run(clicks: int, warmup: int, width: int, height: int, steps: int, server_kind: str) -> None:
+def run(clicks: int, warmup: int, width: int, height: int, steps: int, server_kind: str,
+        markdown: bool) -> None:
     import redis
     from playwright.sync_api import sync_playwright
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     user, task, long_video, long_task = make_rows(width, height)
     if server_kind == "gunicorn":
-        server, base = start_gunicorn(connection.settings_dict["NAME"])
+        server, base = start_gunicorn(connection.settings_dict["NAME"], args=GUNICORN_ARGS, static=True)
     else:
         server = start_live_server()
         base = f"http://127.0.0.1:{server.port}"
@@ -259,24 +237,13 @@ def run(clicks: int, warmup: int, width: int, height: int, steps: int, server_ki
     answer = [s["click_to_answer_ms"] for s in samples]
     drawing = [o - a for o, a in zip(overlay, answer, strict=True)]
     added = [o - e for o, e in zip(overlay, engine_ms, strict=True)]
-    print(f"\nPerceived speed in Chromium (headless), micro model on {torch.get_num_threads()} CPU thread(s),"
-          " "
-          f"{width}x{height} frames, {clicks} clicks after {warmup} warm-up, {server_kind} on localhost\n")
-    header = f"{'':44}{'median ms':>11}{'p90 ms':>10}"
-    print(header)
-    print("-" * len(header))
-    row("browser: click to overlay drawn", overlay)
-    row("  of which: click to answer (HTTP request)", answer)
-    row("  of which: answer to overlay drawn", drawing)
-    row("  request sent to first byte (server)", [s["server_ms"] for s in samples])
-    row("API: round trip to the worker", trip)
-    row("engine on the worker (latency_ms)", engine_ms)
-    row("added by browser + platform", added)
-    row("reference: GET /api/tasks/{id}/ from the page", floor)
-    row(f"{LONG_VIDEO:,}-frame video: frame step (key to drawn)", step_times)
-    row(f"{LONG_VIDEO:,}-frame video: timeline scroll to painted", scroll_times)
+    title = (f"Perceived speed in Chromium (headless), micro model on {torch.get_num_threads()} CPU thread(s), "
+             f"{width}x{height} frames, {clicks} clicks after {warmup} warm-up, {server_kind} on localhost:")
+    columns = [overlay, answer, drawing, [s["server_ms"] for s in samples], trip, engine_ms, added, floor,
+               step_times, scroll_times]
     verdict = "met" if statistics.median(overlay) <= statistics.median(engine_ms) + 50 else "NOT met"
-    print(f"\nTarget: click to overlay <= engine + 50 ms at the median: {verdict}.")
+    emit("bench.browser_bench", markdown=markdown, title=title, tables=[table(columns)],
+         notes=[f"Target: click to overlay <= engine + 50 ms at the median: {verdict}."])
 
 
 def main() -> None:
@@ -287,6 +254,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="frame steps on the 1,000-frame video")
     parser.add_argument("--server", choices=("django", "gunicorn"), default="django",
                         help="the web server: Django's test server in a thread, or gunicorn")
+    add_format_argument(parser)
     args = parser.parse_args()
     if not DIST_INDEX.is_file():
         raise SystemExit("Build the web UI first: `make frontend`.")
@@ -295,7 +263,7 @@ def main() -> None:
     creation = connection.creation
     name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        run(args.clicks, args.warmup, width, height, args.steps, args.server)
+        run(args.clicks, args.warmup, width, height, args.steps, args.server, args.markdown)
     finally:
         creation.destroy_test_db(name, verbosity=0)
 

@@ -1,6 +1,6 @@
 """Engine benchmark: our VideoSession against the reference SAM2VideoPredictor, same weights, same run.
 
-    python -m bench.engine_bench [--frames 6] [--size 640x480] [--objects 5] [--rss-frames 300]
+    python -m bench.engine_bench [--frames 6] [--size 640x480] [--objects 5] [--rss-frames 300] [--markdown]
 
 Both models are sam2.1_hiera_t at 1024 px with the same seeded random weights (made
 non-degenerate: the occlusion head says "present"), on the same synthetic JPEG video. Rows:
@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench.report import Table, add_format_argument, emit
+from bench.rows import ENGINE, ENGINE_RSS
 from engine.checkpoint import load_state_dict_strict
 from engine.config import get_config
 from engine.frames import CallableFrames, JpegFolderFrames, preprocess_frame
@@ -208,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rss-only", action="store_true", help="only the memory run (no reference needed)")
     parser.add_argument("--rss-budget-mb", type=float, default=1024.0,
                         help="the memory run's session memory budget (MB; the default session budget)")
+    add_format_argument(parser)
     args = parser.parse_args(argv)
     threads = torch.get_num_threads()
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -227,33 +230,32 @@ def main(argv: list[str] | None = None) -> None:
             points = write_video(video, args.frames, width, height)
             ref, ours = build_models()
             t_ref, t_ours, d = bench_encoder(ref, ours, video)
-            row("image encoder (set_image)", t_ref, t_ours, "s", d, lambda v: f"{v:.2f}")
+            row(ENGINE[0], t_ref, t_ours, "s", d, lambda v: f"{v:.2f}")
             bar.update(1)
             t_ref, t_ours, d = bench_click(ref, ours, video, points)
-            row("click, cached frame", t_ref, t_ours, "ms", d, lambda v: f"{1000 * v:.0f}")
+            row(ENGINE[1], t_ref, t_ours, "ms", d, lambda v: f"{1000 * v:.0f}")
             bar.update(1)
             for n in (1, args.objects):
                 t_ref, t_ours, d = bench_propagation(ref, ours, video, points[:n], bar)
-                row(f"propagation, {n} object{'s' if n > 1 else ''}", t_ref, t_ours, "s/frame", d,
+                row(ENGINE[2 if n == 1 else 3].replace("<n>", str(n)), t_ref, t_ours, "s/frame", d,
                     lambda v: f"{v:.2f}")
             del ref, ours
         rss = bench_rss(args.rss_frames, checkpoints, bar, args.rss_budget_mb) if args.rss_frames else {}
 
+    tables, titles = [], []
     if rows:
-        _print_table(rows, f"sam2.1_hiera_t, 1024 px model input, {width}x{height} video, {args.frames} "
-                           f"frames, {threads} threads, float32 CPU")
+        header = ["measure", "reference (wall / cpu)", "ours (wall / cpu)", "ratio wall", "ratio cpu", "max |diff|"]
+        tables.append(Table(header, [list(r) for r in rows], left=3))
+        titles.append(f"sam2.1_hiera_t, 1024 px model input, {width}x{height} video, {args.frames} frames, "
+                      f"{threads} threads, float32 CPU")
     if rss:
-        print(f"\nour RSS during a lazy {args.rss_frames}-frame propagation (micro model, 256 px input, "
-              f"640x480 frames, 1 thread, memory budget {args.rss_budget_mb:g} MB): "
-              + ", ".join(f"after {f} frames: {v:.0f} MB (stored {s:.1f})" for f, (v, s) in rss.items()))
-
-
-def _print_table(rows: list[tuple[str, ...]], title: str) -> None:
-    print(f"\n{title}")
-    header = ("measure", "reference (wall / cpu)", "ours (wall / cpu)", "ratio wall", "ratio cpu", "max |diff|")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        memory = Table(["our RSS, lazy propagation", "RSS MB", "stored MB"])
+        for f, (v, stored) in rss.items():
+            memory.add(ENGINE_RSS[0].replace("<n>", str(f)), f"{v:.0f}", f"{stored:.1f}")
+        tables.append(memory)
+        titles.append(f"our RSS during a lazy {args.rss_frames}-frame propagation (micro model, 256 px input, "
+                      f"640x480 frames, 1 thread, memory budget {args.rss_budget_mb:g} MB)")
+    emit("bench.engine_bench", markdown=args.markdown, title="; then ".join(titles) + ":", tables=tables)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Next-task latency with many annotators at once, on PostgreSQL.
 
-    python -m bench.queue_bench [--clients 200] [--connections 40] [--rounds 5]
+    python -m bench.queue_bench [--clients 200] [--connections 40] [--rounds 5] [--markdown]
 
 Runs on a throwaway database (``test_<name>`` next to the one DATABASE_URL names; default
 ``postgres://postgres@127.0.0.1:5432/masklet_bench``), made with the migrations and dropped at
@@ -45,6 +45,8 @@ from django.utils import timezone  # noqa: E402
 
 from annotation.models import AnnotationTask  # noqa: E402
 from annotation.services.tasks import task_lease_duration, task_next_for  # noqa: E402
+from bench.report import Table, add_format_argument, emit  # noqa: E402
+from bench.rows import QUEUE  # noqa: E402
 from dataplatform.models import Project, Video  # noqa: E402
 
 
@@ -146,21 +148,19 @@ def single(users: list, video: Video, *, calls: int) -> Row:
         latencies.append((time.perf_counter() - start) * 1000)
         AnnotationTask.objects.filter(pk=task.pk).update(status=AnnotationTask.Status.SUBMITTED,
                                                          lease_expires_at=None)
-    return Row("reference: one client", 1, 1, latencies, time.perf_counter() - started, 0, 0)
+    return Row(QUEUE[2], 1, 1, latencies, time.perf_counter() - started, 0, 0)
 
 
-def print_table(rows: list[Row]) -> None:
-    header = ["method", "clients", "connections", "calls", "p50 ms", "p99 ms", "max ms", "calls/s",
-              "empty while tasks waited", "handed twice"]
-    lines = [header, *[row.cells() for row in rows]]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for number, line in enumerate(lines):
-        print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(line)))
-        if number == 0:
-            print("-" * (sum(widths) + 2 * (len(widths) - 1)))
+HEADER = ["method", "clients", "connections", "calls", "p50 ms", "p99 ms", "max ms", "calls/s",
+          "empty while tasks waited", "handed twice"]
+
+
+def report(rows: list[Row], title: str, markdown: bool) -> None:
     floor = statistics.median(rows[-1].latencies_ms)
-    for row in rows[:-1]:
-        print(f"{row.method}: p50 {statistics.median(row.latencies_ms) / floor:.1f}x the one-client floor")
+    notes = [f"{row.method}: p50 {statistics.median(row.latencies_ms) / floor:.1f}x the one-client floor"
+             for row in rows[:-1]]
+    emit("bench.queue_bench", markdown=markdown, title=title, tables=[Table(HEADER, [r.cells() for r in rows])],
+         notes=notes)
 
 
 def main() -> None:
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--connections", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
+    add_format_argument(parser)
     args = parser.parse_args()
 
     creation = connection.creation
@@ -179,14 +180,12 @@ def main() -> None:
                                      source_fps=24.0, annotation_fps=6.0, ready_at=timezone.now())
         User = get_user_model()
         users = User.objects.bulk_create([User(username=f"bench-{i}") for i in range(args.clients)])
-        print(f"PostgreSQL {connection.cursor().connection.info.server_version}, database {name}; "
-              f"{args.clients} clients x {args.rounds} rounds, {args.connections} server connections")
-        rows = [run("masklet task_next_for (SKIP LOCKED)", task_next_for, users, video,
-                    connections_=args.connections, rounds=args.rounds),
-                run("reference: FOR UPDATE (no SKIP LOCKED)", naive_next, users, video,
-                    connections_=args.connections, rounds=args.rounds),
+        title = (f"PostgreSQL {connection.cursor().connection.info.server_version}; {args.clients} clients x "
+                 f"{args.rounds} rounds, {args.connections} server connections:")
+        rows = [run(QUEUE[0], task_next_for, users, video, connections_=args.connections, rounds=args.rounds),
+                run(QUEUE[1], naive_next, users, video, connections_=args.connections, rounds=args.rounds),
                 single(users, video, calls=min(200, args.clients * args.rounds))]
-        print_table(rows)
+        report(rows, title, args.markdown)
     finally:
         connections.close_all()
         creation.destroy_test_db(name, verbosity=0)
