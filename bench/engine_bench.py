@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench.reference import install_hole_filling_stand_in, make_non_degenerate
 from bench.report import Table, add_format_argument, emit
 from bench.rows import ENGINE, ENGINE_RSS
 from engine.checkpoint import load_state_dict_strict
@@ -43,19 +44,12 @@ from engine.frames import CallableFrames, JpegFolderFrames, preprocess_frame
 from engine.modeling.sam2 import SAM2Model, build_sam2
 from engine.video_session import VideoSession
 
-OBJECT_SCORE_BIAS = 10.0  # random weights call every object absent; this makes them present
-
-
-def make_non_degenerate(model: torch.nn.Module) -> None:
-    with torch.no_grad():
-        head = model.sam_mask_decoder.pred_obj_score_head
-        (head.layers[-1] if hasattr(head, "layers") else head).bias.fill_(OBJECT_SCORE_BIAS)
-
 
 def build_models() -> tuple[Any, SAM2Model]:
     """The reference predictor and our model on the same weights (float32, CPU, eval)."""
     from sam2.build_sam import build_sam2_video_predictor
 
+    install_hole_filling_stand_in()  # both sides fill small holes, as the official setup does
     torch.manual_seed(0)
     ref = build_sam2_video_predictor("configs/sam2.1/sam2.1_hiera_t.yaml", ckpt_path=None, device="cpu")
     make_non_degenerate(ref)

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.engine_bench import make_non_degenerate
+from bench.reference import install_hole_filling_stand_in, make_non_degenerate
 from engine.checkpoint import load_model
 from engine.config import get_config
 from engine.frames import JpegFolderFrames
@@ -92,35 +92,6 @@ def official_checkpoint(size: str, folder: Path) -> Path:
     make_non_degenerate(ref)
     torch.save({"model": ref.state_dict()}, path)
     return path
-
-
-def connected_components_8(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """What the reference's CUDA extension computes for its hole filling: (N, 1, H, W) binary ->
-    (labels, areas), 8-connected, 0 off the mask; by label propagation (each pixel takes the largest
-    label around it until nothing changes)."""
-    on = mask.bool()
-    n = on.numel()
-    labels = torch.arange(1, n + 1, dtype=torch.float64, device=mask.device).reshape(on.shape) * on
-    while True:
-        grown = torch.nn.functional.max_pool2d(labels, 3, stride=1, padding=1) * on
-        if torch.equal(grown, labels):
-            break
-        labels = grown
-    flat = labels.long().flatten()
-    areas = (torch.bincount(flat, minlength=n + 1)[flat].reshape(on.shape) * on).to(torch.int32)
-    return labels.to(torch.int32), areas
-
-
-def reference_hole_filling() -> None:
-    """The reference fills small holes (``fill_hole_area``) only with its CUDA extension and silently
-    skips the step without it; ours always fills them. Without the extension, a stand-in makes the
-    reference run the step, so that both sides compute the same thing."""
-    try:
-        from sam2 import _C  # noqa: F401
-    except ImportError:
-        import sam2.utils.misc
-
-        sam2.utils.misc.get_connected_components = connected_components_8
 
 
 @dataclass
@@ -236,7 +207,7 @@ def max_diff(a: Run, b: Run) -> float:
 def build_reference(size: str, checkpoint: Path, device: torch.device, compiled: bool) -> Any:
     from sam2.build_sam import build_sam2_video_predictor
 
-    reference_hole_filling()
+    install_hole_filling_stand_in()
     return build_sam2_video_predictor(SIZES[size][0], ckpt_path=str(checkpoint), device=str(device),
                                       vos_optimized=compiled)
 

@@ -45,29 +45,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.reference import install_hole_filling_stand_in, make_non_degenerate
 from tests.services import require_reference
 
 REFERENCE_CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
 ENGINE_CONFIG = "sam2.1_hiera_t"
 SEED = 0
-
-# Logit added to the object-score head's last bias: with random weights the head calls every
-# object absent, every mask becomes -1024 and a comparison would prove nothing.
-OBJECT_SCORE_BIAS = 10.0
-
-
-def make_non_degenerate(model: nn.Module) -> None:
-    """Make randomly initialised SAM 2 weights produce masks that are partly in and partly out.
-
-    Works on the reference model and on ours alike, since their parameter names are the same.
-    The object-score head's output becomes confidently "present" (sigmoid(10) ~ 1); the mask
-    logits of random weights already straddle 0, which the parity tests assert on every output.
-    """
-    with torch.no_grad():
-        head = model.sam_mask_decoder.pred_obj_score_head
-        last = head.layers[-1] if hasattr(head, "layers") else head
-        last.bias.fill_(OBJECT_SCORE_BIAS)
-
 
 def build_reference(config_file: str, *, image_size: int | None = None, seed: int = SEED) -> nn.Module:
     """Build the reference video predictor with seeded random weights, non-degenerate, in eval mode.
@@ -142,41 +125,12 @@ def install_torchvision_stand_in() -> None:
     sys.modules["torchvision.transforms"] = transforms
 
 
-def connected_components_8(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """What the reference's CUDA extension computes (``sam2._C.get_connected_componnets``), by label
-    propagation: (N, 1, H, W) binary -> (labels, areas), each (N, 1, H, W), 8-connected, 0 off the mask.
-
-    Every pixel starts with its own label; each round takes the largest label in its 3x3
-    neighbourhood, until nothing changes. Independent of the engine's run-based components.
-    """
-    on = mask.bool()
-    n = on.numel()
-    labels = torch.arange(1, n + 1, dtype=torch.float64).reshape(on.shape) * on
-    while True:
-        grown = F.max_pool2d(labels, 3, stride=1, padding=1) * on
-        if torch.equal(grown, labels):
-            break
-        labels = grown
-    flat = labels.long().flatten()
-    areas = (torch.bincount(flat, minlength=n + 1)[flat].reshape(on.shape) * on).to(torch.int32)
-    return labels.to(torch.int32), areas
-
-
-def install_connected_components_stand_in() -> None:
-    """The reference fills holes (``fill_hole_area``) only with its CUDA extension and silently skips
-    the step without it (a warning); the stand-in makes it run, so the parity tests compare outputs
-    with the post-processing the official video setup applies."""
-    import sam2.utils.misc
-
-    sam2.utils.misc.get_connected_components = connected_components_8
-
-
 @pytest.fixture(scope="session")
 def reference_video_predictor() -> nn.Module:
     """The reference SAM2VideoPredictor (sam2.1_hiera_t, 1024 px), non-degenerate random weights,
     its hole filling running on the stand-in for its CUDA extension."""
     require_reference()
-    install_connected_components_stand_in()
+    install_hole_filling_stand_in()
     return build_reference(REFERENCE_CONFIG)
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from bench.reference import connected_components_8
 from engine.frames import JpegFolderFrames
 from engine.mask_postprocess import HOLE_FILL_SCORE, apply_non_overlapping_constraints, fill_holes
 from engine.video_session import VideoSession
-from tests.engine.conftest import connected_components_8
 from tests.engine.test_video_parity import H, W, _write_video
 from tests.services import require_reference
 

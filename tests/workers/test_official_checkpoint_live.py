@@ -21,15 +21,12 @@ from django.core.management import call_command
 
 from annotation.models import ModelVersion
 from annotation.services.tasks import task_create, task_next_for
+from bench.reference import install_hole_filling_stand_in
 from dataplatform import storage
 from dataplatform.models import Job, Project
 from engine import rle as rle_ops
 from tests.conftest import wait_for
-from tests.engine.conftest import (
-    build_reference,
-    install_connected_components_stand_in,
-    save_official_checkpoint,
-)
+from tests.engine.conftest import build_reference, save_official_checkpoint
 from tests.services import require_reference
 from tests.workers import test_sessions_live as live
 from tests.workers.test_sessions_live import centre_of, ready_video_with_frames
@@ -46,7 +43,7 @@ TOL = 1e-3  # the parity tolerance of the engine's logits (tests/engine/test_vid
 @pytest.fixture(scope="module")
 def reference():
     require_reference()
-    install_connected_components_stand_in()  # the reference fills holes as the official setup does
+    install_hole_filling_stand_in()  # the reference fills holes as the official setup does
     return build_reference("configs/sam2.1/sam2.1_hiera_t.yaml")
 
 
