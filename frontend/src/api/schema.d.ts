@@ -440,6 +440,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/retraining-rounds/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The data a round with this selection would use, per phase and split, before launching it. */
+        post: operations["retraining_rounds_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reviews/next/": {
         parameters: {
             query?: never;
@@ -485,14 +502,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A task: for the annotator holding it (or kept for), and for admins. */
+        /**
+         * @description A task: for the annotator holding it (or kept for), and for admins; admins change its priority
+         *     and whom a queued task is kept for.
+         */
         get: operations["tasks_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * @description A task: for the annotator holding it (or kept for), and for admins; admins change its priority
+         *     and whom a queued task is kept for.
+         */
+        patch: operations["tasks_update"];
         trace?: never;
     };
     "/api/tasks/{task_id}/heartbeat/": {
@@ -614,6 +638,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/reopen/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Put a submitted or cancelled task back in the queue, kept for its last annotator (admins). */
+        post: operations["tasks_reopen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/requeue/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Take a leased task back from its holder: it returns to the queue (admins). */
+        post: operations["tasks_requeue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/save/": {
         parameters: {
             query?: never;
@@ -702,6 +760,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        get: operations["users_list"];
+        put?: never;
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        post: operations["users_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        get: operations["users_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        patch: operations["users_update"];
+        trace?: never;
+    };
     "/api/videos/": {
         parameters: {
             query?: never;
@@ -766,6 +860,23 @@ export interface paths {
         put?: never;
         /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
         post: operations["videos_imports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/split/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Assign many videos to one split (train/val/test/unassigned) at once: all or none (admins). */
+        post: operations["videos_split"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1274,6 +1385,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Task"][];
         };
+        PaginatedUserList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["User"][];
+        };
         PaginatedVideoList: {
             /** @example 123 */
             count: number;
@@ -1315,6 +1441,28 @@ export interface components {
              * @description Frames per second sampled for annotation. Default 6.
              */
             annotation_fps?: number;
+            /**
+             * Format: int64
+             * @description The model version of the project's new sessions (a ready one); empty: the platform's active version.
+             */
+            model_version?: number | null;
+        };
+        PatchedTaskAdminUpdateRequest: {
+            /** @description Higher first. */
+            priority?: number;
+            /**
+             * Format: int64
+             * @description Keep this queued task for one annotator (a user id); null: open to anyone.
+             */
+            assignee?: number | null;
+        };
+        PatchedUserUpdateRequest: {
+            password?: string;
+            email?: string;
+            /** @description The roles the account holds from now on. */
+            roles?: components["schemas"]["RolesEnum"][];
+            /** @description False deactivates the account. */
+            is_active?: boolean;
         };
         PatchedVideoUpdateRequest: {
             name?: string;
@@ -1369,6 +1517,11 @@ export interface components {
              * @description Frames per second sampled for annotation. Default 6.
              */
             annotation_fps?: number;
+            /**
+             * Format: int64
+             * @description The model version of the project's new sessions (a ready one); empty: the platform's active version.
+             */
+            model_version?: number | null;
         };
         ProjectDetail: {
             readonly id: number;
@@ -1465,6 +1618,31 @@ export interface components {
             /** @description steps (default 200, 1..100000); lr (default 0.0001, 1e-07..0.01); image_encoder_lr (default auto, 1e-08..0.01); weight_decay (default 0.1, 0..1); warmup_steps (default 0, 0..10000); average_decay (default auto, 0.5..0.9999); clip_frames (default 8, 2..16); max_objects (default 3, 1..8); seed (default 0, 0..2.14748e+09); eval_videos (default 20, 0..1000); time_limit_minutes (default auto, 1..10080) */
             hyperparameters?: components["schemas"]["HyperparametersRequest"];
         };
+        RetrainingPreview: {
+            /** @description The data selection, normalised (defaults filled in). */
+            selection: {
+                [key: string]: unknown;
+            };
+            description: string;
+            cells: components["schemas"]["RetrainingPreviewCell"][];
+            /** @description 0: the round would be refused (nothing to train on). */
+            train_masklets: number;
+            train_videos: number;
+            /** @description The val split's accepted masklets (the evaluation). */
+            held_out_masklets: number;
+            held_out_videos: number;
+        };
+        RetrainingPreviewCell: {
+            phase: number | null;
+            split: string;
+            /** @description Accepted masklets of this phase on videos of this split. */
+            masklets: number;
+            videos: number;
+            use: components["schemas"]["UseEnum"];
+        };
+        RetrainingPreviewRequestRequest: {
+            data_selection?: components["schemas"]["DataSelectionRequest"];
+        };
         RetrainingRound: {
             readonly id: number;
             readonly status: components["schemas"]["RetrainingRoundStatusEnum"];
@@ -1541,6 +1719,13 @@ export interface components {
             size: number[];
             counts: string;
         };
+        /**
+         * @description * `annotator` - annotator
+         *     * `reviewer` - reviewer
+         *     * `admin` - admin
+         * @enum {string}
+         */
+        RolesEnum: "annotator" | "reviewer" | "admin";
         SavedObject: {
             object_number: number;
             masklet_id: number;
@@ -1672,6 +1857,32 @@ export interface components {
         Token: {
             token: string;
         };
+        /**
+         * @description * `train` - train
+         *     * `held out` - held out
+         *     * `not used` - not used
+         * @enum {string}
+         */
+        UseEnum: "train" | "held out" | "not used";
+        User: {
+            id: number;
+            username: string;
+            email: string;
+            /** @description False: deactivated, cannot log in. */
+            is_active: boolean;
+            readonly roles: components["schemas"]["RolesEnum"][];
+            /** Format: date-time */
+            last_login: string | null;
+            /** Format: date-time */
+            date_joined: string;
+        };
+        UserCreateRequest: {
+            username: string;
+            password: string;
+            email?: string;
+            /** @description Any of annotator, reviewer, admin. */
+            roles?: components["schemas"]["RolesEnum"][];
+        };
         Video: {
             readonly id: number;
             readonly project: number;
@@ -1746,6 +1957,16 @@ export interface components {
             uri: string;
             /** @description Default: the last part of the URI. */
             name?: string;
+        };
+        VideoSplitRequest: {
+            /** @description Video ids (at most 1000). */
+            videos: number[];
+            split: components["schemas"]["SplitEnum"];
+        };
+        VideoSplitResult: {
+            /** @description Videos now in the split. */
+            updated: number;
+            split: string;
         };
         /**
          * @description * `uploaded` - Uploaded
@@ -3466,6 +3687,63 @@ export interface operations {
             };
         };
     };
+    retraining_rounds_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetrainingPreviewRequestRequest"];
+                "multipart/form-data": components["schemas"]["RetrainingPreviewRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RetrainingPreviewRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainingPreview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     reviews_next: {
         parameters: {
             query?: never;
@@ -3707,6 +3985,73 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTaskAdminUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedTaskAdminUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedTaskAdminUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4239,6 +4584,128 @@ export interface operations {
             };
         };
     };
+    tasks_reopen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_requeue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tasks_save: {
         parameters: {
             query?: never;
@@ -4572,6 +5039,238 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_list: {
+        parameters: {
+            query?: {
+                is_active?: boolean | null;
+                page?: number;
+                page_size?: number;
+                /**
+                 * @description * `annotator` - annotator
+                 *     * `reviewer` - reviewer
+                 *     * `admin` - admin
+                 */
+                role?: "annotator" | "reviewer" | "admin";
+                /** @description Part of the username or email. */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedUserList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreateRequest"];
+                "multipart/form-data": components["schemas"]["UserCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["UserCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedUserUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedUserUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedUserUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
             };
             400: {
                 headers: {
@@ -4956,6 +5655,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    videos_split: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VideoSplitRequest"];
+                "multipart/form-data": components["schemas"]["VideoSplitRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["VideoSplitRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoSplitResult"];
                 };
             };
             400: {
