@@ -114,7 +114,7 @@ class RetrainingLaunchSerializer(serializers.Serializer):
     hyperparameters = HyperparametersField(required=False, default=dict, help_text=_hyper_help())
 
 
-class RetrainingPreviewRequestSerializer(serializers.Serializer):
+class RetrainingSelectionSerializer(serializers.Serializer):
     data_selection = DataSelectionField(required=False, default=dict)
 
 
@@ -279,8 +279,8 @@ class RetrainingPreviewApi(ApiView):
 
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="retraining_rounds_preview", request=RetrainingPreviewRequestSerializer,
+    @extend_schema(operation_id="retraining_rounds_preview", request=RetrainingSelectionSerializer,
                    responses={200: RetrainingPreviewSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
-        data = validated_body(request, RetrainingPreviewRequestSerializer)
+        data = validated_body(request, RetrainingSelectionSerializer)
         return Response(RetrainingPreviewSerializer(retraining_preview(data_selection=data["data_selection"])).data)

@@ -1,0 +1,48 @@
+/**
+ * Admin section: retraining rounds (preview the data per phase and split, launch, follow, held-out
+ * J&F per version) and the model versions (register a checkpoint, promote), refreshed when a round
+ * ends. The side-by-side versions panel mounts in ``[data-slot="versions-panel"]``.
+ */
+import { modelVersions } from "../../api/queue";
+import { errorText, h, replaceChildren } from "../dom";
+import type { Section } from "./dashboard";
+import { metricPairs } from "./metrics-format";
+import { modelRegisterForm } from "./model-register-panel";
+import { retrainingPanel } from "./retraining-panel";
+
+export function modelsPanel() {
+  const list = h("ul", { class: "models" });
+  const register = modelRegisterForm(() => void load());
+  const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"),
+    register.element, list);
+  async function load() {
+    try {
+      const page = await modelVersions.list();
+      replaceChildren(list, ...page.results.map((v) => h("li", null,
+        h("strong", null, v.name), " ", h("span", { class: "muted" }, v.config_name || "config to be inferred"),
+        v.status !== "ready" ? h("span", { class: `status status-${v.status}`, title: v.message || "" }, ` ${v.status}`) : "",
+        v.status === "failed" && v.message ? h("div", { class: "muted model-message" }, v.message) : "",
+        v.is_active ? h("span", { class: "badge" }, "active") : v.status !== "ready" ? "" : h("button", { type: "button", class: "chip",
+          "aria-label": `Promote ${v.name}`, on: { click: async () => {
+            if (!window.confirm(`Make ${v.name} the model of new sessions?`)) return;
+            await modelVersions.promote(v.id).catch((error) => window.alert(errorText(error)));
+            void load();
+          } } }, "Promote"),
+        metricPairs(v.metrics).length ? h("div", { class: "muted" }, metricPairs(v.metrics).join(" · ")) : "")));
+      if (!page.results.length) list.append(h("li", { class: "muted" }, "No model version yet."));
+    } catch (error) {
+      replaceChildren(list, h("li", { class: "muted" }, `Model versions could not be loaded: ${errorText(error)}`));
+    }
+  }
+  void load();
+  return { element, reload: load };
+}
+
+export function modelsSection(): Section {
+  const models = modelsPanel();
+  const retraining = retrainingPanel(() => undefined, () => void models.reload());
+  // Where the side-by-side model versions panel (with its evaluate button) mounts.
+  const versionsSlot = h("div", { class: "slot", dataset: { slot: "versions-panel" } });
+  return { title: "Retraining & models", element: h("div", { class: "section-body" }, retraining.element, models.element, versionsSlot),
+    unmount: () => retraining.stop() };
+}
