@@ -116,7 +116,7 @@ export function exchangeSection(): Section {
       importButton.disabled = false;
     }
   } } },
-    field("Into video", importVideo), field("SA-V JSON or DAVIS zip", files), field("Imported as", importStatus), field("Kind", importKind),
+    field("Into video", importVideo), field("SA-V JSON or DAVIS zip", files), field("Imported as", importStatus), field("Kind (PNG zips)", importKind),
     importButton, importBar, importLabel);
 
   videos.list({ status: "ready", page_size: 500 }).then((page) => {

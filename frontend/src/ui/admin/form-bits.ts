@@ -21,7 +21,6 @@ export function projectSelect(blank?: string, onLoaded?: (list: Project[]) => vo
     const list = page.results as Project[];
     replaceChildren(select, ...(blank !== undefined ? [h("option", { value: "" }, blank)] : []),
       ...list.map((p) => h("option", { value: String(p.id) }, p.name)));
-    select.dispatchEvent(new Event("change"));
     onLoaded?.(list);
   }).catch((error) => replaceChildren(select, h("option", { value: "" }, `Projects could not be loaded: ${errorText(error)}`)));
   return select;
