@@ -1640,9 +1640,6 @@ export interface components {
             videos: number;
             use: components["schemas"]["UseEnum"];
         };
-        RetrainingPreviewRequestRequest: {
-            data_selection?: components["schemas"]["DataSelectionRequest"];
-        };
         RetrainingRound: {
             readonly id: number;
             readonly status: components["schemas"]["RetrainingRoundStatusEnum"];
@@ -1677,6 +1674,9 @@ export interface components {
          * @enum {string}
          */
         RetrainingRoundStatusEnum: "queued" | "training" | "evaluating" | "succeeded" | "failed" | "cancelled";
+        RetrainingSelectionRequest: {
+            data_selection?: components["schemas"]["DataSelectionRequest"];
+        };
         Review: {
             readonly id: number;
             readonly masklet: number;
@@ -3696,9 +3696,9 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["RetrainingPreviewRequestRequest"];
-                "multipart/form-data": components["schemas"]["RetrainingPreviewRequestRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RetrainingPreviewRequestRequest"];
+                "application/json": components["schemas"]["RetrainingSelectionRequest"];
+                "multipart/form-data": components["schemas"]["RetrainingSelectionRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RetrainingSelectionRequest"];
             };
         };
         responses: {
