@@ -246,7 +246,7 @@ class RetrainingRoundListApi(ListApiView):
         return self.paginate(request, _rounds(), RetrainingRoundSerializer)
 
     @extend_schema(operation_id="retraining_rounds_create", request=RetrainingLaunchSerializer,
-                   responses={202: RetrainingRoundSerializer, **ERRORS})
+                   responses={202: RetrainingRoundSerializer, 409: ErrorSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
         data = validated_body(request, RetrainingLaunchSerializer)
         if "base_version" in data:

@@ -55,8 +55,9 @@ def project_create(*, name: str, description: str = "", phase: int | None = None
 
 
 def project_update(*, project: Project, **changes) -> Project:
-    """Change any of name, description, phase, annotation_fps, model_version (an id or None). Videos already ingested keep their
-    sampled frames; a new fps applies to the videos ingested from now on."""
+    """Change any of name, description, phase, annotation_fps, model_version (an id or None).
+    Videos already ingested keep their sampled frames; a new fps applies to the videos ingested
+    from now on."""
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not updatable: {sorted(unknown)}")
