@@ -10,7 +10,7 @@ import { metricPairs } from "./metrics-format";
 import { modelRegisterForm } from "./model-register-panel";
 import { retrainingPanel } from "./retraining-panel";
 
-export function modelsPanel() {
+export function modelsPanel(onVersions: () => void = () => undefined) {
   const list = h("ul", { class: "models" });
   const register = modelRegisterForm(() => void load());
   const element = h("section", { class: "card", "aria-labelledby": "models-title" }, h("h2", { id: "models-title" }, "Model versions"),
@@ -30,6 +30,7 @@ export function modelsPanel() {
           } } }, "Promote"),
         metricPairs(v.metrics).length ? h("div", { class: "muted" }, metricPairs(v.metrics).join(" · ")) : "")));
       if (!page.results.length) list.append(h("li", { class: "muted" }, "No model version yet."));
+      onVersions();
     } catch (error) {
       replaceChildren(list, h("li", { class: "muted" }, `Model versions could not be loaded: ${errorText(error)}`));
     }
@@ -39,8 +40,10 @@ export function modelsPanel() {
 }
 
 export function modelsSection(): Section {
-  const models = modelsPanel();
-  const retraining = retrainingPanel(() => undefined, () => void models.reload());
+  // Either list changing refreshes the other: a round's new version, a registered or promoted one.
+  let retraining: ReturnType<typeof retrainingPanel> | null = null;
+  const models = modelsPanel(() => void retraining?.reloadVersions());
+  retraining = retrainingPanel(() => undefined, () => void models.reload());
   // Where the side-by-side model versions panel (with its evaluate button) mounts.
   const versionsSlot = h("div", { class: "slot", dataset: { slot: "versions-panel" } });
   return { title: "Retraining & models", element: h("div", { class: "section-body" }, retraining.element, models.element, versionsSlot),

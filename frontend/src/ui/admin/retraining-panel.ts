@@ -126,5 +126,5 @@ export function retrainingPanel(onChange: () => void, onVersionsChanged: () => v
     }
   }
   void load();
-  return { element, reload: load, stop: () => ((stopped = true), clearTimeout(timer)) };
+  return { element, reload: load, reloadVersions: loadVersions, stop: () => ((stopped = true), clearTimeout(timer)) };
 }
