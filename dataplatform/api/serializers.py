@@ -9,7 +9,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dataplatform.api.base import MAX_ID
+from dataplatform.api.base import MAX_ID, StrictCharField, StrictRegexField
 from dataplatform.models import Job, Phase, Project, Video
 from dataplatform.roles import ROLES, user_roles
 from dataplatform.selectors.users import user_role_names
@@ -92,8 +92,8 @@ class ProjectDetailSerializer(ProjectSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=20000)
     phase = serializers.ChoiceField(choices=Phase.choices, required=False,
                                     help_text="1, 2 or 3: the phase of new annotation tasks. Default 3.")
     annotation_fps = serializers.FloatField(required=False, min_value=0.1, max_value=120,
@@ -104,8 +104,8 @@ class ProjectCreateSerializer(serializers.Serializer):
 
 
 class ProjectUpdateSerializer(ProjectCreateSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=20000)
 
 
 # ---- Videos ------------------------------------------------------------------------------------
@@ -245,9 +245,9 @@ class UserFilterSerializer(serializers.Serializer):
 
 
 class UserCreateSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150,
+    username = StrictRegexField(r"^[\w.@+-]+\Z", max_length=150,
                                       error_messages={"invalid": "Letters, digits and @ . + - _ only."})
-    password = serializers.CharField(min_length=8, max_length=4096, trim_whitespace=False,
+    password = StrictCharField(min_length=8, max_length=4096, trim_whitespace=False,
                                      style={"input_type": "password"})
     email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES), max_length=len(ROLES), default=list,
@@ -255,7 +255,7 @@ class UserCreateSerializer(serializers.Serializer):
 
 
 class UserUpdateSerializer(serializers.Serializer):
-    password = serializers.CharField(min_length=8, max_length=4096, trim_whitespace=False, required=False,
+    password = StrictCharField(min_length=8, max_length=4096, trim_whitespace=False, required=False,
                                      style={"input_type": "password"})
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES), max_length=len(ROLES),

@@ -83,3 +83,11 @@ def test_a_project_uses_a_ready_model_version_only(admin_user, api_client_for, p
     assert refused.status_code == 400 and "not ready" in error_of(refused)["message"]
     cleared = client.patch(f"/api/projects/{project.pk}/", {"model_version": None}, format="json")
     assert cleared.json()["model_version"] is None
+
+
+def test_text_fields_take_strings_only(admin_user, api_client_for):
+    client = api_client_for(admin_user)
+    project = client.post("/api/projects/", {"name": "0", "description": 0}, format="json")
+    assert project.status_code == 400 and "description" in error_of(project)["fields"]
+    user = client.post("/api/users/", {"username": 12345, "password": "long enough"}, format="json")
+    assert user.status_code == 400 and "username" in error_of(user)["fields"]
