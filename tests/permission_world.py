@@ -83,6 +83,11 @@ class World:
     spare_label: Label
     tokens: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def annotator(self):
+        """The annotator's account (the users API acts on it)."""
+        return self.users["annotator"]
+
     def pk(self, name: str) -> int:
         return getattr(self, name).pk
 

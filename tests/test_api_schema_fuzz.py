@@ -54,6 +54,13 @@ RULES: list[tuple[str, list[str], str]] = [
     ("tasks_create", [PDA], "the video exists and is ready"),
     ("metrics_table", [PDA], "a project filter names a project that exists"),
     ("metrics_dashboard", [PDA], "a project filter names a project that exists"),
+    ("users_create", [PDA], "usernames are unique"),
+    ("users_update", [PDA], "an admin cannot deactivate themselves or drop their own admin role"),
+    ("videos_split", [PDA], "every video named must exist (all or none)"),
+    ("tasks_update", [PDA], "only a queued task is assigned, to an active annotator; a finished one is reopened first"),
+    ("tasks_requeue", [PDA], "only a leased task has a lease to take back"),
+    ("tasks_reopen", [PDA], "only a submitted or cancelled task is reopened"),
+    ("retraining_rounds_preview", [PDA], "data selection keys and values are checked by name"),
     ("model_versions_register", [PDA], "exactly one of a file or a storage URI naming a stored checkpoint; "
                                        "version names are unique"),
 ]
@@ -63,7 +70,9 @@ def _config(world: World) -> str:
     """schemathesis.toml: path parameters on the world's rows, the documented exclusions."""
     ids = {"project_id": world.project.pk, "video_id": world.video.pk, "job_id": world.job.pk,
            "task_id": world.task.pk, "masklet_id": world.draft.pk, "version_id": world.model_version.pk,
-           "round_id": world.retraining_round.pk}
+           "round_id": world.retraining_round.pk,
+           # Accounts: one the run does not authenticate as (deactivating it changes nothing for the run).
+           "user_id": world.users["other_annotator"].pk}
     lines = [f"seed = {SEED}", "workers = 1", f"max-time = {MAX_SECONDS}",
              "[generation]", f"max-examples = {MAX_EXAMPLES}", "",
              # PostgreSQL text cannot hold NUL: the API refuses it with a 400 naming the field.
@@ -74,6 +83,9 @@ def _config(world: World) -> str:
              "[phases.stateful.checks]", "negative_data_rejection.enabled = false", ""]
     lines += ["[[operations]]", 'include-operation-id = "videos_destroy"',  # keeps the world's video
               f"parameters = {{ video_id = {world.spare_video.pk} }}", ""]
+    for operation_id in ("tasks_requeue", "tasks_reopen", "tasks_update"):  # keep the annotator caller's lease
+        lines += ["[[operations]]", f'include-operation-id = "{operation_id}"',
+                  f"parameters = {{ task_id = {world.other_task.pk} }}", ""]
     for name, value in ids.items():
         lines += ["[[operations]]", f'include-path-regex = "\\\\{{{name}\\\\}}"',
                   f"parameters = {{ {name} = {value} }}", ""]

@@ -41,7 +41,7 @@ def run_automasklets(self, job_id: int) -> None:
                 candidates[number - 1]["stability_scores"][frame_index] = round(stability, 4)
 
         if frames_into_job(job=job, frames=run.frames(), on_frame=keep):
-            automasklets_save(job=job, masklets=candidates)
+            automasklets_save(job=job, masklets=candidates, filter_counts=run.filter_counts)
 
 
 job_register_dispatcher(kind=Job.Kind.AUTO_MASKLETS, dispatch=lambda job_id: run_automasklets.delay(job_id))

@@ -133,6 +133,8 @@ class AutoMaskletsRun:
 
     candidates: list[dict[str, Any]]
     frames: Callable[[], Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]]
+    # Per filter of the generator, in order, what it kept (then ``max_masklets``): why there are few.
+    filter_counts: dict[str, int] = field(default_factory=dict)
 
 
 # ---- Device, precision, frames -----------------------------------------------------------------
@@ -516,7 +518,10 @@ class EngineAdapter:
         model = self.model(request.model)
         frames = self.frames_for(request.video)
         with self.precision():
-            records = AutoMaskGenerator(model, **request.generator).generate(frames[0])[: request.max_masklets]
+            generator = AutoMaskGenerator(model, **request.generator)
+            records = generator.generate(frames[0])
+        counts = {**generator.counts, "max_masklets": min(len(records), request.max_masklets)}
+        records = records[: request.max_masklets]
 
         def run() -> Iterator[tuple[int, dict[int, tuple[np.ndarray, float]]]]:
             if not records:
@@ -535,7 +540,7 @@ class EngineAdapter:
                 frame_idx, logits = item
                 yield frame_idx, {obj: (lg > 0, stability_score(lg)) for obj, lg in logits.items()}
 
-        return AutoMaskletsRun(records, run)
+        return AutoMaskletsRun(records, run, counts)
 
     def release_memory(self, keep: int | None = None) -> None:
         """Drop every session but ``keep`` (after running out of GPU memory, before a retry)."""

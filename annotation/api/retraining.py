@@ -20,7 +20,7 @@ from annotation.services.evaluations import (
     model_version_evaluation_launch,
 )
 from annotation.services.modelversions import model_version_promote
-from annotation.services.retraining import HYPERPARAMETERS, retraining_round_launch
+from annotation.services.retraining import HYPERPARAMETERS, retraining_preview, retraining_round_launch
 from dataplatform.api.base import MAX_ID, ApiView, ListApiView, validated_body
 from dataplatform.api.parsers import FormParser, JSONParser, MultiPartParser
 from dataplatform.api.serializers import ErrorSerializer, JobProgressSerializer, JobSerializer
@@ -128,6 +128,28 @@ class RetrainingLaunchSerializer(serializers.Serializer):
                                             help_text="The model version to fine-tune. Default: the active one.")
     data_selection = DataSelectionField(required=False, default=dict)
     hyperparameters = HyperparametersField(required=False, default=dict, help_text=_hyper_help())
+
+
+class RetrainingSelectionSerializer(serializers.Serializer):
+    data_selection = DataSelectionField(required=False, default=dict)
+
+
+class RetrainingPreviewCellSerializer(serializers.Serializer):
+    phase = serializers.IntegerField(allow_null=True)
+    split = serializers.CharField()
+    masklets = serializers.IntegerField(help_text="Accepted masklets of this phase on videos of this split.")
+    videos = serializers.IntegerField()
+    use = serializers.ChoiceField(choices=["train", "held out", "not used"])
+
+
+class RetrainingPreviewSerializer(serializers.Serializer):
+    selection = serializers.DictField(help_text="The data selection, normalised (defaults filled in).")
+    description = serializers.CharField()
+    cells = RetrainingPreviewCellSerializer(many=True)
+    train_masklets = serializers.IntegerField(help_text="0: the round would be refused (nothing to train on).")
+    train_videos = serializers.IntegerField()
+    held_out_masklets = serializers.IntegerField(help_text="The val split's accepted masklets (the evaluation).")
+    held_out_videos = serializers.IntegerField()
 
 
 class RetrainingRoundSerializer(serializers.ModelSerializer):
@@ -261,7 +283,7 @@ class RetrainingRoundListApi(ListApiView):
         return self.paginate(request, _rounds(), RetrainingRoundSerializer)
 
     @extend_schema(operation_id="retraining_rounds_create", request=RetrainingLaunchSerializer,
-                   responses={202: RetrainingRoundSerializer, **ERRORS})
+                   responses={202: RetrainingRoundSerializer, 409: ErrorSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
         data = validated_body(request, RetrainingLaunchSerializer)
         if "base_version" in data:
@@ -286,3 +308,16 @@ class RetrainingRoundDetailApi(ApiView):
         if found is None:
             raise NotFoundError(f"Retraining round {round_id} does not exist.")
         return Response(RetrainingRoundSerializer(found).data)
+
+
+@extend_schema(tags=["models"])
+class RetrainingPreviewApi(ApiView):
+    """The data a round with this selection would use, per phase and split, before launching it."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="retraining_rounds_preview", request=RetrainingSelectionSerializer,
+                   responses={200: RetrainingPreviewSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = validated_body(request, RetrainingSelectionSerializer)
+        return Response(RetrainingPreviewSerializer(retraining_preview(data_selection=data["data_selection"])).data)

@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("model-versions/<oid:version_id>/evaluate/", retraining.ModelVersionEvaluateApi.as_view(),
          name="model-version-evaluate"),
     path("retraining-rounds/", retraining.RetrainingRoundListApi.as_view(), name="retraining-round-list"),
+    path("retraining-rounds/preview/", retraining.RetrainingPreviewApi.as_view(), name="retraining-preview"),
     path("retraining-rounds/<oid:round_id>/", retraining.RetrainingRoundDetailApi.as_view(),
          name="retraining-round-detail"),
 ]

@@ -48,6 +48,13 @@ class TaskCreateSerializer(serializers.Serializer):
     priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0, help_text="Higher first.")
 
 
+class TaskAdminUpdateSerializer(serializers.Serializer):
+    priority = serializers.IntegerField(min_value=-1000, max_value=1000, required=False, help_text="Higher first.")
+    assignee = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True,
+                                        help_text="Keep this queued task for one annotator (a user id); "
+                                                  "null: open to anyone.")
+
+
 class TaskFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AnnotationTask.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=AnnotationTask.Kind.choices, required=False)

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotation.api.serializers_queue import (
+    TaskAdminUpdateSerializer,
     TaskCreateSerializer,
     TaskFilterSerializer,
     TaskNextSerializer,
@@ -16,6 +17,7 @@ from annotation.api.serializers_queue import (
     TaskSubmitSerializer,
 )
 from annotation.selectors.tasks import task_get, task_get_readable, task_list
+from annotation.services.task_admin import task_admin_release, task_admin_reopen, task_admin_update
 from annotation.services.tasks import (
     task_heartbeat,
     task_next_for,
@@ -98,13 +100,49 @@ class TaskNextApi(ApiView):
 
 @extend_schema(tags=["tasks"])
 class TaskDetailApi(ApiView):
-    """A task: for the annotator holding it (or kept for), and for admins."""
+    """A task: for the annotator holding it (or kept for), and for admins; admins change its priority
+    and whom a queued task is kept for."""
 
     permission_classes = [IsAnnotator]
+    write_permission_classes = [IsAdminRole]
 
     @extend_schema(operation_id="tasks_retrieve", responses={200: TaskSerializer, **ERRORS})
     def get(self, request: Request, task_id: int) -> Response:
         return Response(TaskSerializer(task_get_readable(task_id=task_id, user=request.user)).data)
+
+    @extend_schema(operation_id="tasks_update", request=TaskAdminUpdateSerializer,
+                   responses={200: TaskSerializer, **LEASE_ERRORS})
+    def patch(self, request: Request, task_id: int) -> Response:
+        data = validated_body(request, TaskAdminUpdateSerializer, partial=True)
+        changes = {"priority": data["priority"]} if "priority" in data else {}
+        if "assignee" in data:
+            changes["assignee_id"] = data["assignee"]
+        task = task_admin_update(task=task_get(task_id=task_id), **changes)
+        return Response(TaskSerializer(task_get(task_id=task.pk)).data)
+
+
+@extend_schema(tags=["tasks"])
+class TaskRequeueApi(ApiView):
+    """Take a leased task back from its holder: it returns to the queue (admins)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="tasks_requeue", request=None, responses={200: TaskSerializer, **LEASE_ERRORS})
+    def post(self, request: Request, task_id: int) -> Response:
+        task = task_admin_release(task=task_get(task_id=task_id))
+        return Response(TaskSerializer(task_get(task_id=task.pk)).data)
+
+
+@extend_schema(tags=["tasks"])
+class TaskReopenApi(ApiView):
+    """Put a submitted or cancelled task back in the queue, kept for its last annotator (admins)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="tasks_reopen", request=None, responses={200: TaskSerializer, **LEASE_ERRORS})
+    def post(self, request: Request, task_id: int) -> Response:
+        task = task_admin_reopen(task=task_get(task_id=task_id))
+        return Response(TaskSerializer(task_get(task_id=task.pk)).data)
 
 
 class _OwnTaskApi(ApiView):

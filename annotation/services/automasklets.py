@@ -66,10 +66,33 @@ def automasklets_model_version(*, job: Job) -> ModelVersion:
     return ModelVersion.objects.get(pk=job.params["model_version"])
 
 
-def automasklets_save(*, job: Job, masklets: list[dict[str, Any]]) -> dict:
+# What each step of the first frame's generation kept, in order, as the Job's result says it.
+FILTER_LABELS = {
+    "points": "grid points (prompts)",
+    "masks": "masks predicted (3 per prompt)",
+    "pred_iou": "predicted IoU above pred_iou_thresh",
+    "stability": "stability at least stability_score_thresh",
+    "whole_in_crop": "not empty, not cut by a crop's edge",
+    "box_nms": "after duplicates removed (box_nms_thresh)",
+    "crop_nms": "after duplicates across crops removed",
+    "min_region_area": "after small islands and holes removed (min_region_area)",
+    "max_masklets": "kept (at most max_masklets)",
+}
+
+
+def automasklets_filters(filter_counts: dict[str, int] | None) -> list[dict[str, Any]]:
+    """The counts as the result's ``filters``: ``[{"filter", "label", "kept"}]`` in the filters' order."""
+    return [{"filter": name, "label": FILTER_LABELS.get(name, name), "kept": int(kept)}
+            for name, kept in (filter_counts or {}).items()]
+
+
+def automasklets_save(*, job: Job, masklets: list[dict[str, Any]], filter_counts: dict[str, int] | None = None
+                      ) -> dict:
     """Save the candidates as submitted auto masklets, with the Job's success, in one transaction.
 
-    ``masklets``: per candidate, ``masks`` (frame → RLE) and ``stability_scores`` (one per frame).
+    ``masklets``: per candidate, ``masks`` (frame → RLE) and ``stability_scores`` (one per frame);
+    ``filter_counts``: what each filter of the generator kept, recorded in the result as ``filters``
+    so that "0 masklets" says which threshold removed them.
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update(of=("self",)).select_related("video").get(pk=job.pk)
@@ -83,6 +106,6 @@ def automasklets_save(*, job: Job, masklets: list[dict[str, Any]]) -> dict:
                                     stability_scores=candidate["stability_scores"], source="auto")
             Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.SUBMITTED)
             ids.append(masklet.pk)
-        result = {"masklets": ids, "candidates": len(masklets)}
+        result = {"masklets": ids, "candidates": len(masklets), "filters": automasklets_filters(filter_counts)}
         job_succeed(job=locked, result=result)
     return result

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -188,6 +189,30 @@ def held_out_masklets(selection: dict[str, Any]):
     """The evaluation set: accepted masklets of val videos (same project, any phase or date)."""
     project = Project.objects.filter(pk=selection["project"]).first() if selection.get("project") else None
     return dataset_masklets(project=project, split=EVAL_SPLIT).distinct()
+
+
+def retraining_preview(*, data_selection: dict[str, Any] | None) -> dict[str, Any]:
+    """What a round with this selection would use, before launching it: the accepted masklets per
+    phase and split (each cell says whether the round trains on it, holds it out, or leaves it),
+    and the totals. A selection that would refuse to launch previews with ``train_masklets`` 0."""
+    selection = retraining_selection(data_selection=data_selection)
+    project = Project.objects.filter(pk=selection["project"]).first() if selection.get("project") else None
+    accepted = dataset_masklets(project=project, since=_when(selection.get("since"), "since"),
+                                until=_when(selection.get("until"), "until")).distinct()
+    rows = (accepted.order_by().values("current_revision__phase", "video__split")
+            .annotate(masklets=Count("id", distinct=True), videos=Count("video", distinct=True)))
+    cells = []
+    for row in sorted(rows, key=lambda r: (r["current_revision__phase"] or 0, r["video__split"])):
+        phase, split = row["current_revision__phase"], row["video__split"]
+        use = ("train" if phase in selection["phases"] and split in selection["splits"]
+               else "held out" if split == EVAL_SPLIT else "not used")
+        cells.append({"phase": phase, "split": split, "masklets": row["masklets"], "videos": row["videos"],
+                      "use": use})
+    train = selection_masklets(selection)
+    held_out = held_out_masklets(selection)
+    return {"selection": selection, "description": selection_describe(selection), "cells": cells,
+            "train_masklets": train.count(), "train_videos": train.values("video").distinct().count(),
+            "held_out_masklets": held_out.count(), "held_out_videos": held_out.values("video").distinct().count()}
 
 
 def retraining_round_launch(*, base_version: ModelVersion, data_selection: dict[str, Any] | None,

@@ -50,7 +50,8 @@ def _reserved_for() -> Subquery:
     )
 
 
-def _requeue(queryset) -> int:
+def tasks_requeue(queryset) -> int:
+    """Put tasks back in the queue, unleased; a rework task is kept for its masklet's author again."""
     return queryset.update(status=AnnotationTask.Status.QUEUED, lease_expires_at=None, heartbeat_at=None,
                            assignee=Case(When(kind=AnnotationTask.Kind.REFINE, then=_reserved_for()),
                                          default=Value(None)))
@@ -143,7 +144,7 @@ def task_release(*, task: AnnotationTask, user) -> AnnotationTask:
     """Give the task back to the queue (kept for its reserved annotator, if any)."""
     with transaction.atomic():
         locked = task_lock_held(task=task, user=user)
-        _requeue(AnnotationTask.objects.filter(pk=locked.pk))
+        tasks_requeue(AnnotationTask.objects.filter(pk=locked.pk))
     locked.refresh_from_db()
     return locked
 
@@ -155,7 +156,7 @@ def tasks_expire_leases(*, now: datetime | None = None) -> list[int]:
         ids = list(AnnotationTask.objects.filter(status=AnnotationTask.Status.LEASED, lease_expires_at__lte=now)
                    .select_for_update(skip_locked=True).values_list("pk", flat=True))
         if ids:
-            _requeue(AnnotationTask.objects.filter(pk__in=ids))
+            tasks_requeue(AnnotationTask.objects.filter(pk__in=ids))
     return ids
 
 

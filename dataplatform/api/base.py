@@ -30,6 +30,23 @@ from dataplatform.roles import HasAnyRole
 MAX_ID = 2**63 - 1
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must come as a JSON string: DRF's CharField would turn ``0`` or ``true`` into text,
+    accepting a body the schema (``type: string``) forbids."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Not a valid string.", code="invalid")
+        return super().to_internal_value(data)
+
+
 class ObjectIdConverter:
     """URL converter for ``<oid:pk>``: any path segment; not a valid id → 0, which no row has.
 

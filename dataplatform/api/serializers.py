@@ -9,9 +9,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dataplatform.api.base import MAX_ID
+from dataplatform.api.base import MAX_ID, StrictCharField, StrictRegexField
 from dataplatform.models import Job, Phase, Project, Video
-from dataplatform.roles import user_roles
+from dataplatform.roles import ROLES, user_roles
+from dataplatform.selectors.users import user_role_names
 from dataplatform.selectors.videos import video_frame_urls, video_thumbnail_url
 
 # ---- Errors (for the schema) ------------------------------------------------------------------
@@ -91,17 +92,20 @@ class ProjectDetailSerializer(ProjectSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=20000)
     phase = serializers.ChoiceField(choices=Phase.choices, required=False,
                                     help_text="1, 2 or 3: the phase of new annotation tasks. Default 3.")
     annotation_fps = serializers.FloatField(required=False, min_value=0.1, max_value=120,
                                             help_text="Frames per second sampled for annotation. Default 6.")
+    model_version = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+                                             help_text="The model version of the project's new sessions (a ready "
+                                                       "one); empty: the platform's active version.")
 
 
 class ProjectUpdateSerializer(ProjectCreateSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=20000)
 
 
 # ---- Videos ------------------------------------------------------------------------------------
@@ -147,6 +151,17 @@ class ProjectVideoFilterSerializer(VideoFilterSerializer):
 class VideoUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255, required=False)
     split = serializers.ChoiceField(choices=Video.Split.choices, required=False)
+
+
+class VideoSplitSerializer(serializers.Serializer):
+    videos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1,
+                                   max_length=1000, help_text="Video ids (at most 1000).")
+    split = serializers.ChoiceField(choices=Video.Split.choices)
+
+
+class VideoSplitResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="Videos now in the split.")
+    split = serializers.CharField()
 
 
 class VideoUploadSerializer(serializers.Serializer):
@@ -203,3 +218,46 @@ class JobFilterSerializer(serializers.Serializer):
 class VideoWithJobSerializer(serializers.Serializer):
     video = VideoSerializer()
     job = JobSerializer()
+
+
+# ---- Users (admins) ----------------------------------------------------------------------------
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    is_active = serializers.BooleanField(help_text="False: deactivated, cannot log in.")
+    roles = serializers.SerializerMethodField()
+    last_login = serializers.DateTimeField(allow_null=True)
+    date_joined = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ROLES)))
+    def get_roles(self, user) -> list[str]:
+        return user_role_names(user)
+
+
+class UserFilterSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=150,
+                                   help_text="Part of the username or email.")
+    role = serializers.ChoiceField(choices=ROLES, required=False)
+    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = StrictRegexField(r"^[\w.@+-]+\Z", max_length=150,
+                                      error_messages={"invalid": "Letters, digits and @ . + - _ only."})
+    password = StrictCharField(min_length=8, max_length=4096, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES), max_length=len(ROLES), default=list,
+                                  help_text="Any of annotator, reviewer, admin.")
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    password = StrictCharField(min_length=8, max_length=4096, trim_whitespace=False, required=False,
+                                     style={"input_type": "password"})
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES), max_length=len(ROLES),
+                                  required=False, help_text="The roles the account holds from now on.")
+    is_active = serializers.BooleanField(required=False, help_text="False deactivates the account.")

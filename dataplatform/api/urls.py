@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from dataplatform.api import auth, jobs, projects, videos
+from dataplatform.api import auth, jobs, projects, users, videos
 from dataplatform.api.base import ObjectIdConverter
 
 register_converter(ObjectIdConverter, "oid")
@@ -18,7 +18,10 @@ urlpatterns = [
     path("projects/<oid:project_id>/videos/", videos.ProjectVideosApi.as_view(), name="project-videos"),
     path("projects/<oid:project_id>/videos/register/", videos.ProjectVideoRegisterApi.as_view(),
          name="project-video-register"),
+    path("users/", users.UserListApi.as_view(), name="user-list"),
+    path("users/<oid:user_id>/", users.UserDetailApi.as_view(), name="user-detail"),
     path("videos/", videos.VideoListApi.as_view(), name="video-list"),
+    path("videos/split/", videos.VideoSplitApi.as_view(), name="video-split"),
     path("videos/<oid:video_id>/", videos.VideoDetailApi.as_view(), name="video-detail"),
     path("jobs/", jobs.JobListApi.as_view(), name="job-list"),
     path("jobs/<oid:job_id>/", jobs.JobDetailApi.as_view(), name="job-detail"),

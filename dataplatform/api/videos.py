@@ -18,6 +18,8 @@ from dataplatform.api.serializers import (
     VideoFilterSerializer,
     VideoRegisterSerializer,
     VideoSerializer,
+    VideoSplitResultSerializer,
+    VideoSplitSerializer,
     VideoUpdateSerializer,
     VideoUploadSerializer,
     VideoWithJobSerializer,
@@ -25,7 +27,7 @@ from dataplatform.api.serializers import (
 from dataplatform.roles import IsAdminRole
 from dataplatform.selectors.projects import project_get
 from dataplatform.selectors.videos import video_get, video_list
-from dataplatform.services.videos import video_delete, video_update
+from dataplatform.services.videos import video_delete, video_update, videos_set_split
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 PAGE_PARAMETERS = [OpenApiParameter("page", int, description="1-based page number."),
@@ -117,3 +119,17 @@ class VideoDetailApi(ApiView):
     def delete(self, request: Request, video_id: int) -> Response:
         video_delete(video=video_get(video_id=video_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["videos"])
+class VideoSplitApi(ApiView):
+    """Assign many videos to one split (train/val/test/unassigned) at once: all or none (admins)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="videos_split", request=VideoSplitSerializer,
+                   responses={200: VideoSplitResultSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = validated_body(request, VideoSplitSerializer)
+        updated = videos_set_split(video_ids=data["videos"], split=data["split"])
+        return Response({"updated": updated, "split": data["split"]})

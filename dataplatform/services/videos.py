@@ -6,9 +6,10 @@ import logging
 
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
 
 from dataplatform import storage
-from dataplatform.errors import ConflictError
+from dataplatform.errors import ApplicationError, ConflictError
 from dataplatform.models import Job, Video
 
 logger = logging.getLogger("masklet.videos")
@@ -53,3 +54,23 @@ def video_delete(*, video: Video) -> None:
         except (ProtectedError, RestrictedError) as error:
             raise ConflictError("This video has annotations that cannot be deleted with it.") from error
         transaction.on_commit(lambda: _delete_media(video_id))
+
+
+MAX_VIDEOS_PER_CALL = 1000
+
+
+def videos_set_split(*, video_ids: list[int], split: str) -> int:
+    """Assign many videos to one split at once (all or none); the number changed."""
+    ids = sorted(set(video_ids))
+    if not 1 <= len(ids) <= MAX_VIDEOS_PER_CALL:
+        raise ApplicationError(f"Give between 1 and {MAX_VIDEOS_PER_CALL} videos.", {"fields": {"videos": ["Size."]}})
+    if split not in Video.Split.values:
+        raise ApplicationError(f"Unknown split {split!r}; the splits are {', '.join(Video.Split.values)}.",
+                               {"fields": {"split": ["Unknown split."]}})
+    with transaction.atomic():
+        found = set(Video.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise ApplicationError(f"Videos {', '.join(map(str, missing[:20]))} do not exist; nothing was changed.",
+                                   {"fields": {"videos": ["Unknown videos."]}})
+        return Video.objects.filter(pk__in=ids).update(split=split, updated_at=timezone.now())

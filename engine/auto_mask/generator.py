@@ -92,7 +92,8 @@ class AutoMaskGenerator:
     and at ``crop_nms_thresh`` across crops (masks from smaller crops win); with
     ``min_region_area > 0`` islands and holes below that area are removed. ``points_per_layer``
     sets the grid side of each crop layer directly (else ``points_per_side`` divided by
-    ``crop_n_points_downscale_factor`` per layer, as in SAM).
+    ``crop_n_points_downscale_factor`` per layer, as in SAM). After ``generate``, ``counts`` says how
+    many prompts and masks there were and how many each filter kept, in the filters' order.
     """
 
     @classmethod
@@ -154,6 +155,11 @@ class AutoMaskGenerator:
         self.crop_overlap_ratio = crop_overlap_ratio
         self.min_region_area = min_region_area
         self.multimask = multimask
+        # What each filter kept in the last ``generate`` (in order): why a frame gave few candidates.
+        self.counts: dict[str, int] = {}
+
+    def _count(self, name: str, kept: int) -> None:
+        self.counts[name] = self.counts.get(name, 0) + int(kept)
 
     @torch.inference_mode()
     def generate(self, rgb: np.ndarray) -> list[dict[str, Any]]:
@@ -161,20 +167,24 @@ class AutoMaskGenerator:
         if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError("image must be an (H, W, 3) uint8 array")
         h, w = rgb.shape[:2]
+        self.counts = {name: 0 for name in ("points", "masks", "pred_iou", "stability", "whole_in_crop", "box_nms")}
         crop_boxes, layers = generate_crop_boxes(h, w, self.crop_n_layers, self.crop_overlap_ratio)
         found = _Candidates.empty()
         for crop_box, layer in zip(crop_boxes, layers, strict=True):
             found = found.extend(self._process_crop(rgb, crop_box, layer))
+        self._count("box_nms", len(found.rles))
         if len(crop_boxes) > 1 and len(found.rles):
             # The same object seen by several crops: prefer the mask from the smallest crop.
             crop_area = torch.as_tensor(
                 [(c[2] - c[0]) * (c[3] - c[1]) for c in found.crop], dtype=torch.float32
             )
             found = found.take(box_nms(found.boxes, 1.0 / crop_area, self.crop_nms_thresh))
+            self._count("crop_nms", len(found.rles))
         found.rles = [self._uncrop(r, c, h, w) for r, c in zip(found.rles, found.crop, strict=True)]
         found = found.take(torch.argsort(found.iou, descending=True, stable=True))
         if self.min_region_area > 0 and found.rles:
             found = self._clean_regions(found)
+            self._count("min_region_area", len(found.rles))
         return self._records(found)
 
     def _process_crop(self, rgb: np.ndarray, crop_box: list[int], layer: int) -> _Candidates:
@@ -182,6 +192,7 @@ class AutoMaskGenerator:
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         self.predictor.set_image(crop)
         points = self.point_grids[layer] * np.array([[x1 - x0, y1 - y0]], dtype=np.float64)
+        self._count("points", len(points))
         found = _Candidates.empty()
         for start in range(0, len(points), self.points_per_batch):
             found = found.extend(
@@ -207,6 +218,8 @@ class AutoMaskGenerator:
             kept = torch.nonzero(scores > self.pred_iou_thresh).flatten()
         else:
             kept = torch.arange(len(scores))
+        self._count("masks", len(scores))
+        self._count("pred_iou", len(kept))
         offset = torch.as_tensor([crop_box[0], crop_box[1], crop_box[0], crop_box[1]], dtype=torch.float32)
         image_box = [0, 0, image_shape[1], image_shape[0]]
         found = _Candidates.empty()
@@ -219,9 +232,11 @@ class AutoMaskGenerator:
             ok = stab >= self.stability_score_thresh
             binary = (logits[ok.to(logits.device)] > self.mask_threshold).cpu()
             stab, part = stab[ok], part[ok]
+            self._count("stability", int(ok.sum()))
             boxes = masks_to_boxes(binary) + offset
             # Drop empty masks, and masks cut by the crop (a larger crop sees the whole object).
             keep = binary.flatten(1).any(dim=1) & ~near_crop_edge(boxes, crop_box, image_box)
+            self._count("whole_in_crop", int(keep.sum()))
             found = found.extend(
                 _Candidates(
                     rles=rle.encode_batch(binary[keep].numpy()),

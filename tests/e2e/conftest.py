@@ -96,6 +96,12 @@ def page(browser, live_server, request) -> Iterator[object]:
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
+def section(page, name: str) -> None:
+    """Open an admin section from the admin screen's navigation (and wait until it is shown)."""
+    page.get_by_role("navigation", name="Admin sections").get_by_role("link", name=name, exact=True).click()
+    page.locator(".admin-nav a.active", has_text=name).wait_for()
+
+
 def shot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

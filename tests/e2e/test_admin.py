@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from annotation.models import AnnotationTask
 from dataplatform.media.synth import write_video
 from dataplatform.models import Video
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import section, shot
 from tests.e2e.seed import phase_metrics
 
 
@@ -44,11 +45,13 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     assert "100 %" in first and "4.80" in first, first
     page.get_by_label("Table by").select_option("annotator")
     table.get_by_role("row").filter(has_text="annotator-").wait_for()
+    check_throughput_and_verification(page, reviewed)
 
+    section(page, "Retraining & models")
     rounds = page.get_by_role("region", name="Retraining rounds")
     rounds.get_by_role("row").filter(has_text="sam2.1-tiny").filter(has_text="training").wait_for()
     assert "50/200 loss 0.1234" in rounds.inner_text()
-    assert rounds.get_by_label("Base version").input_value() == str(active.pk)
+    expect(rounds.get_by_label("Base version")).to_have_value(str(active.pk))  # once the versions loaded
     rounds.get_by_text("No held-out J&F yet").wait_for()  # round-1's metrics hold no per-protocol J&F
     models = page.get_by_role("region", name="Model versions")
     models.get_by_text("val J&F 0.612").wait_for()
@@ -58,8 +61,7 @@ def test_dashboard_shows_table_1_per_phase(transactional_db, page, login, user_f
     retrained.refresh_from_db()
     assert retrained.is_active
 
-    check_throughput_and_verification(page, reviewed)
-
+    section(page, "Videos")
     page.get_by_role("button", name="Queue a task: phase-1.mp4").click()
     page.get_by_text("A task on “phase-1.mp4” is in the annotation queue.").wait_for()
     assert AnnotationTask.objects.filter(video__name="phase-1.mp4").count() == 2
@@ -84,6 +86,7 @@ def test_retraining_panel_plots_held_out_jf_per_version(transactional_db, page, 
                              progress_total=200, result={"step": 10})
     running = RetrainingRound.objects.create(base_version=first, status=RetrainingRound.Status.TRAINING, job=job)
     login(page, user_factory("admin"))
+    section(page, "Retraining & models")
     rounds = page.get_by_role("region", name="Retraining rounds")
     chart = rounds.locator("svg.chart")
     chart.wait_for()
@@ -149,6 +152,7 @@ def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login
     write_video(path, fps=24, frames=48, width=320, height=240)
     login(page, user_factory("admin"))
     page.get_by_role("heading", name="Admin dashboard").wait_for()
+    section(page, "Videos")
     page.get_by_label("Project").select_option(str(project.pk))
     page.get_by_label("Video file").set_input_files(str(path))
     page.get_by_role("button", name="Upload").click()
@@ -157,8 +161,11 @@ def test_admin_uploads_a_video_and_follows_its_ingest(live_platform, page, login
     assert page.get_by_label("Ingest progress").evaluate("bar => bar.value") == 100
     video = Video.objects.get(name="walk.mp4")
     assert video.status == Video.Status.READY and f"ready: {video.frame_count} frames" in page.content()
-    jobs = page.get_by_role("table").filter(has_text="Progress")
-    jobs.locator("tr[data-status='succeeded']").first.wait_for()
     page.get_by_role("table").filter(has_text="Split").get_by_text("walk.mp4").wait_for()
     page.locator("img.thumb").first.wait_for()
+    section(page, "Jobs")
+    jobs = page.get_by_role("table").filter(has_text="Progress")
+    jobs.locator("tr[data-status='succeeded']").first.wait_for()
+    section(page, "Metrics")
+    page.get_by_role("region", name="Throughput and verification").locator("svg.chart").first.wait_for()
     shot(page, "admin-upload")

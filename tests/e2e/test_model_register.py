@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from annotation.models import ModelVersion
 from engine.checkpoint import shipped_weights
+from tests.e2e.conftest import section
 
 
 def test_admin_registers_a_checkpoint_and_sees_a_refused_one_with_its_reason(live_platform, page, login,
                                                                              user_factory, tmp_path):
     login(page, user_factory("admin"))
     page.get_by_role("heading", name="Admin dashboard").wait_for()
+    section(page, "Retraining & models")
     models = page.get_by_role("region", name="Model versions")
     models.get_by_text("Register a checkpoint").click()
     form = page.get_by_role("form", name="Register a checkpoint")

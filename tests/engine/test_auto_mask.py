@@ -251,6 +251,21 @@ def test_thresholds_decide_what_survives() -> None:
     )
 
 
+def test_counts_say_which_filter_removed_the_masks() -> None:
+    """A threshold nothing passes: the counts show the masks predicted and where they went."""
+    image, objects = _scene()
+    generator = AutoMaskGenerator(ScriptedPredictor(), points_per_side=8, pred_iou_thresh=0.99)
+    assert generator.generate(image) == []
+    assert generator.counts["points"] == 64 and generator.counts["masks"] == 64 * 3
+    assert generator.counts["pred_iou"] == 0 and generator.counts["box_nms"] == 0
+    generator = AutoMaskGenerator(ScriptedPredictor(), points_per_side=8)
+    records = generator.generate(image)
+    counts = list(generator.counts.values())
+    assert list(generator.counts) == ["points", "masks", "pred_iou", "stability", "whole_in_crop", "box_nms"]
+    assert counts[1] >= counts[2] >= counts[3] >= counts[4] >= counts[5] == len(records) == len(objects)
+    assert counts[3] < counts[2]  # the soft masks fail the stability threshold
+
+
 def test_crops_find_the_same_objects_once_and_prefer_small_crops() -> None:
     image, objects = _scene()
     records = AutoMaskGenerator(ScriptedPredictor(), points_per_side=8, crop_n_layers=1).generate(image)

@@ -59,3 +59,28 @@ export async function followJob(job: Job, onUpdate: (job: Job) => void = () => {
     job = await jobs.get(job.id);
   }
 }
+
+export type User = Schemas["User"];
+
+/** Admin writes: projects, videos (split, bulk split, delete) and accounts. */
+export const projectAdmin = {
+  create: (body: Schemas["ProjectCreateRequest"]) => request<ProjectDetail>("POST", "/api/projects/", { body }),
+  update: (id: number, body: Schemas["PatchedProjectUpdateRequest"]) =>
+    request<ProjectDetail>("PATCH", `/api/projects/${id}/`, { body }),
+};
+
+export const videoAdmin = {
+  setSplit: (id: number, split: Schemas["VideoSplitRequest"]["split"]) =>
+    request<VideoDetail>("PATCH", `/api/videos/${id}/`, { body: { split } }),
+  /** Many videos to one split at once: all or none. */
+  bulkSplit: (ids: number[], split: Schemas["VideoSplitRequest"]["split"]) =>
+    request<Schemas["VideoSplitResult"]>("POST", "/api/videos/split/", { body: { videos: ids, split } }),
+  remove: (id: number) => request<void>("DELETE", `/api/videos/${id}/`),
+};
+
+export const users = {
+  list: (query: QueryOf<operations["users_list"]> = {}) =>
+    request<Schemas["PaginatedUserList"]>("GET", "/api/users/", { query }),
+  create: (body: Schemas["UserCreateRequest"]) => request<User>("POST", "/api/users/", { body }),
+  update: (id: number, body: Schemas["PatchedUserUpdateRequest"]) => request<User>("PATCH", `/api/users/${id}/`, { body }),
+};

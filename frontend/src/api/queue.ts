@@ -86,3 +86,30 @@ export const retraining = {
   list: () => request<Schemas["PaginatedRetrainingRoundList"]>("GET", "/api/retraining-rounds/", { query: { page_size: 10 } }),
   launch: (body: RetrainingLaunch) => request<RetrainingRound>("POST", "/api/retraining-rounds/", { body }),
 };
+
+/** Admins steering the queue: the task list with filters, priority, assignment, release, reopen. */
+export const taskAdmin = {
+  list: (query: NonNullable<operations["tasks_list"]["parameters"]["query"]> = {}) =>
+    request<Schemas["PaginatedTaskList"]>("GET", "/api/tasks/", { query }),
+  update: (id: number, body: Schemas["PatchedTaskAdminUpdateRequest"]) =>
+    request<Task>("PATCH", `/api/tasks/${id}/`, { body }),
+  release: (id: number) => request<Task>("POST", `/api/tasks/${id}/requeue/`),
+  reopen: (id: number) => request<Task>("POST", `/api/tasks/${id}/reopen/`),
+};
+
+export type RetrainingPreview = Schemas["RetrainingPreview"];
+export const retrainingPreview = (dataSelection: RetrainingLaunch["data_selection"]) =>
+  request<RetrainingPreview>("POST", "/api/retraining-rounds/preview/", { body: { data_selection: dataSelection } });
+
+export type ExportRequest = Schemas["ExportCreateRequest"];
+export const exchange = {
+  exportStart: (body: ExportRequest) => request<import("./platform").Job>("POST", "/api/exports/", { body }),
+  download: (jobId: number) => request<Schemas["ExportDownload"]>("GET", `/api/exports/${jobId}/download/`),
+  importFiles: (videoId: number, files: File[], status: string, kind: string) => {
+    const form = new FormData();
+    for (const file of files) form.append("file", file);
+    form.set("status", status);
+    form.set("kind", kind);
+    return upload<import("./platform").Job>(`/api/videos/${videoId}/imports/`, form, () => undefined);
+  },
+};

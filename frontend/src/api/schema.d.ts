@@ -523,6 +523,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/retraining-rounds/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The data a round with this selection would use, per phase and split, before launching it. */
+        post: operations["retraining_rounds_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reviews/next/": {
         parameters: {
             query?: never;
@@ -568,14 +585,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A task: for the annotator holding it (or kept for), and for admins. */
+        /**
+         * @description A task: for the annotator holding it (or kept for), and for admins; admins change its priority
+         *     and whom a queued task is kept for.
+         */
         get: operations["tasks_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * @description A task: for the annotator holding it (or kept for), and for admins; admins change its priority
+         *     and whom a queued task is kept for.
+         */
+        patch: operations["tasks_update"];
         trace?: never;
     };
     "/api/tasks/{task_id}/heartbeat/": {
@@ -698,6 +722,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/reopen/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Put a submitted or cancelled task back in the queue, kept for its last annotator (admins). */
+        post: operations["tasks_reopen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/requeue/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Take a leased task back from its holder: it returns to the queue (admins). */
+        post: operations["tasks_requeue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/save/": {
         parameters: {
             query?: never;
@@ -806,6 +864,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        get: operations["users_list"];
+        put?: never;
+        /** @description A paginated list: ``self.paginate(queryset, serializer_class)``. */
+        post: operations["users_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        get: operations["users_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
+        patch: operations["users_update"];
+        trace?: never;
+    };
     "/api/videos/": {
         parameters: {
             query?: never;
@@ -870,6 +964,23 @@ export interface paths {
         put?: never;
         /** @description Any role may read; ``write_permission_classes`` (if set) guard the unsafe methods. */
         post: operations["videos_imports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/videos/split/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Assign many videos to one split (train/val/test/unassigned) at once: all or none (admins). */
+        post: operations["videos_split"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1472,6 +1583,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Task"][];
         };
+        PaginatedUserList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["User"][];
+        };
         PaginatedVideoList: {
             /** @example 123 */
             count: number;
@@ -1525,6 +1651,28 @@ export interface components {
              * @description Frames per second sampled for annotation. Default 6.
              */
             annotation_fps?: number;
+            /**
+             * Format: int64
+             * @description The model version of the project's new sessions (a ready one); empty: the platform's active version.
+             */
+            model_version?: number | null;
+        };
+        PatchedTaskAdminUpdateRequest: {
+            /** @description Higher first. */
+            priority?: number;
+            /**
+             * Format: int64
+             * @description Keep this queued task for one annotator (a user id); null: open to anyone.
+             */
+            assignee?: number | null;
+        };
+        PatchedUserUpdateRequest: {
+            password?: string;
+            email?: string;
+            /** @description The roles the account holds from now on. */
+            roles?: components["schemas"]["RolesEnum"][];
+            /** @description False deactivates the account. */
+            is_active?: boolean;
         };
         PatchedVideoUpdateRequest: {
             name?: string;
@@ -1579,6 +1727,11 @@ export interface components {
              * @description Frames per second sampled for annotation. Default 6.
              */
             annotation_fps?: number;
+            /**
+             * Format: int64
+             * @description The model version of the project's new sessions (a ready one); empty: the platform's active version.
+             */
+            model_version?: number | null;
         };
         ProjectDetail: {
             readonly id: number;
@@ -1677,6 +1830,28 @@ export interface components {
             /** @description steps (default 200, 1..100000); lr (default 0.0001, 1e-07..0.01); image_encoder_lr (default auto, 1e-08..0.01); weight_decay (default 0.1, 0..1); warmup_steps (default 0, 0..10000); average_decay (default auto, 0.5..0.9999); clip_frames (default 8, 2..16); max_objects (default 3, 1..8); seed (default 0, 0..2.14748e+09); eval_videos (default 20, 0..1000); time_limit_minutes (default auto, 1..10080) */
             hyperparameters?: components["schemas"]["HyperparametersRequest"];
         };
+        RetrainingPreview: {
+            /** @description The data selection, normalised (defaults filled in). */
+            selection: {
+                [key: string]: unknown;
+            };
+            description: string;
+            cells: components["schemas"]["RetrainingPreviewCell"][];
+            /** @description 0: the round would be refused (nothing to train on). */
+            train_masklets: number;
+            train_videos: number;
+            /** @description The val split's accepted masklets (the evaluation). */
+            held_out_masklets: number;
+            held_out_videos: number;
+        };
+        RetrainingPreviewCell: {
+            phase: number | null;
+            split: string;
+            /** @description Accepted masklets of this phase on videos of this split. */
+            masklets: number;
+            videos: number;
+            use: components["schemas"]["UseEnum"];
+        };
         RetrainingRound: {
             readonly id: number;
             readonly status: components["schemas"]["RetrainingRoundStatusEnum"];
@@ -1711,6 +1886,9 @@ export interface components {
          * @enum {string}
          */
         RetrainingRoundStatusEnum: "queued" | "training" | "evaluating" | "succeeded" | "failed" | "cancelled";
+        RetrainingSelectionRequest: {
+            data_selection?: components["schemas"]["DataSelectionRequest"];
+        };
         Review: {
             readonly id: number;
             readonly masklet: number;
@@ -1765,6 +1943,13 @@ export interface components {
             size: number[];
             counts: string;
         };
+        /**
+         * @description * `annotator` - annotator
+         *     * `reviewer` - reviewer
+         *     * `admin` - admin
+         * @enum {string}
+         */
+        RolesEnum: "annotator" | "reviewer" | "admin";
         SavedObject: {
             object_number: number;
             masklet_id: number;
@@ -1944,6 +2129,32 @@ export interface components {
             /** @description What it was: click+, click-, box, mask or propagate (then every frame's masks are the ones from before it). */
             undone_kind: string;
         };
+        /**
+         * @description * `train` - train
+         *     * `held out` - held out
+         *     * `not used` - not used
+         * @enum {string}
+         */
+        UseEnum: "train" | "held out" | "not used";
+        User: {
+            id: number;
+            username: string;
+            email: string;
+            /** @description False: deactivated, cannot log in. */
+            is_active: boolean;
+            readonly roles: components["schemas"]["RolesEnum"][];
+            /** Format: date-time */
+            last_login: string | null;
+            /** Format: date-time */
+            date_joined: string;
+        };
+        UserCreateRequest: {
+            username: string;
+            password: string;
+            email?: string;
+            /** @description Any of annotator, reviewer, admin. */
+            roles?: components["schemas"]["RolesEnum"][];
+        };
         Video: {
             readonly id: number;
             readonly project: number;
@@ -2018,6 +2229,16 @@ export interface components {
             uri: string;
             /** @description Default: the last part of the URI. */
             name?: string;
+        };
+        VideoSplitRequest: {
+            /** @description Video ids (at most 1000). */
+            videos: number[];
+            split: components["schemas"]["SplitFb4Enum"];
+        };
+        VideoSplitResult: {
+            /** @description Videos now in the split. */
+            updated: number;
+            split: string;
         };
         /**
          * @description * `uploaded` - Uploaded
@@ -4121,6 +4342,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     retraining_rounds_retrieve: {
@@ -4140,6 +4369,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RetrainingRound"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retraining_rounds_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetrainingSelectionRequest"];
+                "multipart/form-data": components["schemas"]["RetrainingSelectionRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RetrainingSelectionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainingPreview"];
                 };
             };
             400: {
@@ -4417,6 +4703,73 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTaskAdminUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedTaskAdminUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedTaskAdminUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5039,6 +5392,128 @@ export interface operations {
             };
         };
     };
+    tasks_reopen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tasks_requeue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tasks_save: {
         parameters: {
             query?: never;
@@ -5484,6 +5959,238 @@ export interface operations {
             };
         };
     };
+    users_list: {
+        parameters: {
+            query?: {
+                is_active?: boolean | null;
+                page?: number;
+                page_size?: number;
+                /**
+                 * @description * `annotator` - annotator
+                 *     * `reviewer` - reviewer
+                 *     * `admin` - admin
+                 */
+                role?: "annotator" | "reviewer" | "admin";
+                /** @description Part of the username or email. */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedUserList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreateRequest"];
+                "multipart/form-data": components["schemas"]["UserCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["UserCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedUserUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedUserUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedUserUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     videos_list: {
         parameters: {
             query?: {
@@ -5833,6 +6540,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    videos_split: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VideoSplitRequest"];
+                "multipart/form-data": components["schemas"]["VideoSplitRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["VideoSplitRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoSplitResult"];
                 };
             };
             400: {

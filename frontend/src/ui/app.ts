@@ -57,12 +57,16 @@ export function homeFor(me: Me): string {
 export class App {
   private me: Me | null = null;
   private current: Screen | null = null;
+  private renderedPath = "";
   private main = h("main", { id: "main", tabindex: -1 });
   private header = h("header", { class: "app-header" });
 
   constructor(root: HTMLElement) {
     replaceChildren(root, h("a", { class: "skip-link", href: "#main" }, "Skip to content"), this.header, this.main);
-    window.addEventListener("popstate", () => void this.render());
+    // A change of the hash only (the admin's sections) is the screen's to follow, not a new screen.
+    window.addEventListener("popstate", () => {
+      if (location.pathname !== this.renderedPath) void this.render();
+    });
     document.addEventListener("click", (event) => {
       const link = (event.target as HTMLElement).closest?.("a[data-link]") as HTMLAnchorElement | null;
       if (link && !event.ctrlKey && !event.metaKey && event.button === 0) {
@@ -91,6 +95,7 @@ export class App {
     this.current?.unmount?.();
     this.current = null;
     const path = location.pathname;
+    this.renderedPath = path;
     if (!this.me) {
       if (path !== "/app/login") history.replaceState(null, "", "/app/login?next=" + encodeURIComponent(path));
       const { loginScreen } = await import("./login");

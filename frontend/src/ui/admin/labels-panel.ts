@@ -75,5 +75,15 @@ export function labelsPanel() {
     void load();
   }).catch((error) => message.show(errorText(error)));
 
-  return { element, reload: () => load() };
+  /** Show the label set of project ``id`` (the projects table's "Label set" button). */
+  function pick(id: number) {
+    if (![...project.options].some((o) => o.value === String(id))) {
+      project.append(h("option", { value: String(id) }, `Project ${id}`));
+    }
+    project.value = String(id);
+    void load();
+    element.scrollIntoView({ block: "nearest" });
+  }
+
+  return { element, reload: () => load(), pick };
 }

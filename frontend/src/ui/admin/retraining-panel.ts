@@ -2,7 +2,7 @@
  * Retraining rounds: launch one on accepted masklets (phases, steps, base version), follow its
  * progress, and see held-out J&F per model version (redrawn whenever a round finishes).
  */
-import { modelVersions, retraining, type RetrainingRound } from "../../api/queue";
+import { modelVersions, retraining, retrainingPreview, type RetrainingPreview, type RetrainingRound } from "../../api/queue";
 import { errorText, h, messageBox, replaceChildren } from "../dom";
 import { heldOutChart } from "./held-out-chart";
 import { metricPairs } from "./metrics-format";
@@ -21,13 +21,44 @@ function roundRow(round: RetrainingRound): HTMLElement {
     h("td", { class: "muted" }, [round.message, ...metricPairs(round.metrics).slice(0, 6)].filter(Boolean).join(" · ")));
 }
 
-export function retrainingPanel(onChange: () => void) {
+/** What a round would use, per phase and split (rows: phases; columns: splits). */
+export function previewTable(preview: RetrainingPreview): HTMLElement {
+  const splits = ["train", "unassigned", "val", "test"];
+  const cell = (phase: number, split: string) => preview.cells.find((c) => c.phase === phase && c.split === split);
+  return h("div", { class: "preview", "aria-label": "Retraining data preview" },
+    h("p", null, `Trains on ${preview.train_masklets} accepted masklets of ${preview.train_videos} videos (${preview.description}); `
+      + `evaluates on ${preview.held_out_masklets} of ${preview.held_out_videos} val videos.`,
+      preview.train_masklets === 0 ? " Nothing to train on: the round would be refused. Assign videos to the train split (Videos) or widen the phases." : ""),
+    h("table", { class: "data" },
+      h("caption", null, "Accepted masklets per phase and split (videos in brackets)"),
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, "Phase"), ...splits.map((s) => h("th", { scope: "col" }, s)))),
+      h("tbody", null, ...[1, 2, 3].map((phase) => h("tr", null, h("th", { scope: "row" }, `phase ${phase}`),
+        ...splits.map((split) => {
+          const c = cell(phase, split);
+          return h("td", { class: c ? `use-${c.use.replace(" ", "-")}` : "", title: c?.use ?? "" },
+            c ? `${c.masklets} (${c.videos}) ${c.use === "train" ? "· train" : c.use === "held out" ? "· held out" : ""}` : "0");
+        }))))));
+}
+
+export function retrainingPanel(onChange: () => void, onVersionsChanged: () => void = () => undefined) {
   const tbody = h("tbody");
   const message = messageBox();
   const base = h("select", { id: "retrain-base" });
   const phases = [1, 2, 3].map((p) => h("input", { type: "checkbox", id: `retrain-phase-${p}`, value: String(p), checked: true,
     "aria-label": `Accepted masklets of phase ${p}` }));
   const steps = h("input", { id: "retrain-steps", type: "number", min: 1, max: 100000, value: "200" });
+  const unassigned = h("input", { type: "checkbox", id: "retrain-unassigned" });
+  const selection = () => ({ phases: phases.filter((p) => p.checked).map((p) => Number(p.value)),
+    splits: unassigned.checked ? ["train", "unassigned"] : ["train"] });
+  const previewBox = h("div", { class: "preview-box" });
+  const previewButton = h("button", { type: "button", on: { click: async () => {
+    message.clear();
+    try {
+      replaceChildren(previewBox, previewTable(await retrainingPreview(selection())));
+    } catch (error) {
+      message.show(errorText(error));
+    }
+  } } }, "Preview data");
   const launch = h("button", { type: "submit", class: "primary" }, "Launch round");
   const form = h("form", { class: "row", on: { submit: async (event) => {
     event.preventDefault();
@@ -36,7 +67,7 @@ export function retrainingPanel(onChange: () => void) {
     try {
       const round = await retraining.launch({
         base_version: base.value ? Number(base.value) : undefined,
-        data_selection: { phases: phases.filter((p) => p.checked).map((p) => Number(p.value)) },
+        data_selection: selection(),
         hyperparameters: { steps: Number(steps.value) || 200 },
       });
       message.show(`Round ${round.id} launched on ${round.base_version.name}.`, "info");
@@ -51,10 +82,11 @@ export function retrainingPanel(onChange: () => void) {
     h("label", { for: "retrain-base" }, "Base version"), base,
     h("fieldset", { class: "inline" }, h("legend", null, "Accepted masklets of phases"),
       ...phases.flatMap((p) => [p, h("label", { for: p.id }, p.value)])),
-    h("label", { for: "retrain-steps" }, "Steps"), steps, launch);
+    unassigned, h("label", { for: "retrain-unassigned" }, "Also unassigned videos"),
+    h("label", { for: "retrain-steps" }, "Steps"), steps, previewButton, launch);
   const scores = h("div", { class: "charts held-out", id: "held-out-chart" });
   const element = h("section", { class: "card", "aria-labelledby": "retraining-title" },
-    h("h2", { id: "retraining-title" }, "Retraining rounds"), form, message.element, scores,
+    h("h2", { id: "retraining-title" }, "Retraining rounds"), form, message.element, previewBox, scores,
     h("div", { class: "table-wrap" }, h("table", { class: "data" },
       h("thead", null, h("tr", null, ...["Id", "Base", "Status", "Progress", "Result", "Notes"].map((c) => h("th", { scope: "col" }, c)))),
       tbody)));
@@ -83,6 +115,7 @@ export function retrainingPanel(onChange: () => void) {
       if (!page.results.length) tbody.append(h("tr", null, h("td", { colspan: 6, class: "muted" }, "No retraining round yet.")));
       const done = page.results.filter((r) => FINISHED.includes(String(r.status))).map((r) => r.id).join(",");
       if (done !== finished) {
+        if (finished !== null) onVersionsChanged(); // a round ended: the model list has a new version
         finished = done; // a round finished (or this is the first load): it may have added a version
         void loadVersions();
       }
@@ -93,5 +126,5 @@ export function retrainingPanel(onChange: () => void) {
     }
   }
   void load();
-  return { element, reload: load, stop: () => ((stopped = true), clearTimeout(timer)) };
+  return { element, reload: load, reloadVersions: loadVersions, stop: () => ((stopped = true), clearTimeout(timer)) };
 }

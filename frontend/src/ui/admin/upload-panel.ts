@@ -25,7 +25,7 @@ export function uploadPanel(onChange: () => void) {
   projects.list().then((page) => {
     const list = page.results as Project[];
     replaceChildren(project, ...list.map((p) => h("option", { value: String(p.id) }, `${p.name} (phase ${p.phase})`)));
-    if (!list.length) message.show("There is no project yet: create one first (API or Django admin).", "info");
+    if (!list.length) message.show("There is no project yet: create one first (Projects section).", "info");
   }).catch((error) => message.show(errorText(error)));
 
   async function run() {
