@@ -16,7 +16,7 @@ from annotation.services.sessions import label_state
 from annotation.services.tasks import task_create, task_submit
 from browser_harness.session_stub import SessionStub
 from dataplatform import storage
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import section, shot
 from tests.e2e.seed import box_rle, ready_video
 
 ENGINE_ROUTES = re.compile(r".*/api/tasks/\d+/(session|prompts|propagate|masks|undo)/.*")
@@ -69,7 +69,10 @@ def test_admin_edits_the_label_set_and_a_label_in_use_stays(transactional_db, e2
     page.on("dialog", lambda dialog: dialog.accept())
     login(page, user_factory("admin"))
     page.goto("/app/admin")
+    section(page, "Projects")
+    page.get_by_role("button", name=f"Label set of {project.name}").click()
     panel = page.get_by_role("region", name="Labels")
+    assert panel.get_by_label("Label set of").evaluate("select => select.value") == str(project.pk)
     panel.get_by_label("Label “object”").wait_for()
     panel.get_by_label("New label", exact=True).fill("person")
     panel.get_by_role("button", name="Add label").click()
