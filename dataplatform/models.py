@@ -122,6 +122,7 @@ class Job(models.Model):
         IMPORT = "import"
         RETRAINING = "retraining"
         MODEL_VALIDATION = "model_validation"
+        VERIFIER_TRAINING = "verifier_training"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -13,4 +13,5 @@ from workers import (  # noqa: F401
     queue,
     retraining,
     sessions,
+    verifiers,
 )

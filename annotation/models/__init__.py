@@ -3,6 +3,7 @@ from annotation.models.masklets import Masklet, MaskletRevision
 from annotation.models.modelversions import ModelVersion, RetrainingRound
 from annotation.models.reviews import Review
 from annotation.models.tasks import AnnotationTask
+from annotation.models.verifiers import RevisionSignals, VerifierPolicy, VerifierScore, VerifierVersion
 
 __all__ = [
     "AnnotationTask",
@@ -12,4 +13,8 @@ __all__ = [
     "ModelVersion",
     "RetrainingRound",
     "Review",
+    "RevisionSignals",
+    "VerifierPolicy",
+    "VerifierScore",
+    "VerifierVersion",
 ]
