@@ -357,6 +357,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "dataplatform.models.Job.Status",
         "JobKindEnum": "dataplatform.models.Job.Kind",
         "MaskletKindEnum": "annotation.models.Masklet.Kind",
+        "ReviewDecisionEnum": "annotation.models.Review.Decision",
     },
 }
 

@@ -29,8 +29,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from PIL import Image
 
-from annotation.models import AnnotationTask, Masklet, ModelVersion, RetrainingRound
-from annotation.services.masklets import masklet_revision_create
+from annotation.models import AnnotationTask, Masklet, ModelVersion, RetrainingRound, Review, VerifierVersion
+from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.reviews import review_next_for
 from annotation.services.sessions import session_object_create
 from annotation.services.tasks import task_create, task_next_for, task_submit
@@ -77,6 +77,7 @@ class World:
     job: Job
     export: Job
     retraining_round: RetrainingRound
+    auto_review: Review  # the verifier's automatic accept of an automatic masklet, sampled for an audit
     tokens: dict[str, str] = field(default_factory=dict)
 
     def pk(self, name: str) -> int:
@@ -129,6 +130,17 @@ def _submitted_by(video: Video, user, box: tuple[int, int, int, int]) -> Masklet
     return masklet
 
 
+def _automatic_accept(video: Video) -> Review:
+    """An automatic masklet the verifier accepted (a version that is never loaded here), for an audit."""
+    masklet = masklet_create(video=video, kind=Masklet.Kind.AUTO)
+    revision = masklet_revision_create(masklet=masklet, masks=box_masks(40, 30, 60, 45), source="auto")
+    version = VerifierVersion.objects.create(number=VerifierVersion.objects.count() + 1, model=b"", sha256="0" * 64,
+                                             decisions=0, is_active=False)
+    Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.ACCEPTED)
+    return Review.objects.create(revision=revision, decision=Review.Decision.ACCEPT, verifier_version=version,
+                                 verifier_score=0.99, audit_requested=True)
+
+
 def world_seed() -> World:
     """Seed the world (committed or not: the caller's transaction decides)."""
     users = {caller: _user(caller, roles) for caller, roles in CALLERS.items() if roles is not None}
@@ -164,4 +176,5 @@ def world_seed() -> World:
     return World(users=users, project=project, video=video, spare_video=spare_video, model_version=model_version,
                  task=task, other_task=other_task, draft=draft, other_draft=other_draft, submitted=submitted,
                  leased=leased, job=job, export=export, retraining_round=retraining_round,
+                 auto_review=_automatic_accept(video),
                  tokens={caller: user_token(user=user).key for caller, user in users.items()})

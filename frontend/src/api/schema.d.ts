@@ -440,6 +440,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reviews/{review_id}/audit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Audit one sampled automatic decision (reviewers): agreeing confirms it, disagreeing reverses
+         *     it; the audits measure the verifier's precision and stop automatic decisions below the target.
+         */
+        post: operations["verifier_audit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/{review_id}/reverse/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Reverse an automatic decision (reviewers): your opposite decision replaces it; the automatic
+         *     one stays visible, marked reversed.
+         */
+        post: operations["verifier_reverse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reviews/next/": {
         parameters: {
             query?: never;
@@ -702,6 +742,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/verifier/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The verifier (admins): versions with precision, recall and AUC on held-out decisions, the
+         *     policy of automatic decisions, its thresholds, and what the audits measured. PATCH changes the
+         *     policy (off by default; switching it on clears why it stopped).
+         */
+        get: operations["verifier_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * @description The verifier (admins): versions with precision, recall and AUC on held-out decisions, the
+         *     policy of automatic decisions, its thresholds, and what the audits measured. PATCH changes the
+         *     policy (off by default; switching it on clears why it stopped).
+         */
+        patch: operations["verifier_policy_update"];
+        trace?: never;
+    };
+    "/api/verifier/audits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The audit queue (reviewers): automatic decisions sampled for a human check, oldest first. */
+        get: operations["verifier_audits_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/verifier/train/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Train a new verifier version on every human decision so far (admins): a Job; follow it at
+         *     ``/api/jobs/{id}/``. 409 while one is training.
+         */
+        post: operations["verifier_train"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/videos/": {
         parameters: {
             query?: never;
@@ -808,6 +911,27 @@ export interface components {
             /** @description The decided revision's phase; null when it has none. */
             phase: number | null;
         };
+        AuditMeasure: {
+            audited: number;
+            confirmed: number;
+            /** Format: double */
+            precision: number | null;
+        };
+        AuditRequest: {
+            /**
+             * @description What you decide on the masks.
+             *
+             *     * `accept` - Accept
+             *     * `reject` - Reject
+             */
+            decision: components["schemas"]["ReviewDecisionEnum"];
+            /** @description Needed when you reject what the verifier accepted. */
+            reason?: string;
+        };
+        Audits: {
+            accept: components["schemas"]["AuditMeasure"];
+            reject: components["schemas"]["AuditMeasure"];
+        };
         AutoMaskletsRequest: {
             points_per_side?: number;
             points_per_batch?: number;
@@ -820,6 +944,27 @@ export interface components {
             crop_n_layers?: number;
             min_region_area?: number;
             max_masklets?: number;
+        };
+        AutomaticReview: {
+            readonly id: number;
+            readonly masklet: number;
+            readonly revision: number;
+            /** @description Empty for the verifier's automatic decisions. */
+            readonly reviewer: string | null;
+            readonly decision: components["schemas"]["ReviewDecisionEnum"];
+            readonly reason: string;
+            /** @description An admin decided without holding the review lease. */
+            readonly lease_override: boolean;
+            /** Format: double */
+            readonly verifier_score: number | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly verifier_version: number | null;
+            readonly audit_requested: boolean;
+            /** @description The auditor's decision; empty until audited. */
+            readonly audit_decision: string;
+            /** Format: date-time */
+            readonly reversed_at: string | null;
         };
         ClientTimestampRequest: {
             /** Format: date-time */
@@ -867,12 +1012,6 @@ export interface components {
             /** @description Video splits to train on: train (default) and/or unassigned. Val videos are held out for the evaluation. */
             splits?: string[];
         };
-        /**
-         * @description * `accept` - Accept
-         *     * `reject` - Reject
-         * @enum {string}
-         */
-        DecisionEnum: "accept" | "reject";
         /**
          * @description * `forward` - forward
          *     * `backward` - backward
@@ -1028,9 +1167,10 @@ export interface components {
          *     * `import` - Import
          *     * `retraining` - Retraining
          *     * `model_validation` - Model Validation
+         *     * `verifier_training` - Verifier Training
          * @enum {string}
          */
-        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation";
+        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "verifier_training";
         JobProgress: {
             done: number;
             total: number;
@@ -1076,6 +1216,11 @@ export interface components {
             /** Format: date-time */
             readonly review_lease_expires_at: string | null;
             readonly current_revision: components["schemas"]["Revision"] | null;
+            /**
+             * Format: double
+             * @description The active verifier's score of the current revision (probability a reviewer accepts it).
+             */
+            readonly verifier_score: number | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1199,6 +1344,12 @@ export interface components {
                 [key: string]: components["schemas"]["Rle"];
             };
         };
+        /**
+         * @description * `oldest` - oldest
+         *     * `uncertain` - uncertain
+         * @enum {string}
+         */
+        OrderEnum: "oldest" | "uncertain";
         PaginatedJobList: {
             /** @example 123 */
             count: number;
@@ -1315,6 +1466,19 @@ export interface components {
              * @description Frames per second sampled for annotation. Default 6.
              */
             annotation_fps?: number;
+        };
+        PatchedVerifierPolicyRequest: {
+            enabled?: boolean;
+            /** Format: double */
+            target_precision?: number;
+            auto_reject?: boolean;
+            /**
+             * Format: double
+             * @description Share of automatic decisions sent to a human audit.
+             */
+            audit_rate?: number;
+            /** @description Human decisions needed before any automatic decision. */
+            min_decisions?: number;
         };
         PatchedVideoUpdateRequest: {
             name?: string;
@@ -1499,21 +1663,41 @@ export interface components {
          * @enum {string}
          */
         RetrainingRoundStatusEnum: "queued" | "training" | "evaluating" | "succeeded" | "failed" | "cancelled";
+        ReverseRequest: {
+            /** @description Needed when you reverse an automatic accept (a rejection). */
+            reason?: string;
+        };
         Review: {
             readonly id: number;
             readonly masklet: number;
             readonly revision: number;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly reviewer: string;
-            readonly decision: components["schemas"]["DecisionEnum"];
+            /** @description Empty for the verifier's automatic decisions. */
+            readonly reviewer: string | null;
+            readonly decision: components["schemas"]["ReviewDecisionEnum"];
             readonly reason: string;
             /** @description An admin decided without holding the review lease. */
             readonly lease_override: boolean;
+            /** Format: double */
+            readonly verifier_score: number | null;
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description * `accept` - Accept
+         *     * `reject` - Reject
+         * @enum {string}
+         */
+        ReviewDecisionEnum: "accept" | "reject";
         ReviewNextRequest: {
             kind?: components["schemas"]["MaskletKindEnum"];
+            /**
+             * @description oldest first, or the verifier's least certain first.
+             *
+             *     * `oldest` - oldest
+             *     * `uncertain` - uncertain
+             * @default oldest
+             */
+            order: components["schemas"]["OrderEnum"];
             /** Format: int64 */
             project?: number;
             /** Format: int64 */
@@ -1659,6 +1843,25 @@ export interface components {
              */
             client_timestamp?: string;
         };
+        Thresholds: {
+            /**
+             * Format: double
+             * @description Auto-accept at or above this score.
+             */
+            accept: number | null;
+            /**
+             * Format: double
+             * @description Auto-reject at or below (when the policy does).
+             */
+            reject: number | null;
+            /** Format: double */
+            held_out_precision: number | null;
+            /**
+             * Format: double
+             * @description Share of held-out decisions auto-accepted.
+             */
+            held_out_share: number | null;
+        };
         ThroughputDay: {
             /** Format: date */
             date: string;
@@ -1671,6 +1874,46 @@ export interface components {
         };
         Token: {
             token: string;
+        };
+        VerifierPolicy: {
+            enabled?: boolean;
+            /** Format: double */
+            target_precision?: number;
+            auto_reject?: boolean;
+            /**
+             * Format: double
+             * @description Share of automatic decisions sent to a human audit.
+             */
+            audit_rate?: number;
+            /** @description Human decisions needed before any automatic decision. */
+            min_decisions?: number;
+            /** @description Why automatic decisions stopped by themselves. */
+            readonly stopped_reason: string;
+            /** Format: date-time */
+            readonly stopped_at: string | null;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        VerifierState: {
+            policy: components["schemas"]["VerifierPolicy"];
+            active: components["schemas"]["VerifierVersion"] | null;
+            thresholds: components["schemas"]["Thresholds"] | null;
+            /** @description Why no automatic decision is made now; empty when they are. */
+            blocked_reason: string;
+            /** @description The verifier's real precision, measured by human audits. */
+            audits: components["schemas"]["Audits"];
+            /** @description The latest 50 versions. */
+            versions: components["schemas"]["VerifierVersion"][];
+        };
+        VerifierVersion: {
+            readonly number: number;
+            readonly is_active: boolean;
+            /** @description Human decisions it was trained on. */
+            readonly decisions: number;
+            /** @description AUC, precision and recall on held-out decisions. */
+            readonly metrics: unknown;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         Video: {
             readonly id: number;
@@ -2166,8 +2409,9 @@ export interface operations {
                  *     * `import` - Import
                  *     * `retraining` - Retraining
                  *     * `model_validation` - Model Validation
+                 *     * `verifier_training` - Verifier Training
                  */
-                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation";
+                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "verifier_training";
                 page?: number;
                 page_size?: number;
                 project?: number;
@@ -3466,6 +3710,140 @@ export interface operations {
             };
         };
     };
+    verifier_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditRequest"];
+                "multipart/form-data": components["schemas"]["AuditRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AuditRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomaticReview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_reverse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReverseRequest"];
+                "multipart/form-data": components["schemas"]["ReverseRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReverseRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     reviews_next: {
         parameters: {
             query?: never;
@@ -4598,6 +4976,224 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifierState"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_policy_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedVerifierPolicyRequest"];
+                "multipart/form-data": components["schemas"]["PatchedVerifierPolicyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedVerifierPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifierState"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_audits_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomaticReview"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_train: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
