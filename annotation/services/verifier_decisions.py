@@ -53,8 +53,10 @@ def verifier_blocked_reason(policy: VerifierPolicy | None = None) -> str:
     return ""
 
 
-def verifier_decide_queue(*, limit: int = 500, rng: random.Random | None = None) -> dict:
-    """Score the queue, then decide automatically what the thresholds allow. Returns counts."""
+def verifier_decide_queue(*, limit: int = 500, rng: random.Random | None = None,
+                          masklet_ids: list[int] | None = None) -> dict:
+    """Score the queue, then decide automatically what the thresholds allow (``masklet_ids``: of
+    those masklets only). Returns counts."""
     rng = rng or random.Random()
     verifier_score_queue(limit=limit)
     policy = verifier_policy()
@@ -63,8 +65,10 @@ def verifier_decide_queue(*, limit: int = 500, rng: random.Random | None = None)
         return {"accepted": 0, "rejected": 0, "why": why}
     version = verifier_active()
     thresholds = verifier_thresholds(version=version, policy=policy)
-    candidates = list(review_queue(available_at=timezone.now()).filter(verifier_score__isnull=False)
-                      .values_list("pk", "current_revision_id", "verifier_score")[:limit])
+    waiting = review_queue(available_at=timezone.now()).filter(verifier_score__isnull=False)
+    if masklet_ids is not None:
+        waiting = waiting.filter(pk__in=masklet_ids)
+    candidates = list(waiting.values_list("pk", "current_revision_id", "verifier_score")[:limit])
     counts = {"accepted": 0, "rejected": 0, "why": ""}
     for masklet_id, revision_id, score in candidates:
         if thresholds.accept is not None and score >= thresholds.accept:

@@ -8,8 +8,9 @@ queue in a random order. A simulated reviewer accepts a masklet when its mean Io
 truth is at least 0.75 (the SAM 2 paper's rule) and rejects it otherwise. The first ``--train-on``
 masklets are reviewed by people only; then the verifier is trained on those decisions (the
 platform's ``verifier_train``), automatic decisions are switched on at the target precision (auto
-accept and auto reject), the verifier decides what its thresholds allow, the reviewer audits the
-sampled automatic decisions (10 %), and people review the rest.
+accept and auto reject), and the rest come in batches (``--retrain-every``, 100): the verifier decides
+what its thresholds allow, the reviewer audits the sampled automatic decisions (10 %), people
+review the others, and the verifier is retrained on every human decision so far.
 
 It prints human reviews per accepted masklet with the verifier and without it (every masklet
 reviewed by a person), and the precision of the automatic decisions against the rule. It needs a
@@ -61,6 +62,8 @@ class Command(BaseCommand):
         parser.add_argument("--target", type=float, default=0.98, help="Target precision of automatic decisions.")
         parser.add_argument("--audit-rate", type=float, default=0.10)
         parser.add_argument("--accept-iou", type=float, default=0.75, help="The reviewer's rule (paper: 0.75).")
+        parser.add_argument("--retrain-every", type=int, default=100,
+                            help="Retrain the verifier after this many further masklets.")
         parser.add_argument("--no-auto-reject", action="store_true", help="Automatic accepts only.")
         parser.add_argument("--seed", type=int, default=0)
 
@@ -119,24 +122,33 @@ class Command(BaseCommand):
         for pk in first:
             human_review(pk)
         version = verifier_train(user=admin, seed=opts["seed"])
-        policy = verifier_policy_update(user=admin, enabled=True, target_precision=opts["target"],
-                                        audit_rate=opts["audit_rate"], min_decisions=opts["train_on"],
-                                        auto_reject=not opts["no_auto_reject"])
-        thresholds = verifier_thresholds(version=version, policy=policy)
-        verifier_decide_queue(limit=len(order), rng=random.Random(opts["seed"]))
-        audits = 0
-        for review in list(audit_queue()):
-            pk = review.revision.masklet_id
-            decision = Review.Decision.ACCEPT if rule[pk] else Review.Decision.REJECT
-            review_audit(review=review, user=reviewer, decision=decision,
-                         reason=f"Mean IoU with the object {quality[pk]:.2f} < {opts['accept_iou']}.")
-            audits += 1
+        verifier_policy_update(user=admin, enabled=True, target_precision=opts["target"],
+                               audit_rate=opts["audit_rate"], min_decisions=opts["train_on"],
+                               auto_reject=not opts["no_auto_reject"])
         rest = order[opts["train_on"]:]
+        draw = random.Random(opts["seed"])
+        audits, people = 0, []
+        for start in range(0, len(rest), opts["retrain_every"]):
+            batch = rest[start:start + opts["retrain_every"]]
+            if start:  # the verifier retrains on every human decision so far, as the admin's Job would
+                version = verifier_train(user=admin, seed=opts["seed"])
+            verifier_decide_queue(limit=len(order), rng=draw, masklet_ids=batch)
+            for review in list(audit_queue()):
+                pk = review.revision.masklet_id
+                decision = Review.Decision.ACCEPT if rule[pk] else Review.Decision.REJECT
+                review_audit(review=review, user=reviewer, decision=decision,
+                             reason=f"Mean IoU with the object {quality[pk]:.2f} < {opts['accept_iou']}.")
+                audits += 1
+            decided = set(Review.objects.filter(verifier_version__isnull=False, revision__masklet_id__in=batch)
+                          .values_list("revision__masklet_id", flat=True))
+            for pk in batch:
+                if pk not in decided:
+                    human_review(pk)
+                    people.append(pk)
+        thresholds = verifier_thresholds(version=version, policy=verifier_policy())
         automatic = {r.revision.masklet_id: r for r in Review.objects.filter(verifier_version__isnull=False)
                      .select_related("revision")}
-        people = [pk for pk in rest if pk not in automatic]
-        for pk in people:
-            human_review(pk)
+        people = len(people)
         self.report(opts, order, rest, rule, automatic, audits, len(people), version, thresholds)
 
     def report(self, opts, order, rest, rule, automatic, audits, people, version, thresholds) -> None:
@@ -161,10 +173,11 @@ class Command(BaseCommand):
 
         m = version.metrics
         out = self.stdout.write
-        out(f"Masklets: {len(order)} {accepted_all} pass the "
-            f"rule (mean IoU >= {opts['accept_iou']}); verifier v{version.number} trained on the first "
-            f"{opts['train_on']} decisions: held-out AUC {m['auc']:.3f}; target precision {opts['target']:.0%}; "
-            f"thresholds: accept >= {_fmt(thresholds.accept)}, reject <= {_fmt(thresholds.reject)}")
+        out(f"Masklets: {len(order)}, {accepted_all} pass the "
+            f"rule (mean IoU >= {opts['accept_iou']}); the verifier first ran after {opts['train_on']} human "
+            f"decisions, retrained every {opts['retrain_every']} masklets; last version v{version.number}, trained "
+            f"on {m['decisions']} decisions: held-out AUC {m['auc']:.3f}, thresholds for the target precision "
+            f"{opts['target']:.0%}: accept >= {_fmt(thresholds.accept)}, reject <= {_fmt(thresholds.reject)}")
         out("")
         out("| masklets | review | human reviews | accepted masklets | human reviews per accepted masklet |")
         out("|---|---|---:|---:|---:|")
