@@ -11,6 +11,7 @@ import { retrainingPanel } from "./retraining-panel";
 import { metricsPanel } from "./metrics-panel";
 import { modelRegisterForm } from "./model-register-panel";
 import { uploadPanel } from "./upload-panel";
+import { verifierPanel } from "./verifier-panel";
 
 function videosPanel(onJob: () => void) {
   const tbody = h("tbody");
@@ -103,6 +104,7 @@ export function dashboardScreen(_ctx: AppContext): Screen {
     figuresPanel().element,
     h("div", { class: "grid-2" }, upload.element, modelsPanel().element),
     retraining.element,
+    verifierPanel().element,
     jobs.element,
     videoList.element);
   return { element, unmount: () => (jobs.stop(), retraining.stop()) };
