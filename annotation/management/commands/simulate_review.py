@@ -148,7 +148,6 @@ class Command(BaseCommand):
         thresholds = verifier_thresholds(version=version, policy=verifier_policy())
         automatic = {r.revision.masklet_id: r for r in Review.objects.filter(verifier_version__isnull=False)
                      .select_related("revision")}
-        people = len(people)
         self.report(opts, order, rest, rule, automatic, audits, len(people), version, thresholds)
 
     def report(self, opts, order, rest, rule, automatic, audits, people, version, thresholds) -> None:
