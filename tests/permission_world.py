@@ -77,7 +77,7 @@ class World:
     job: Job
     export: Job
     retraining_round: RetrainingRound
-    auto_review: Review  # the verifier's automatic accept of an automatic masklet, sampled for an audit
+    auto_review: Review  # the verifier's automatic rejection of an automatic masklet, sampled for an audit
     tokens: dict[str, str] = field(default_factory=dict)
 
     def pk(self, name: str) -> int:
@@ -130,15 +130,17 @@ def _submitted_by(video: Video, user, box: tuple[int, int, int, int]) -> Masklet
     return masklet
 
 
-def _automatic_accept(video: Video) -> Review:
-    """An automatic masklet the verifier accepted (a version that is never loaded here), for an audit."""
+def _automatic_rejection(video: Video) -> Review:
+    """An automatic masklet the verifier rejected (a version that is never loaded here), for an audit;
+    rejected, so the dataset stays as the other rows expect it."""
     masklet = masklet_create(video=video, kind=Masklet.Kind.AUTO)
     revision = masklet_revision_create(masklet=masklet, masks=box_masks(40, 30, 60, 45), source="auto")
     version = VerifierVersion.objects.create(number=VerifierVersion.objects.count() + 1, model=b"", sha256="0" * 64,
                                              decisions=0, is_active=False)
-    Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.ACCEPTED)
-    return Review.objects.create(revision=revision, decision=Review.Decision.ACCEPT, verifier_version=version,
-                                 verifier_score=0.99, audit_requested=True)
+    Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.REJECTED)
+    return Review.objects.create(revision=revision, decision=Review.Decision.REJECT, verifier_version=version,
+                                 verifier_score=0.01, reason="Scored below the auto-reject threshold.",
+                                 audit_requested=True)
 
 
 def world_seed() -> World:
@@ -176,5 +178,5 @@ def world_seed() -> World:
     return World(users=users, project=project, video=video, spare_video=spare_video, model_version=model_version,
                  task=task, other_task=other_task, draft=draft, other_draft=other_draft, submitted=submitted,
                  leased=leased, job=job, export=export, retraining_round=retraining_round,
-                 auto_review=_automatic_accept(video),
+                 auto_review=_automatic_rejection(video),
                  tokens={caller: user_token(user=user).key for caller, user in users.items()})
