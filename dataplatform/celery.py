@@ -74,6 +74,7 @@ app.conf.update(
 app.conf.beat_schedule = {
     "reap-stale-jobs": {"task": "jobs.reap_stale", "schedule": 60.0},
     "expire-task-leases": {"task": "jobs.expire_task_leases", "schedule": 60.0},
+    "verifier-decide": {"task": "jobs.verifier_decide", "schedule": 60.0},
 }
 
 

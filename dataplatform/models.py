@@ -123,6 +123,7 @@ class Job(models.Model):
         RETRAINING = "retraining"
         MODEL_VALIDATION = "model_validation"
         MODEL_EVALUATION = "model_evaluation"
+        VERIFIER_TRAINING = "verifier_training"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -287,6 +287,9 @@ JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 900)
 # REVIEW_LEASE_SECONDS: how long a reviewer holds a masklet from the verification queue. Default: 600
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 600)
+# VERIFIER_MIN_AUDITS: audits of one kind of automatic decision (accepts or rejects) before the audited
+# precision can stop automatic decisions. Default: 20
+VERIFIER_MIN_AUDITS = env_int("VERIFIER_MIN_AUDITS", 20)
 
 # ---- Prompt limits (checked before a prompt is stored or sent to a worker; a 400 names them) --
 # PROMPT_MAX_POINTS: points (clicks) in one prompt. Default: 64
@@ -380,6 +383,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "dataplatform.models.Job.Status",
         "JobKindEnum": "dataplatform.models.Job.Kind",
         "MaskletKindEnum": "annotation.models.Masklet.Kind",
+        "ReviewDecisionEnum": "annotation.models.Review.Decision",
     },
 }
 

@@ -63,6 +63,7 @@ class FrameOutput:
     object_score_logits: Tensor  # (1, 1) occlusion head: > 0 means present
     maskmem_features: Tensor | None = None  # (1, D, h, w) bfloat16 memory; None until encoded / once evicted
     maskmem_pos_enc: Tensor | None = None  # (1, D, h, w): one shared tensor for every frame (no bytes of its own)
+    iou_scores: Tensor | None = None  # (1, 1) the decoder's predicted IoU; None for a mask prompt
 
     def nbytes(self) -> int:
         """Bytes this output holds of its own (the shared position encoding is not counted)."""
@@ -97,6 +98,7 @@ class SamOutput:
     high_res_masks: Tensor | None  # (B, 1, S, S); None when not asked for (a click needs no memory yet)
     obj_ptr: Tensor  # (B, C)
     object_score_logits: Tensor  # (B, 1)
+    iou_scores: Tensor | None = None  # (B, 1) the decoder's predicted IoU of the chosen mask; None for mask prompts
 
 
 def sine_pe_1d(pos: Tensor, dim: int, temperature: float = 10000.0) -> Tensor:
@@ -132,10 +134,12 @@ def forward_sam_heads(model: SAM2Model, backbone_features: Tensor, point_coords:
         masks = torch.where(present[:, None, None], masks, NO_OBJ_SCORE)
     masks = masks.float()  # (B, K, S/4, S/4)
     token = tokens[:, 0]
+    chosen_iou = ious[:, :1]
     if multimask_output:
         best = torch.argmax(ious, dim=-1)
         rows = torch.arange(b, device=device)
         masks = masks[rows, best].unsqueeze(1)
+        chosen_iou = ious[rows, best].unsqueeze(1)
         if tokens.shape[1] > 1:
             token = tokens[rows, best]
     high = F.interpolate(masks, size=(model.image_size, model.image_size), mode="bilinear",
@@ -146,7 +150,7 @@ def forward_sam_heads(model: SAM2Model, backbone_features: Tensor, point_coords:
         if model.fixed_no_obj_ptr:
             obj_ptr = lam * obj_ptr
         obj_ptr = obj_ptr + (1 - lam) * model.no_obj_ptr
-    return SamOutput(masks, high, obj_ptr, score)
+    return SamOutput(masks, high, obj_ptr, score, chosen_iou.detach().float())
 
 
 def use_mask_as_output(model: SAM2Model, backbone_features: Tensor, high_res: list[Tensor],
@@ -359,7 +363,8 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
                 # Copies, not views: a view would keep the whole batch alive as long as any one
                 # object keeps its output, which defeats the per-object memory window.
                 sam[rest[k]] = SamOutput(out.low_res_masks[j:j + 1].clone(), high,
-                                         out.obj_ptr[j:j + 1].clone(), out.object_score_logits[j:j + 1].clone())
+                                         out.obj_ptr[j:j + 1].clone(), out.object_score_logits[j:j + 1].clone(),
+                                         None if out.iou_scores is None else out.iou_scores[j:j + 1].clone())
         for k, i in enumerate(rest):
             if k in plain:
                 continue
@@ -369,7 +374,8 @@ def track_frame(model: SAM2Model, feats: FrameFeatures, frame_idx: int, steps: l
             sam[i] = forward_sam_heads(model, fused[k:k + 1], s.point_coords, s.point_labels, mask_in,
                                        feats.high_res(1), _use_multimask(model, s.is_init_cond_frame, num_points),
                                        high_res_output=run_mem_encoder)
-    outs = [FrameOutput(o.low_res_masks, o.obj_ptr, o.object_score_logits) for o in sam if o is not None]
+    outs = [FrameOutput(o.low_res_masks, o.obj_ptr, o.object_score_logits, iou_scores=o.iou_scores)
+            for o in sam if o is not None]
     if run_mem_encoder and model.num_maskmem > 0 and outs:
         highs = [o.high_res_masks for o in sam if o is not None]
         assert all(h is not None for h in highs)  # asked for with run_mem_encoder

@@ -495,6 +495,18 @@ class VideoSession:
                     arrays[i] = np.where(painted, MASK_OUT_SCALE + MASK_OUT_BIAS, MASK_OUT_BIAS)
         return {obj_id: arrays[i] for i, obj_id in enumerate(self.state.objects)}
 
+    def scores_on(self, frame_idx: int) -> dict[int, dict[str, float | None]]:
+        """Every object's latest scores on a frame, the verifier's signals: the decoder's predicted IoU
+        (``None`` where the mask came from a mask prompt) and the object-score logit (> 0: present);
+        both ``None`` on a frame the object has no output on yet."""
+        scores: dict[int, dict[str, float | None]] = {}
+        for obj_id, obj in self.state.objects.items():
+            out = obj.pending.get(frame_idx) or obj.memory.cond.get(frame_idx) or obj.memory.non_cond.get(frame_idx)
+            iou = None if out is None or out.iou_scores is None else float(out.iou_scores.reshape(-1)[0])
+            logit = None if out is None else float(out.object_score_logits.reshape(-1)[0])
+            scores[obj_id] = {"predicted_iou": iou, "object_score": logit}
+        return scores
+
     def _check_frame_idx(self, frame_idx: int) -> int:
         if isinstance(frame_idx, bool) or not isinstance(frame_idx, int | np.integer):
             raise ValueError(f"frame index must be an integer, got {frame_idx!r}")

@@ -30,9 +30,17 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from PIL import Image
 
-from annotation.models import AnnotationTask, Label, Masklet, ModelVersion, RetrainingRound
+from annotation.models import (
+    AnnotationTask,
+    Label,
+    Masklet,
+    ModelVersion,
+    RetrainingRound,
+    Review,
+    VerifierVersion,
+)
 from annotation.services.labels import label_create, label_default
-from annotation.services.masklets import masklet_revision_create
+from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.reviews import review_next_for
 from annotation.services.sessions import session_object_create
 from annotation.services.tasks import task_create, task_next_for, task_submit
@@ -81,6 +89,7 @@ class World:
     retraining_round: RetrainingRound
     label: Label
     spare_label: Label
+    auto_review: Review  # the verifier's automatic rejection of an automatic masklet, sampled for an audit
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -138,6 +147,19 @@ def _submitted_by(video: Video, user, box: tuple[int, int, int, int]) -> Masklet
     return masklet
 
 
+def _automatic_rejection(video: Video) -> Review:
+    """An automatic masklet the verifier rejected (a version that is never loaded here), for an audit;
+    rejected, so the dataset stays as the other rows expect it."""
+    masklet = masklet_create(video=video, kind=Masklet.Kind.AUTO)
+    revision = masklet_revision_create(masklet=masklet, masks=box_masks(40, 30, 60, 45), source="auto")
+    version = VerifierVersion.objects.create(number=VerifierVersion.objects.count() + 1, model=b"", sha256="0" * 64,
+                                             decisions=0, is_active=False)
+    Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.REJECTED)
+    return Review.objects.create(revision=revision, decision=Review.Decision.REJECT, verifier_version=version,
+                                 verifier_score=0.01, reason="Scored below the auto-reject threshold.",
+                                 audit_requested=True)
+
+
 def world_seed() -> World:
     """Seed the world (committed or not: the caller's transaction decides)."""
     users = {caller: _user(caller, roles) for caller, roles in CALLERS.items() if roles is not None}
@@ -176,4 +198,5 @@ def world_seed() -> World:
                  task=task, other_task=other_task, draft=draft, other_draft=other_draft, submitted=submitted,
                  leased=leased, job=job, export=export, retraining_round=retraining_round,
                  label=label, spare_label=spare_label,
+                 auto_review=_automatic_rejection(video),
                  tokens={caller: user_token(user=user).key for caller, user in users.items()})

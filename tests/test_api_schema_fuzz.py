@@ -44,6 +44,7 @@ RULES: list[tuple[str, list[str], str]] = [
     ("videos_imports_create", [PDA], "the files must be SA-V JSON or a DAVIS zip of this video's size"),
     ("exports_create", [PDA], "exactly one of project or videos, naming rows that exist"),
     ("retraining_rounds_create", [PDA], "needs accepted masklets to train on; keys and ranges checked by name"),
+    ("verifier_train", [PDA], "needs 20 human review decisions to train on"),
     ("masklets_reject", [PDA], "a reason of spaces says nothing"),
     ("tasks_submit", [PDA], "only masklets with masks of the task's video; something to submit"),
     ("tasks_prompt", [PDA], "the object must be one of the task's, the frame in the video, the tool the phase's"),

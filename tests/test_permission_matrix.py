@@ -220,6 +220,15 @@ MATRIX: list[Row] = [
         case="reviewer's lease"),
     Row("masklet-review-release", "post", outcome(403, reviewer=204, author_reviewer=409, admin=409),
         {"masklet_id": "leased"}),
+    # ---- The verifier. `auto_review`: its automatic rejection, sampled for an audit.
+    Row("verifier", "get", admin_only(200)),
+    Row("verifier", "patch", admin_only(200), body={"target_precision": 0.97}),
+    Row("verifier-train", "post", admin_only(400), case="no human decisions yet"),
+    Row("verifier-audits", "get", outcome(403, reviewer=200, author_reviewer=200, admin=200)),
+    Row("review-audit", "post", outcome(403, reviewer=200, author_reviewer=200, admin=200),
+        {"review_id": "auto_review"}, {"decision": "reject"}),
+    Row("review-reverse", "post", outcome(403, reviewer=200, author_reviewer=200, admin=200),
+        {"review_id": "auto_review"}, {}),
 ]
 
 

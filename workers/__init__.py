@@ -14,4 +14,5 @@ from workers import (  # noqa: F401
     queue,
     retraining,
     sessions,
+    verifiers,
 )

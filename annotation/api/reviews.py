@@ -47,7 +47,8 @@ class ReviewNextApi(ApiView):
     def post(self, request: Request) -> Response:
         data = validated_body(request, ReviewNextSerializer)
         masklet = review_next_for(user=request.user, kind=data.get("kind"),
-                                  project=project_or_400(data.get("project")), video=video_or_400(data.get("video")))
+                                  project=project_or_400(data.get("project")), video=video_or_400(data.get("video")),
+                                  order=data["order"])
         if masklet is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(MaskletDetailSerializer(masklet_get_readable(masklet_id=masklet.pk, user=request.user)).data)

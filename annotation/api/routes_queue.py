@@ -4,7 +4,7 @@ converter (a bad id is a JSON 404)."""
 from django.urls import path, register_converter
 from django.urls.converters import get_converters
 
-from annotation.api import labels, metrics, reviews, sessions, tasks
+from annotation.api import labels, metrics, reviews, sessions, tasks, verifier
 from dataplatform.api.base import ObjectIdConverter
 
 if "oid" not in get_converters():  # registered by the platform's routes when they load first
@@ -26,6 +26,11 @@ urlpatterns = [
     path("masklets/<oid:masklet_id>/comments/", reviews.MaskletCommentsApi.as_view(), name="masklet-comments"),
     path("masklets/<oid:masklet_id>/review-release/", reviews.MaskletReviewReleaseApi.as_view(),
          name="masklet-review-release"),
+    path("verifier/", verifier.VerifierApi.as_view(), name="verifier"),
+    path("verifier/train/", verifier.VerifierTrainApi.as_view(), name="verifier-train"),
+    path("verifier/audits/", verifier.AuditListApi.as_view(), name="verifier-audits"),
+    path("reviews/<oid:review_id>/audit/", verifier.AuditApi.as_view(), name="review-audit"),
+    path("reviews/<oid:review_id>/reverse/", verifier.ReverseApi.as_view(), name="review-reverse"),
     path("metrics/", metrics.MetricsApi.as_view(), name="metrics"),
     path("metrics/dashboard/", metrics.DashboardApi.as_view(), name="metrics-dashboard"),
 ]

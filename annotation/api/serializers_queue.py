@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from annotation.api.labels import LabelRefSerializer
-from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review, ReviewComment
+from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review, ReviewComment, VerifierScore
 from annotation.selectors.metrics import GROUP_BYS
 from annotation.services.review_comments import MAX_COMMENT_LENGTH, MAX_COMMENTS_PER_REVISION
 from annotation.services.reviews import MAX_REASON_LENGTH, NO_REASON
@@ -78,6 +78,8 @@ class TaskSubmitSerializer(serializers.Serializer):
 
 class ReviewNextSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Masklet.Kind.choices, required=False)
+    order = serializers.ChoiceField(choices=["oldest", "uncertain"], default="oldest",
+                                    help_text="oldest first, or the verifier's least certain first.")
     project = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     video = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
@@ -102,12 +104,18 @@ class MaskletDetailSerializer(serializers.ModelSerializer):
                                                    help_text="The reviewer holding the review lease, if any.")
     current_revision = RevisionSerializer(read_only=True, allow_null=True)
     label = LabelRefSerializer(read_only=True)
+    verifier_score = serializers.SerializerMethodField(
+        help_text="The active verifier's score of the current revision (probability a reviewer accepts it).")
 
     class Meta:
         model = Masklet
         fields = ["id", "project", "video", "object_number", "label", "kind", "status", "review_assignee",
-                  "review_lease_expires_at", "current_revision", "created_at", "updated_at"]
+                  "review_lease_expires_at", "current_revision", "verifier_score", "created_at", "updated_at"]
         read_only_fields = fields
+
+    def get_verifier_score(self, masklet: Masklet) -> float | None:
+        score = VerifierScore.objects.filter(revision_id=masklet.current_revision_id, version__is_active=True).first()
+        return None if score is None else score.score
 
 
 class CommentInSerializer(serializers.Serializer):
@@ -144,12 +152,14 @@ class RejectSerializer(AcceptSerializer):
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                            help_text="Empty for the verifier's automatic decisions.")
     masklet = serializers.IntegerField(source="revision.masklet_id", read_only=True)
 
     class Meta:
         model = Review
-        fields = ["id", "masklet", "revision", "reviewer", "decision", "reason", "lease_override", "created_at"]
+        fields = ["id", "masklet", "revision", "reviewer", "decision", "reason", "lease_override", "verifier_score",
+                  "created_at"]
         read_only_fields = fields
 
 

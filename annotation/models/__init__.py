@@ -4,6 +4,7 @@ from annotation.models.masklets import Masklet, MaskletRevision
 from annotation.models.modelversions import ModelVersion, RetrainingRound
 from annotation.models.reviews import Review, ReviewComment
 from annotation.models.tasks import AnnotationTask
+from annotation.models.verifiers import RevisionSignals, VerifierPolicy, VerifierScore, VerifierVersion
 
 __all__ = [
     "AnnotationTask",
@@ -15,4 +16,8 @@ __all__ = [
     "RetrainingRound",
     "Review",
     "ReviewComment",
+    "RevisionSignals",
+    "VerifierPolicy",
+    "VerifierScore",
+    "VerifierVersion",
 ]

@@ -13,7 +13,22 @@ class Review(models.Model):
         REJECT = "reject"
 
     revision = models.ForeignKey("annotation.MaskletRevision", on_delete=models.CASCADE, related_name="reviews")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    # A person's decision has a reviewer; an automatic one has the verifier's version and score.
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="reviews")
+    verifier_version = models.ForeignKey("annotation.VerifierVersion", null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="automatic_reviews")
+    verifier_score = models.FloatField(null=True, blank=True)
+    # An automatic decision sampled for a human audit; the audit's outcome.
+    audit_requested = models.BooleanField(default=False)
+    audit_decision = models.CharField(max_length=8, choices=Decision.choices, blank=True)
+    audited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    audited_at = models.DateTimeField(null=True, blank=True)
+    # A person reversed this (automatic) decision: their own decision is a new Review.
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    reversed_at = models.DateTimeField(null=True, blank=True)
     decision = models.CharField(max_length=8, choices=Decision.choices)
     reason = models.TextField(blank=True)
     # Separation of duties: a decision needs the review lease on the masklet; an admin may decide
@@ -25,14 +40,24 @@ class Review(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # One decision per revision: the second of two concurrent reviewers loses.
-            models.UniqueConstraint(fields=["revision"], name="review_one_decision_per_revision"),
+            # One standing decision per revision: the second of two concurrent reviewers loses.
+            # A reversed (automatic) decision stays, beside the person's decision that replaced it.
+            models.UniqueConstraint(fields=["revision"], condition=Q(reversed_at__isnull=True),
+                                    name="review_one_decision_per_revision"),
+            models.CheckConstraint(condition=Q(reviewer__isnull=False, verifier_version__isnull=True)
+                                   | Q(reviewer__isnull=True, verifier_version__isnull=False,
+                                       verifier_score__isnull=False),
+                                   name="review_by_person_or_verifier"),
             models.CheckConstraint(condition=~Q(decision="reject") | ~Q(reason=""),
                                    name="review_reject_has_reason"),
         ]
 
     def __str__(self) -> str:
         return f"{self.decision} of revision {self.revision_id}"
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.verifier_version_id is not None
 
 
 class ReviewComment(models.Model):

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, FloatField, OuterRef, Q, QuerySet, Subquery
 
-from annotation.models import AnnotationTask, Masklet, Review, ReviewComment
+from annotation.models import AnnotationTask, Masklet, Review, ReviewComment, VerifierScore
 from dataplatform.errors import NotFoundError
 
 
@@ -17,7 +17,7 @@ def review_queue(*, kind: str | None = None, project=None, video=None,
                  available_at: datetime | None = None) -> QuerySet[Masklet]:
     """Masklets awaiting a decision on their current revision: submitted ones, and automatic
     ones still in draft. With ``available_at``: only those nobody holds a live review lease on."""
-    decided = Review.objects.filter(revision_id=OuterRef("current_revision_id"))
+    decided = Review.objects.filter(revision_id=OuterRef("current_revision_id"), reversed_at__isnull=True)
     masklets = (Masklet.objects
                 .filter(Q(status=Masklet.Status.SUBMITTED) | Q(kind=Masklet.Kind.AUTO, status=Masklet.Status.DRAFT),
                         current_revision__isnull=False)
@@ -30,7 +30,20 @@ def review_queue(*, kind: str | None = None, project=None, video=None,
         masklets = masklets.filter(video=video)
     if available_at is not None:
         masklets = masklets.filter(Q(review_assignee__isnull=True) | Q(review_lease_expires_at__lte=available_at))
-    return masklets
+    return masklets.annotate(verifier_score=verifier_score_of_current())
+
+
+def verifier_score_of_current() -> Subquery:
+    """The active verifier's score of a masklet's current revision (an annotation on ``Masklet``;
+    NULL when there is no active verifier or it has not scored that revision yet)."""
+    return Subquery(VerifierScore.objects.filter(revision_id=OuterRef("current_revision_id"), version__is_active=True)
+                    .values("score")[:1], output_field=FloatField())
+
+
+def human_decisions() -> QuerySet[Review]:
+    """The decisions people made that stand as labels of "a reviewer accepts this revision": every
+    person's Review, and the automatic ones a human audit confirmed."""
+    return Review.objects.filter(Q(reviewer__isnull=False) | Q(audited_at__isnull=False, reversed_at__isnull=True))
 
 
 def masklet_get(*, masklet_id: int, with_masks: bool = True) -> Masklet:

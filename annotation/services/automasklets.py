@@ -103,7 +103,7 @@ def automasklets_save(*, job: Job, masklets: list[dict[str, Any]], filter_counts
         for candidate in masklets:
             masklet = masklet_create(video=locked.video, kind=Masklet.Kind.AUTO)
             masklet_revision_create(masklet=masklet, masks=candidate["masks"], model_version=version,
-                                    stability_scores=candidate["stability_scores"], source="auto")
+                                    stability_scores=candidate["stability_scores"], source="auto", prompts=1)
             Masklet.objects.filter(pk=masklet.pk).update(status=Masklet.Status.SUBMITTED)
             ids.append(masklet.pk)
         result = {"masklets": ids, "candidates": len(masklets), "filters": automasklets_filters(filter_counts)}

@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from annotation.models import Label, Masklet, MaskletRevision
 from annotation.services.labels import label_default
+from annotation.services.signals import revision_signals_record
 from dataplatform.errors import ApplicationError, ConflictError
 from dataplatform.models import Video
 from engine import rle as rle_ops
@@ -74,11 +75,16 @@ def masklet_create(*, video: Video, kind: str = Masklet.Kind.MANUAL, object_numb
 def masklet_revision_create(*, masklet: Masklet, masks: Mapping[Any, Any], author=None, phase: int | None = None,
                             model_version=None, edited_frames: Iterable[int] = (),
                             stability_scores: list | None = None, source: str = "annotation",
-                            expected_current_id: int | None = None) -> MaskletRevision:
+                            expected_current_id: int | None = None,
+                            frame_scores: Mapping[Any, Mapping[str, float | None]] | None = None,
+                            backward_masks: Mapping[Any, dict] | None = None,
+                            prompts: int | None = None) -> MaskletRevision:
     """Add a revision and make it current, in one transaction.
 
     ``expected_current_id``: when given, the revision is refused (409) if the masklet's current
     revision changed meanwhile, so two writers never silently overwrite each other.
+    ``frame_scores`` (the engine's per-frame scores), ``backward_masks`` (a backward pass's masks)
+    and ``prompts`` (how many prompts made it) go into the revision's verifier signals.
     """
     normalized = masks_normalize(video=masklet.video, masks=masks)
     edited = sorted({int(i) for i in edited_frames})
@@ -95,6 +101,10 @@ def masklet_revision_create(*, masklet: Masklet, masks: Mapping[Any, Any], autho
             model_version=model_version, masks=normalized, edited_frames=edited,
             stability_scores=stability_scores, source=source,
         )
+        if stability_scores and not frame_scores:
+            frame_scores = {i: {"stability": v} for i, v in enumerate(stability_scores) if v is not None}
+        revision_signals_record(revision=revision, kind=locked.kind, frame_scores=frame_scores,
+                                backward_masks=backward_masks, prompts=prompts)
         locked.current_revision = revision
         locked.save(update_fields=["current_revision", "updated_at"])
     masklet.refresh_from_db()

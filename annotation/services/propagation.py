@@ -109,7 +109,8 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
             edited = sorted({r.frame_index for r in prompts if r.object_number == number})
             revision = masklet_revision_create(
                 masklet=objects[number], masks=merged, author=locked.created_by, phase=task.phase,
-                model_version=task.model_version, edited_frames=edited, source="propagation")
+                model_version=task.model_version, edited_frames=edited, source="propagation",
+                prompts=sum(1 for r in prompts if r.object_number == number))
             revisions[str(number)] = revision.pk
             areas = rle_ops.area_batch(list(frames.values()))
             empty_frames[str(number)] = sorted(i for i, a in zip(frames, areas, strict=True) if a == 0)

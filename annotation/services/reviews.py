@@ -28,7 +28,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Abs
 from django.utils import timezone
 
 from annotation.models import AnnotationTask, Masklet, MaskletRevision, Review
@@ -52,10 +53,14 @@ def _authored_by(user) -> Exists:
     return Exists(MaskletRevision.objects.filter(masklet_id=OuterRef("pk"), author_id=user.pk))
 
 
+ORDERS = ("oldest", "uncertain")
+
+
 def review_next_for(*, user, kind: str | None = None, project: Project | None = None,
-                    video: Video | None = None, masklet: Masklet | None = None) -> Masklet | None:
+                    video: Video | None = None, masklet: Masklet | None = None, order: str = "oldest") -> Masklet | None:
     """Lease the next masklet to verify to ``user`` (``masklet``: that one, if it awaits review
-    and nobody holds it), or ``None`` when the queue is empty.
+    and nobody holds it), or ``None`` when the queue is empty. ``order``: "oldest" first, or
+    "uncertain": the verifier's least certain first (score closest to 0.5; unscored ones last).
 
     A reviewer who holds a live review lease gets that masklet back (lease renewed). Reviewers
     never get masklets they authored a revision of.
@@ -75,9 +80,15 @@ def review_next_for(*, user, kind: str | None = None, project: Project | None = 
         candidates = review_queue(kind=kind, project=project, video=video, available_at=now)
         if masklet is not None:
             candidates = candidates.filter(pk=masklet.pk)
+        if order not in ORDERS:
+            raise ApplicationError(f"order must be one of {', '.join(ORDERS)}, got {order!r}.", {"field": "order"})
+        ordering = ["updated_at", "id"]
+        if order == "uncertain":
+            candidates = candidates.annotate(uncertainty=Abs(F("verifier_score") - 0.5))
+            ordering = [F("uncertainty").asc(nulls_last=True), "updated_at", "id"]
         masklet = (candidates
                    .filter(~_authored_by(user))
-                   .order_by("updated_at", "id")
+                   .order_by(*ordering)
                    .select_for_update(skip_locked=True, of=("self",))
                    .first())
         if masklet is None:
@@ -111,7 +122,7 @@ def review_lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> tup
         raise ConflictError(
             f"Revision {revision_id} is not the current revision of masklet {locked.pk} any more; "
             "reload the masklet and review its current masks.", {"current_revision": locked.current_revision_id})
-    if Review.objects.filter(revision_id=revision_id).exists():
+    if Review.objects.filter(revision_id=revision_id, reversed_at__isnull=True).exists():
         raise ConflictError(f"Revision {revision_id} was already reviewed.")
     reviewable = (locked.status == Masklet.Status.SUBMITTED
                   or (locked.kind == Masklet.Kind.AUTO and locked.status == Masklet.Status.DRAFT))
@@ -128,12 +139,16 @@ def review_lock_for_decision(*, masklet: Masklet, user, revision_id: int) -> tup
     return locked, True
 
 
-def _record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: str = "",
-            lease_override: bool = False) -> Review:
+def review_record(*, masklet: Masklet, user, revision_id: int, decision: str, reason: str = "",
+                  lease_override: bool = False, verifier_version=None, verifier_score: float | None = None,
+                  audit_requested: bool = False) -> Review:
+    """Record a decision (a person's, or the verifier's with its version and score) and set the
+    masklet's status. Call with the masklet locked and checked; a concurrent decision gives 409."""
     try:
         with transaction.atomic():
             review = Review.objects.create(revision_id=revision_id, reviewer=user, decision=decision, reason=reason,
-                                           lease_override=lease_override)
+                                           lease_override=lease_override, verifier_version=verifier_version,
+                                           verifier_score=verifier_score, audit_requested=audit_requested)
     except IntegrityError:  # another reviewer's decision on this revision committed first
         raise ConflictError(f"Revision {revision_id} was already reviewed.") from None
     status = Masklet.Status.ACCEPTED if decision == Review.Decision.ACCEPT else Masklet.Status.REJECTED
@@ -148,7 +163,7 @@ def masklet_accept(*, masklet: Masklet, user, revision_id: int, comments: Sequen
     of its revisions. ``comments``: notes pinned to frames ({frame_index, text}), kept with it."""
     with transaction.atomic():
         locked, override = review_lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
-        review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.ACCEPT,
+        review = review_record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.ACCEPT,
                          lease_override=override)
         review_comments_attach(masklet=locked, review=review, user=user, comments=comments)
     masklet.refresh_from_db()
@@ -168,15 +183,21 @@ def masklet_reject(*, masklet: Masklet, user, revision_id: int, reason: str,
         raise ApplicationError(f"The reason is longer than {MAX_REASON_LENGTH} characters.")
     with transaction.atomic():
         locked, override = review_lock_for_decision(masklet=masklet, user=user, revision_id=revision_id)
-        review = _record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.REJECT,
-                         reason=reason, lease_override=override)
+        review = review_record(masklet=locked, user=user, revision_id=revision_id, decision=Review.Decision.REJECT,
+                               reason=reason, lease_override=override)
         review_comments_attach(masklet=locked, review=review, user=user, comments=comments)
-        video = Video.objects.get(pk=locked.video_id)
-        if locked.kind == Masklet.Kind.MANUAL:
-            task = task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=locked,
-                               priority=REWORK_PRIORITY, reserved_for=locked.current_revision.author)
-        else:
-            task = task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=locked,
-                               phase=Phase.SAM2_FULL, priority=REWORK_PRIORITY)
+        task = refinement_task_create(masklet=locked)
     masklet.refresh_from_db()
     return review, task
+
+
+def refinement_task_create(*, masklet: Masklet) -> AnnotationTask:
+    """The work a rejection sends back: a manual masklet's refinement task is kept for the author of
+    the rejected revision, in the project's phase; an automatic one's is phase 3, seeded with it."""
+    video = Video.objects.get(pk=masklet.video_id)
+    if masklet.kind == Masklet.Kind.MANUAL:
+        author = MaskletRevision.objects.get(pk=masklet.current_revision_id).author
+        return task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=masklet,
+                           priority=REWORK_PRIORITY, reserved_for=author)
+    return task_create(video=video, kind=AnnotationTask.Kind.REFINE, masklet=masklet,
+                       phase=Phase.SAM2_FULL, priority=REWORK_PRIORITY)

@@ -32,7 +32,8 @@ export const tasks = {
 
 export const reviews = {
   /** The next masklet to verify (leased to you, with its masks), or null when none waits (204). */
-  next: async () => (await request<Masklet | undefined>("POST", "/api/reviews/next/", { body: {} })) ?? null,
+  next: async (order: "oldest" | "uncertain" = "oldest") =>
+    (await request<Masklet | undefined>("POST", "/api/reviews/next/", { body: { order } })) ?? null,
 };
 
 export const masklets = {

@@ -540,6 +540,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reviews/{review_id}/audit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Audit one sampled automatic decision (reviewers): agreeing confirms it, disagreeing reverses
+         *     it; the audits measure the verifier's precision and stop automatic decisions below the target.
+         */
+        post: operations["verifier_audit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/{review_id}/reverse/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Reverse an automatic decision (reviewers): your opposite decision replaces it; the automatic
+         *     one stays visible, marked reversed.
+         */
+        post: operations["verifier_reverse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reviews/next/": {
         parameters: {
             query?: never;
@@ -900,6 +940,69 @@ export interface paths {
         patch: operations["users_update"];
         trace?: never;
     };
+    "/api/verifier/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The verifier (admins): versions with precision, recall and AUC on held-out decisions, the
+         *     policy of automatic decisions, its thresholds, and what the audits measured. PATCH changes the
+         *     policy (off by default; switching it on clears why it stopped).
+         */
+        get: operations["verifier_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * @description The verifier (admins): versions with precision, recall and AUC on held-out decisions, the
+         *     policy of automatic decisions, its thresholds, and what the audits measured. PATCH changes the
+         *     policy (off by default; switching it on clears why it stopped).
+         */
+        patch: operations["verifier_policy_update"];
+        trace?: never;
+    };
+    "/api/verifier/audits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The audit queue (reviewers): automatic decisions sampled for a human check, oldest first. */
+        get: operations["verifier_audits_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/verifier/train/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Train a new verifier version on every human decision so far (admins): a Job; follow it at
+         *     ``/api/jobs/{id}/``. 409 while one is training.
+         */
+        post: operations["verifier_train"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/videos/": {
         parameters: {
             query?: never;
@@ -1025,6 +1128,27 @@ export interface components {
             /** @description The decided revision's phase; null when it has none. */
             phase: number | null;
         };
+        AuditMeasure: {
+            audited: number;
+            confirmed: number;
+            /** Format: double */
+            precision: number | null;
+        };
+        AuditRequest: {
+            /**
+             * @description What you decide on the masks.
+             *
+             *     * `accept` - Accept
+             *     * `reject` - Reject
+             */
+            decision: components["schemas"]["ReviewDecisionEnum"];
+            /** @description Needed when you reject what the verifier accepted. */
+            reason?: string;
+        };
+        Audits: {
+            accept: components["schemas"]["AuditMeasure"];
+            reject: components["schemas"]["AuditMeasure"];
+        };
         AutoMaskletsRequest: {
             points_per_side?: number;
             points_per_batch?: number;
@@ -1037,6 +1161,27 @@ export interface components {
             crop_n_layers?: number;
             min_region_area?: number;
             max_masklets?: number;
+        };
+        AutomaticReview: {
+            readonly id: number;
+            readonly masklet: number;
+            readonly revision: number;
+            /** @description Empty for the verifier's automatic decisions. */
+            readonly reviewer: string | null;
+            readonly decision: components["schemas"]["ReviewDecisionEnum"];
+            readonly reason: string;
+            /** @description An admin decided without holding the review lease. */
+            readonly lease_override: boolean;
+            /** Format: double */
+            readonly verifier_score: number | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly verifier_version: number | null;
+            readonly audit_requested: boolean;
+            /** @description The auditor's decision; empty until audited. */
+            readonly audit_decision: string;
+            /** Format: date-time */
+            readonly reversed_at: string | null;
         };
         ClientTimestampRequest: {
             /** Format: date-time */
@@ -1113,12 +1258,6 @@ export interface components {
             /** @description Video splits to train on: train (default) and/or unassigned. Val videos are held out for the evaluation. */
             splits?: string[];
         };
-        /**
-         * @description * `accept` - Accept
-         *     * `reject` - Reject
-         * @enum {string}
-         */
-        DecisionEnum: "accept" | "reject";
         /**
          * @description * `forward` - forward
          *     * `backward` - backward
@@ -1281,9 +1420,10 @@ export interface components {
          *     * `retraining` - Retraining
          *     * `model_validation` - Model Validation
          *     * `model_evaluation` - Model Evaluation
+         *     * `verifier_training` - Verifier Training
          * @enum {string}
          */
-        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "model_evaluation";
+        JobKindEnum: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "model_evaluation" | "verifier_training";
         JobProgress: {
             done: number;
             total: number;
@@ -1352,6 +1492,11 @@ export interface components {
             /** Format: date-time */
             readonly review_lease_expires_at: string | null;
             readonly current_revision: components["schemas"]["Revision"] | null;
+            /**
+             * Format: double
+             * @description The active verifier's score of the current revision (probability a reviewer accepts it).
+             */
+            readonly verifier_score: number | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1508,6 +1653,12 @@ export interface components {
                 [key: string]: components["schemas"]["Rle"];
             };
         };
+        /**
+         * @description * `oldest` - oldest
+         *     * `uncertain` - uncertain
+         * @enum {string}
+         */
+        OrderEnum: "oldest" | "uncertain";
         PaginatedJobList: {
             /** @example 123 */
             count: number;
@@ -1673,6 +1824,19 @@ export interface components {
             roles?: components["schemas"]["RolesEnum"][];
             /** @description False deactivates the account. */
             is_active?: boolean;
+        };
+        PatchedVerifierPolicyRequest: {
+            enabled?: boolean;
+            /** Format: double */
+            target_precision?: number;
+            auto_reject?: boolean;
+            /**
+             * Format: double
+             * @description Share of automatic decisions sent to a human audit.
+             */
+            audit_rate?: number;
+            /** @description Human decisions needed before any automatic decision. */
+            min_decisions?: number;
         };
         PatchedVideoUpdateRequest: {
             name?: string;
@@ -1889,19 +2053,31 @@ export interface components {
         RetrainingSelectionRequest: {
             data_selection?: components["schemas"]["DataSelectionRequest"];
         };
+        ReverseRequest: {
+            /** @description Needed when you reverse an automatic accept (a rejection). */
+            reason?: string;
+        };
         Review: {
             readonly id: number;
             readonly masklet: number;
             readonly revision: number;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly reviewer: string;
-            readonly decision: components["schemas"]["DecisionEnum"];
+            /** @description Empty for the verifier's automatic decisions. */
+            readonly reviewer: string | null;
+            readonly decision: components["schemas"]["ReviewDecisionEnum"];
             readonly reason: string;
             /** @description An admin decided without holding the review lease. */
             readonly lease_override: boolean;
+            /** Format: double */
+            readonly verifier_score: number | null;
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description * `accept` - Accept
+         *     * `reject` - Reject
+         * @enum {string}
+         */
+        ReviewDecisionEnum: "accept" | "reject";
         ReviewFeedback: {
             reason: string;
             reviewer: string;
@@ -1916,6 +2092,14 @@ export interface components {
         };
         ReviewNextRequest: {
             kind?: components["schemas"]["MaskletKindEnum"];
+            /**
+             * @description oldest first, or the verifier's least certain first.
+             *
+             *     * `oldest` - oldest
+             *     * `uncertain` - uncertain
+             * @default oldest
+             */
+            order: components["schemas"]["OrderEnum"];
             /** Format: int64 */
             project?: number;
             /** Format: int64 */
@@ -2096,6 +2280,25 @@ export interface components {
              */
             client_timestamp?: string;
         };
+        Thresholds: {
+            /**
+             * Format: double
+             * @description Auto-accept at or above this score.
+             */
+            accept: number | null;
+            /**
+             * Format: double
+             * @description Auto-reject at or below (when the policy does).
+             */
+            reject: number | null;
+            /** Format: double */
+            held_out_precision: number | null;
+            /**
+             * Format: double
+             * @description Share of held-out decisions auto-accepted.
+             */
+            held_out_share: number | null;
+        };
         ThroughputDay: {
             /** Format: date */
             date: string;
@@ -2154,6 +2357,46 @@ export interface components {
             email?: string;
             /** @description Any of annotator, reviewer, admin. */
             roles?: components["schemas"]["RolesEnum"][];
+        };
+        VerifierPolicy: {
+            enabled?: boolean;
+            /** Format: double */
+            target_precision?: number;
+            auto_reject?: boolean;
+            /**
+             * Format: double
+             * @description Share of automatic decisions sent to a human audit.
+             */
+            audit_rate?: number;
+            /** @description Human decisions needed before any automatic decision. */
+            min_decisions?: number;
+            /** @description Why automatic decisions stopped by themselves. */
+            readonly stopped_reason: string;
+            /** Format: date-time */
+            readonly stopped_at: string | null;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        VerifierState: {
+            policy: components["schemas"]["VerifierPolicy"];
+            active: components["schemas"]["VerifierVersion"] | null;
+            thresholds: components["schemas"]["Thresholds"] | null;
+            /** @description Why no automatic decision is made now; empty when they are. */
+            blocked_reason: string;
+            /** @description The verifier's real precision, measured by human audits. */
+            audits: components["schemas"]["Audits"];
+            /** @description The latest 50 versions. */
+            versions: components["schemas"]["VerifierVersion"][];
+        };
+        VerifierVersion: {
+            readonly number: number;
+            readonly is_active: boolean;
+            /** @description Human decisions it was trained on. */
+            readonly decisions: number;
+            /** @description AUC, precision and recall on held-out decisions. */
+            readonly metrics: unknown;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         Video: {
             readonly id: number;
@@ -2660,8 +2903,9 @@ export interface operations {
                  *     * `retraining` - Retraining
                  *     * `model_validation` - Model Validation
                  *     * `model_evaluation` - Model Evaluation
+                 *     * `verifier_training` - Verifier Training
                  */
-                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "model_evaluation";
+                kind?: "ingest" | "propagation" | "auto_masklets" | "export" | "import" | "retraining" | "model_validation" | "model_evaluation" | "verifier_training";
                 page?: number;
                 page_size?: number;
                 project?: number;
@@ -4462,6 +4706,140 @@ export interface operations {
             };
         };
     };
+    verifier_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditRequest"];
+                "multipart/form-data": components["schemas"]["AuditRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AuditRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomaticReview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_reverse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReverseRequest"];
+                "multipart/form-data": components["schemas"]["ReverseRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReverseRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     reviews_next: {
         parameters: {
             query?: never;
@@ -6182,6 +6560,224 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifierState"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_policy_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedVerifierPolicyRequest"];
+                "multipart/form-data": components["schemas"]["PatchedVerifierPolicyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedVerifierPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifierState"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_audits_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomaticReview"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifier_train: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -26,8 +26,12 @@ export function reviewScreen(_ctx: AppContext): Screen {
   const message = messageBox();
   const body = h("div", { class: "review-body" });
   const nextButton = h("button", { type: "button", class: "primary", on: { click: () => void loadNext() } }, "Next masklet");
+  // The verifier's least certain masklets first (score closest to 0.5), or the oldest first.
+  const uncertain = h("input", { id: "review-uncertain", type: "checkbox" });
+  const score = h("span", { class: "muted", id: "review-verifier-score" });
   const element = h("section", { class: "review", "aria-labelledby": "review-title" },
-    h("div", { class: "workspace-head" }, h("h1", { id: "review-title" }, "Verification queue"), nextButton),
+    h("div", { class: "workspace-head" }, h("h1", { id: "review-title" }, "Verification queue"),
+      h("label", { for: "review-uncertain" }, uncertain, " Least certain first"), score, nextButton),
     message.element, body);
   let current: ReviewView | null = null;
   // The masklet leased to this reviewer: given back when they leave (another screen, another
@@ -56,7 +60,8 @@ export function reviewScreen(_ctx: AppContext): Screen {
     leased = null;
     replaceChildren(body, h("p", { class: "muted" }, "Loading the next masklet…"));
     try {
-      const masklet = await reviews.next();
+      const masklet = await reviews.next(uncertain.checked ? "uncertain" : "oldest");
+      score.textContent = masklet?.verifier_score == null ? "" : `Verifier: ${(100 * masklet.verifier_score).toFixed(0)} % likely accepted`;
       if (!masklet) {
         replaceChildren(body, h("p", { class: "empty" }, "The verification queue is empty."));
         return;

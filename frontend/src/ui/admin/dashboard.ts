@@ -25,6 +25,7 @@ export const SECTIONS: SectionEntry[] = [
   { id: "auto-masklets", label: "Automatic masklets", load: async () => (await import("./automasklets-section")).autoMaskletsSection },
   { id: "exchange", label: "Exports & imports", load: async () => (await import("./exchange-section")).exchangeSection },
   { id: "models", label: "Retraining & models", load: async () => (await import("./models-section")).modelsSection },
+  { id: "verifier", label: "Verifier", load: async () => (await import("./verifier-section")).verifierSection },
   { id: "users", label: "Users", load: async () => (await import("./users-section")).usersSection },
   { id: "jobs", label: "Jobs", load: async () => (await import("./jobs-section")).jobsSection },
 ];
