@@ -13,6 +13,6 @@ describe("admin sections by hash", () => {
   it("has one section per admin job, each with a distinct id", () => {
     const ids = SECTIONS.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(["metrics", "projects", "videos", "tasks", "auto-masklets", "exchange", "models", "users", "jobs"]);
+    expect(ids).toEqual(["metrics", "projects", "videos", "tasks", "auto-masklets", "exchange", "models", "verifier", "users", "jobs"]);
   });
 });
