@@ -17,17 +17,11 @@ from dataplatform.media.synth import write_video
 from dataplatform.models import Project, Video
 from engine import rle as rle_ops
 from tests.conftest import wait_for
-from tests.e2e.conftest import section, shot
+from tests.e2e.conftest import log_out, section, shot
 from tests.e2e.test_annotate import canvas_point
 
 LABELS = {0: "person", 1: "dog"}  # object number → its label
 CLICKS = {0: (40, 40), 1: (120, 80)}  # object number → where it is clicked on frame 0
-
-
-def log_out(page) -> None:
-    """Log out and wait for the login screen (before it, the session may still be alive)."""
-    page.get_by_role("button", name="Log out").click()
-    page.get_by_label("Username").wait_for()
 
 
 def admin_sets_up(page, tmp_path) -> None:
