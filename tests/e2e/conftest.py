@@ -102,6 +102,13 @@ def section(page, name: str) -> None:
     page.locator(".admin-nav a.active", has_text=name).wait_for()
 
 
+def log_out(page) -> None:
+    """Log out from the header and wait for the login screen: until it shows, the session may still be
+    alive, and going to /app/login then lands on the old user's home."""
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in to Masklet").wait_for()
+
+
 def shot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -17,7 +17,7 @@ from browser_harness.frames import HEIGHT, WIDTH
 from browser_harness.session_stub import ROUTES, SessionStub
 from dataplatform import storage
 from engine import rle as rle_ops
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import log_out, shot
 from tests.e2e.seed import ready_video
 
 BLUE = 2  # object 0's overlay colour is mostly blue (frontend PALETTE[0] = 30, 136, 229)
@@ -69,7 +69,7 @@ def test_annotator_takes_the_next_task(queued_task, page, login, user_factory):
     queued_task.refresh_from_db()
     assert queued_task.assignee == annotator and queued_task.status == AnnotationTask.Status.LEASED
     # A second annotator finds the queue empty, and is told so.
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
     login(page, user_factory("annotator"))
     page.get_by_role("button", name="Start next task").click()
     page.get_by_text("The queue is empty").wait_for()

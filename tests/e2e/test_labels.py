@@ -16,7 +16,7 @@ from annotation.services.sessions import label_state
 from annotation.services.tasks import task_create, task_submit
 from browser_harness.session_stub import SessionStub
 from dataplatform import storage
-from tests.e2e.conftest import section, shot
+from tests.e2e.conftest import log_out, section, shot
 from tests.e2e.seed import box_rle, ready_video
 
 ENGINE_ROUTES = re.compile(r".*/api/tasks/\d+/(session|prompts|propagate|masks|undo)/.*")
@@ -56,7 +56,7 @@ def test_an_object_added_with_a_label_shows_it_in_the_workspace_and_review(
     masklet_revision_create(masklet=masklet, masks={str(i): box_rle(60, 60, 160, 140) for i in range(8)},
                             author=annotator, phase=3, edited_frames=[0])
     task_submit(task=task, user=annotator, masklet_ids=[masklet.pk])
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
     login(page, user_factory("reviewer"))
     page.locator(".masklet-label").filter(has_text="Object 1 · car").wait_for()
     shot(page, "review-labels")
