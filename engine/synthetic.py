@@ -65,7 +65,8 @@ class SyntheticVideo:
 
     ``frames`` is (T, H, W, 3) uint8 RGB; ``frames[t]`` is one frame. ``masks`` maps an object id
     (1..N; 0 is the background in indexed PNG exports) to its (T, H, W) bool visible masks.
-    ``depth_order`` lists the ids front to back. ``amodal`` holds the full, unoccluded masks when
+    ``depth_order`` lists the ids front to back; ``kinds`` names each object's shape (one of
+    :data:`SHAPE_KINDS`). ``amodal`` holds the full, unoccluded masks when
     asked for (``make_video(..., amodal=True)``), else None.
     """
 
@@ -76,6 +77,7 @@ class SyntheticVideo:
     colors: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     depth_order: list[int] = field(default_factory=list)
     amodal: dict[int, np.ndarray] | None = None
+    kinds: dict[int, str] = field(default_factory=dict)
 
     @property
     def num_frames(self) -> int:
@@ -344,6 +346,7 @@ def make_video(
         colors={k + 1: tuple(int(c) for c in np.clip(obj.color, 0, 255)) for k, obj in enumerate(objects)},
         depth_order=[k + 1 for k in front_to_back],
         amodal=full,
+        kinds={k + 1: obj.kind for k, obj in enumerate(objects)},
     )
 
 

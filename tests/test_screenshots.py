@@ -1,5 +1,6 @@
 """``make screenshots``: every README screenshot is taken from a live demo through real actions (a
-real worker, the shipped model, real clicks and propagation), and nothing it started outlives it."""
+first project made through the admin screens, a real worker, the shipped model, real clicks and
+propagation, a review, a COCO export), and nothing it started outlives it."""
 
 from __future__ import annotations
 
@@ -65,9 +66,20 @@ def test_screenshots_come_from_real_actions_on_a_live_demo(screenshot_tools, tmp
                             "AND status = 'succeeded'").fetchall()
     uploaded = database.execute("SELECT status FROM dataplatform_video WHERE name = 'synthetic-14.mp4'").fetchall()
     versions = database.execute("SELECT name, config_name FROM annotation_modelversion").fetchall()
+    label_set = database.execute("SELECT l.name FROM annotation_label l JOIN dataplatform_project p "
+                                 "ON l.project_id = p.id WHERE p.name = 'Shapes' ORDER BY l.name").fetchall()
+    labelled = database.execute("SELECT l.name FROM annotation_masklet m JOIN annotation_label l ON m.label_id = l.id "
+                                "ORDER BY l.name").fetchall()
+    notes = database.execute("SELECT COUNT(*) FROM annotation_reviewcomment").fetchone()[0]
+    exports = database.execute("SELECT kind, status FROM dataplatform_job WHERE kind IN ('export', 'model_evaluation') "
+                               "ORDER BY kind").fetchall()
     database.close()
     assert clicks == 2 and masklets == [("accepted", 2)], (clicks, masklets)
     assert ("propagation", "succeeded") in jobs and uploaded == [("ready",)], (jobs, uploaded)
     assert [config for _name, config in versions] == ["micro"], versions
+    # The first project: its label set, each object with the label of its shape, a note, the export.
+    assert label_set == [("blob",), ("ellipse",), ("star",)], label_set
+    assert labelled == [("blob",), ("star",)], labelled
+    assert notes == 1 and exports == [("export", "succeeded"), ("model_evaluation", "succeeded")], (notes, exports)
 
     assert processes_of((tmp_path / "work" / "var").resolve()) == [], "the demo or its worker outlived the command"

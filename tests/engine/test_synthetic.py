@@ -33,6 +33,12 @@ def test_shapes_and_types(height: int, width: int) -> None:
         assert mask.shape == (5, height, width)
         assert mask.dtype == np.bool_
     assert sorted(video.depth_order) == [1, 2, 3, 4]
+    assert video.kinds.keys() == video.masks.keys() and set(video.kinds.values()) <= set(synthetic.SHAPE_KINDS)
+
+
+def test_each_object_is_named_by_its_shape_and_the_names_vary() -> None:
+    kinds = [kind for seed in range(6) for kind in synthetic.make_video(seed, num_frames=1).kinds.values()]
+    assert set(kinds) == set(synthetic.SHAPE_KINDS), kinds
 
 
 def test_visible_masks_are_where_the_object_colour_is() -> None:

@@ -69,7 +69,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued {created} annotation tasks.")
 
     def _serve(self, host: str, port: int) -> None:
-        worker = start_celery_worker()
+        worker = start_celery_worker(hostname="demo@localhost")  # no machine name in what the demo shows
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(
             f"\nMasklet is running at {url}\n"

@@ -68,18 +68,19 @@ export function labelsPanel() {
     }
   }
 
-  projects.list().then((page) => {
-    const list = page.results as Project[];
+  async function loadProjects() {
+    const list = (await projects.list()).results as Project[];
     replaceChildren(project, ...list.map((p) => h("option", { value: String(p.id) }, p.name)));
     if (!list.length) message.show("There is no project yet: create one first.", "info");
-    void load();
-  }).catch((error) => message.show(errorText(error)));
+  }
+  loadProjects().then(() => load()).catch((error) => message.show(errorText(error)));
 
-  /** Show the label set of project ``id`` (the projects table's "Label set" button). */
-  function pick(id: number) {
-    if (![...project.options].some((o) => o.value === String(id))) {
-      project.append(h("option", { value: String(id) }, `Project ${id}`));
-    }
+  /** Show the label set of project ``id`` (the projects table's "Label set" button); a project
+   * created since the list was loaded gets its name by loading the list again. */
+  async function pick(id: number) {
+    const known = () => [...project.options].some((o) => o.value === String(id));
+    if (!known()) await loadProjects().catch(() => undefined);
+    if (!known()) project.append(h("option", { value: String(id) }, `Project ${id}`));
     project.value = String(id);
     void load();
     element.scrollIntoView({ block: "nearest" });

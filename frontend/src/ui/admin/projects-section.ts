@@ -46,6 +46,7 @@ export function projectsSection(): Section {
         annotation_fps: Number(fps.value), model_version: version.value ? Number(version.value) : null });
       message.show(`Project “${made.name}” created (phase ${made.phase}, ${made.annotation_fps} fps).`, "info");
       name.value = "";
+      description.value = "";
       void load();
     } catch (error) {
       message.show(errorText(error));
@@ -68,7 +69,7 @@ export function projectsSection(): Section {
     }, (text) => message.show(text), { "aria-label": `Save ${p.name}` });
     const labels = h("button", { type: "button", "aria-label": `Label set of ${p.name}`, on: { click: () => {
       labelsSlot.dataset.project = String(p.id);
-      labelsEditor.pick(p.id);
+      void labelsEditor.pick(p.id);
     } } }, "Label set");
     return h("tr", { dataset: { projectId: String(p.id) } },
       h("td", null, p.name, p.description ? h("div", { class: "muted" }, p.description) : ""),
