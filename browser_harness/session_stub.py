@@ -65,7 +65,7 @@ class SessionStub:
         if path.endswith("/session/progress/"):
             return 200, {"done": None, "total": None}
         if path.endswith("/session/"):
-            return 200, {"task": 0, "worker": "stub", "phase": self.phase, "model_version": None,
+            return 200, {"task": 0, "worker": "stub", "phase": self.phase, "model_version": None, "model_version_name": None,
                          "kind": "refine" if self.review else "annotate",
                          "video": {"id": 0, "name": self.video_name, "frame_count": len(self.frames),
                                    "width": self.width, "height": self.height, "frames": self.frames},

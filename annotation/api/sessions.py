@@ -97,6 +97,7 @@ class SessionSerializer(serializers.Serializer):
     labels = LabelRefSerializer(many=True, help_text="The project's label set, for new objects.")
     phase = serializers.IntegerField()
     model_version = serializers.IntegerField(allow_null=True)
+    model_version_name = serializers.CharField(allow_null=True, help_text="The model version's name, as the workspace shows it.")
     worker = serializers.CharField(help_text="The GPU worker holding the session.")
     points = SessionPointSerializer(many=True, help_text="The clicks that still count (the markers).")
     review = ReviewFeedbackSerializer(allow_null=True, help_text="A rework task: the rejection it is about.")

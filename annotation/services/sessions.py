@@ -345,6 +345,7 @@ def session_state(*, task: AnnotationTask) -> dict:
         "labels": [label_state(label) for label in project_labels(project=task.video.project)],
         "phase": task.phase,
         "model_version": task.model_version_id,
+        "model_version_name": task.model_version.name if task.model_version_id else None,
         "worker": task.session_worker,
         "points": session_points(task=task),
         "review": task_review_feedback(task=task),

@@ -220,6 +220,7 @@ def test_workspace_on_the_real_session_api(live_platform, page, login, user_fact
     open_workspace(page, login, user_factory("annotator"), task)
     page.wait_for_selector("canvas.frame-canvas[data-image-frame='0']", timeout=90_000)
     page.get_by_text("No object yet").wait_for()
+    page.get_by_text("model micro-e2e on ", exact=False).wait_for()  # the version by its name, not its id
     page.get_by_role("button", name="+ Add object").click()
     page.get_by_role("button", name="Object 0 · object", exact=True).wait_for()
     page.mouse.click(*canvas_point(page, 32, 24))

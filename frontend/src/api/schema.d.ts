@@ -2149,6 +2149,8 @@ export interface components {
             labels: components["schemas"]["LabelRef"][];
             phase: number;
             model_version: number | null;
+            /** @description The model version's name, as the workspace shows it. */
+            model_version_name: string | null;
             /** @description The GPU worker holding the session. */
             worker: string;
             /** @description The clicks that still count (the markers). */

@@ -125,7 +125,7 @@ function buildWorkspace(ctx: AppContext, taskId: number, session: Session, eleme
       h("h1", null, `Task ${taskId}`),
       h("span", { class: "video-name", title: "Video" }, video.name),
       h("span", { class: "badge" }, session.kind === "refine" ? `Phase ${phase} · rework` : `Phase ${phase}`),
-      h("span", { class: "muted" }, `model version ${session.model_version ?? "default"} on ${session.worker}`),
+      h("span", { class: "muted" }, `model ${session.model_version_name ?? "default"} on ${session.worker}`),
       latency, undoProgress, undo, release, submit);
   element.append(
     head,
