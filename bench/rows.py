@@ -63,3 +63,12 @@ BROWSER = (
     "1,000-frame video: frame step (key to drawn)",
     "1,000-frame video: timeline scroll to painted",
 )
+
+# bench.undo_bench: a click, then each undo with the worker's snapshots and, as the reference, by replay.
+UNDO = (
+    "click (cached frame)",
+    "undo the propagation, snapshots",
+    "undo a correction after it, snapshots",
+    "undo the propagation, reference: replay",
+    "undo a correction after it, reference: replay",
+)

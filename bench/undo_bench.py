@@ -28,6 +28,8 @@ from django.db import connection
 from django.test.utils import setup_test_environment
 
 from bench.click_bench import make_rows, percentile, start_worker  # sets Django up, before the models
+from bench.report import Table, add_format_argument, emit
+from bench.rows import UNDO
 from dataplatform.models import Job
 
 
@@ -54,7 +56,7 @@ def one_round(width: int, height: int, frames: int, correction: bool, rng) -> tu
     """A fresh task: click, propagate, (click), undo. The undo's round trip and whether it replayed."""
     from annotation.models import Interaction
 
-    client, task = make_rows(width, height, frames)
+    client, _token, task = make_rows(width, height, frames)
     url = f"/api/tasks/{task.pk}"
     assert client.post(f"{url}/session/").status_code == 200
     number = client.post(f"{url}/objects/").json()["object_number"]
@@ -72,7 +74,7 @@ def one_round(width: int, height: int, frames: int, correction: bool, rng) -> tu
 
 
 def clicks_round_trip(width: int, height: int, count: int, rng) -> list[float]:
-    client, task = make_rows(width, height, 4)
+    client, _token, task = make_rows(width, height, 4)
     url = f"/api/tasks/{task.pk}"
     assert client.post(f"{url}/session/").status_code == 200
     number = client.post(f"{url}/objects/").json()["object_number"]
@@ -86,7 +88,7 @@ def clicks_round_trip(width: int, height: int, count: int, rng) -> list[float]:
     return times
 
 
-def run(frames: int, rounds: int, clicks: int, width: int, height: int) -> None:
+def run(frames: int, rounds: int, clicks: int, width: int, height: int, markdown: bool = False) -> None:
     import redis
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
@@ -110,18 +112,19 @@ def run(frames: int, rounds: int, clicks: int, width: int, height: int) -> None:
             worker.terminate()
             worker.wait(timeout=30)
 
-    print(f"\nUndo after a {frames - 1}-frame propagation vs a click, micro model on "
-          f"{torch.get_num_threads()} CPU thread(s), {width}x{height} frames, {rounds} rounds each\n")
-    header = f"{'':50}{'median ms':>11}{'p90 ms':>10}{'x click':>9}  notes"
-    print(header)
-    print("-" * len(header))
     click_median = statistics.median(rows[0][1])
+    table = Table(["", "median ms", "p90 ms", "x click", "notes"], left=1)
     for name, values, notes in rows:
         median = statistics.median(values)
-        print(f"{name:50}{median:>11.1f}{percentile(values, 0.9):>10.1f}{median / click_median:>8.1f}x  {notes}")
+        table.add(name, f"{median:.1f}", f"{percentile(values, 0.9):.1f}", f"{median / click_median:.1f}x", notes)
+    if [row[0] for row in table.rows] != list(UNDO):
+        raise RuntimeError(f"bench.rows.UNDO lists {list(UNDO)}, the table has {[row[0] for row in table.rows]}")
     worst = max(statistics.median(v) for n, v, _ in rows if n.endswith("snapshots"))
     verdict = "met" if worst <= 2 * click_median else "NOT met"
-    print(f"\nTarget: an undo within 2x a click's median round trip, with snapshots: {verdict}.")
+    emit("bench.undo_bench", markdown=markdown,
+         title=(f"Undo after a {frames - 1}-frame propagation vs a click, micro model on "
+                f"{torch.get_num_threads()} CPU thread(s), {width}x{height} frames, {rounds} rounds each:"),
+         tables=[table], notes=[f"Target: an undo within 2x a click's median round trip, with snapshots: {verdict}."])
 
 
 def main() -> None:
@@ -130,13 +133,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--size", default="640x480", help="frame width x height")
+    add_format_argument(parser)
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     setup_test_environment()
     creation = connection.creation
     name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        run(args.frames, args.rounds, args.clicks, width, height)
+        run(args.frames, args.rounds, args.clicks, width, height, args.markdown)
     finally:
         creation.destroy_test_db(name, verbosity=0)
 

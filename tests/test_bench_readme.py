@@ -50,7 +50,7 @@ def section(name: str) -> str:
 
 
 @pytest.mark.parametrize(("name", "declared"), [("queue", rows.QUEUE), ("click", rows.CLICK),
-                                                ("browser", rows.BROWSER)])
+                                                ("browser", rows.BROWSER), ("undo", rows.UNDO)])
 def test_a_readme_bench_table_has_the_rows_its_bench_prints(name: str, declared: tuple[str, ...]) -> None:
     found = tables(section(name))
     assert len(found) == 1, f"bench:{name} should hold one table, not {len(found)}"
