@@ -114,6 +114,8 @@ class MaskResponse:
     mask: np.ndarray  # (H, W) bool
     latency_ms: float  # engine time: applying the prompt (and any replay)
     replayed: bool
+    # The engine's scores of that mask (``TaskSession.scores_on``): the verifier's signals.
+    scores: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,12 @@ def stability_score(logits: np.ndarray, offset: float = 1.0) -> float:
     """SAM's stability: IoU of the mask thresholded at +offset and at -offset (1.0 when both empty)."""
     outer = int((logits > -offset).sum())
     return 1.0 if outer == 0 else float((logits > offset).sum()) / outer
+
+
+def json_scores(scores: dict[str, float | None]) -> dict[str, float | None]:
+    """An object's scores on a frame as JSON-safe floats (``None`` where absent or not finite)."""
+    return {name: None if value is None or not np.isfinite(value) else float(value)
+            for name, value in scores.items()}
 
 
 def tensor_sizes(value: Any, out: dict[int, int] | None = None, _seen: set[int] | None = None) -> dict[int, int]:
@@ -325,6 +333,10 @@ class TaskSession:
             for frame_idx, logits in self.tracker.propagate(event.frame_index, reverse=reverse):
                 yield frame_idx, {obj: lg > 0 for obj, lg in logits.items()}
 
+    def scores_on(self, frame_index: int) -> dict[int, dict[str, float | None]]:
+        """Each object's latest engine scores on a frame (predicted IoU, object-score logit), JSON-safe."""
+        return {obj: json_scores(scores) for obj, scores in self.tracker.scores_on(frame_index).items()}
+
     def mask_on(self, frame_index: int, object_number: int) -> np.ndarray:
         """The object's current mask on a frame (empty when the session has no such object)."""
         logits = self.tracker.logits_on(frame_index)
@@ -471,7 +483,8 @@ class EngineAdapter:
             self.stats["restores"] += 1
         self._apply(session, events)
         mask = session.mask_on(frame_index, object_number)
-        return MaskResponse(frame_index, object_number, mask, (time.perf_counter() - start) * 1000, False)
+        return MaskResponse(frame_index, object_number, mask, (time.perf_counter() - start) * 1000, False,
+                            session.scores_on(frame_index).get(object_number, {}))
 
     def mask(self, request: SessionRequest, frame_index: int, object_number: int,
              progress: Callable[[int, int], None] | None = None) -> MaskResponse:
@@ -480,7 +493,8 @@ class EngineAdapter:
         start = time.perf_counter()
         mask = session.mask_on(frame_index, object_number)
         latency = result.latency_ms + (time.perf_counter() - start) * 1000
-        return MaskResponse(frame_index, object_number, mask, latency, result.replayed)
+        return MaskResponse(frame_index, object_number, mask, latency, result.replayed,
+                            session.scores_on(frame_index).get(object_number, {}))
 
     def propagate(self, request: SessionRequest, event: SessionEvent
                   ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
@@ -541,6 +555,12 @@ class EngineAdapter:
                 yield frame_idx, {obj: (lg > 0, stability_score(lg)) for obj, lg in logits.items()}
 
         return AutoMaskletsRun(records, run, counts)
+
+    def scores_on(self, task_id: int, frame_index: int) -> dict[int, dict[str, float | None]]:
+        """The engine's scores of each object on a frame of the task's open session (empty when
+        none is open): between the frames of ``propagate``, those of the frame just yielded."""
+        session = self._sessions.get(task_id)
+        return session.scores_on(frame_index) if session is not None else {}
 
     def release_memory(self, keep: int | None = None) -> None:
         """Drop every session but ``keep`` (after running out of GPU memory, before a retry)."""

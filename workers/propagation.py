@@ -33,13 +33,17 @@ def run_propagation(self, job_id: int) -> None:
         event = SessionEvent(params["interaction"], "propagate", params["frame_index"],
                              direction=params["direction"])
         masks: dict[int, dict[int, dict]] = {}
+        scores: dict[int, dict[int, dict]] = {}  # object → frame → the engine's scores of its mask
 
         def keep(frame_index: int, per_object: dict) -> None:
+            on_frame = engine.scores_on(params["task"], frame_index)  # of the frame just propagated
             for number, mask in per_object.items():
                 masks.setdefault(number, {})[frame_index] = rle_ops.encode(mask)
+                if number in on_frame:
+                    scores.setdefault(number, {})[frame_index] = on_frame[number]
 
         if frames_into_job(job=job, frames=engine.propagate(request, event), on_frame=keep):
-            propagation_save(job=job, masks=masks)
+            propagation_save(job=job, masks=masks, scores=scores)
 
 
 def dispatch_propagation(job_id: int) -> None:

@@ -143,5 +143,5 @@ def prompt(self, task_id: int, interaction_id: int, frame_index: int, object_num
         finally:
             progress_clear(key)
     mask = rle_ops.encode(answer.mask)
-    return {"mask": mask, "latency_ms": answer.latency_ms, "replayed": answer.replayed,
+    return {"mask": mask, "latency_ms": answer.latency_ms, "replayed": answer.replayed, "scores": answer.scores,
             "worker": self.request.hostname or "", "worker_ms": (time.perf_counter() - started) * 1000}

@@ -22,6 +22,7 @@ from annotation.selectors.tasks import task_lock_held
 from annotation.services.masklets import masklet_revision_create
 from annotation.services.phases import phase_check_tool
 from annotation.services.sessions import PROMPT_KINDS, interactions_effective, task_masks_latest, task_objects
+from annotation.services.signals import engine_scores
 from dataplatform.errors import ApplicationError
 from dataplatform.models import Job
 from dataplatform.services.jobs import job_claim, job_create, job_fail, job_succeed
@@ -72,10 +73,12 @@ def job_claim_or_resume(*, job_id: int, celery_task_id: str) -> Job | None:
     return Job.objects.get(pk=job_id) if resumed else None
 
 
-def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
+def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]],
+                     scores: dict[int, dict[int, dict]] | None = None) -> dict:
     """One new revision per propagated object, all in one transaction with the Job's success.
 
-    ``masks``: object number → frame → RLE. Frames the propagation did not reach keep the
+    ``masks``: object number → frame → RLE; ``scores`` (optional): object number → frame → the
+    engine's scores of that mask (predicted IoU, object-score logit), the revision's signals. Frames the propagation did not reach keep the
     object's latest masks. Edited frames: the frames that received prompts of the object. The
     result names, per object, the propagated frames where its mask is empty (``empty_frames``:
     the object vanished there), so that the annotator is told rather than shown "done".
@@ -104,13 +107,16 @@ def propagation_save(*, job: Job, masks: dict[int, dict[int, dict]]) -> dict:
             return {}
         revisions, empty_frames = {}, {}
         for number, frames in kept.items():
-            latest = task_masks_latest(task=task, object_number=number)[0]["masks"]
-            merged = {**latest, **{str(i): m for i, m in frames.items()}}
+            latest = task_masks_latest(task=task, object_number=number, with_scores=True)[0]
+            merged = {**latest["masks"], **{str(i): m for i, m in frames.items()}}
+            propagated = (scores or {}).get(number, {})
+            frame_scores = {**latest["scores"], **{int(i): engine_scores(propagated.get(i)) for i in frames}}
             edited = sorted({r.frame_index for r in prompts if r.object_number == number})
             revision = masklet_revision_create(
                 masklet=objects[number], masks=merged, author=locked.created_by, phase=task.phase,
                 model_version=task.model_version, edited_frames=edited, source="propagation",
-                prompts=sum(1 for r in prompts if r.object_number == number))
+                prompts=sum(1 for r in prompts if r.object_number == number),
+                frame_scores={i: v for i, v in frame_scores.items() if v})
             revisions[str(number)] = revision.pk
             areas = rle_ops.area_batch(list(frames.values()))
             empty_frames[str(number)] = sorted(i for i, a in zip(frames, areas, strict=True) if a == 0)

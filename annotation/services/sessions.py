@@ -43,6 +43,7 @@ from annotation.services.masklets import masklet_create, masklet_revision_create
 from annotation.services.modelversions import model_version_ensure_default
 from annotation.services.phases import phase_check_tool
 from annotation.services.prompts import objects_check_room, prompt_payload
+from annotation.services.signals import engine_scores, revision_frame_scores
 from dataplatform.celery import GPU_QUEUE, app
 from dataplatform.commits import DiskFlush, commit_without_waiting, flush_start
 from dataplatform.errors import ApplicationError, ConflictError, NotFoundError
@@ -445,7 +446,8 @@ def _mask_answer(*, task: AnnotationTask, interaction: Interaction, frame_index:
             flush.wait()  # the prompt is on disk before its answer is recorded or sent
     round_trip = (time.perf_counter() - started) * 1000
     payload = {**interaction.payload, "result": reply["mask"], "round_trip_ms": round_trip,
-               "replayed": reply["replayed"], "worker": reply["worker"], "worker_ms": reply["worker_ms"]}
+               "replayed": reply["replayed"], "worker": reply["worker"], "worker_ms": reply["worker_ms"],
+               "scores": engine_scores(reply.get("scores"))}
     _answer_record(interaction_id=interaction.pk, latency_ms=reply["latency_ms"], payload=payload)
     return {"interaction": interaction.pk, "frame_index": frame_index, "object_number": object_number,
             "mask": reply["mask"], "latency_ms": reply["latency_ms"], "round_trip_ms": round_trip,
@@ -642,9 +644,13 @@ def session_object_delete(*, task: AnnotationTask, user, object_number: int) -> 
 
 
 def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None, start: int = 0,
-                      end: int | None = None) -> list[dict]:
+                      end: int | None = None, with_scores: bool = False) -> list[dict]:
     """Per object, the latest mask of each frame in [start, end]: the newest prompt answers of the
-    task after the masklet's current revision, else that revision's masks (else empty)."""
+    task after the masklet's current revision, else that revision's masks (else empty).
+
+    ``with_scores``: each object also gets ``scores`` ({frame: the engine's scores of that mask},
+    from the prompt's answer or the revision's signals; frames without any left out), for the
+    revision that saves these masks."""
     video = task.video
     end = video.frame_count - 1 if end is None else min(end, video.frame_count - 1)
     if start < 0 or start > end:
@@ -664,14 +670,19 @@ def task_masks_latest(*, task: AnnotationTask, object_number: int | None = None,
     for masklet in objects:
         revision = masklet.current_revision
         masks = {i: (revision.masks.get(str(i), empty) if revision else empty) for i in range(start, end + 1)}
+        scores = revision_frame_scores(revision_id=revision.pk) if with_scores and revision else {}
         since = revision.created_at if revision else None
         for row in rows:
             if (row.object_number == masklet.object_number and row.server_timestamp >= masklet.created_at
                     and (since is None or row.server_timestamp > since)):
                 masks[row.frame_index] = row.payload["result"]
-        out.append({"object_number": masklet.object_number, "masklet_id": masklet.pk,
-                    "revision": revision.pk if revision else None,
-                    "masks": {str(i): m for i, m in masks.items()}})
+                scores[row.frame_index] = engine_scores(row.payload.get("scores"))
+        entry = {"object_number": masklet.object_number, "masklet_id": masklet.pk,
+                 "revision": revision.pk if revision else None,
+                 "masks": {str(i): m for i, m in masks.items()}}
+        if with_scores:
+            entry["scores"] = {i: v for i, v in scores.items() if start <= i <= end and v}
+        out.append(entry)
     return out
 
 
@@ -686,7 +697,7 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
         prompts = [r for r in interactions_effective(task=locked, objects=objects) if r.kind in PROMPT_KINDS]
         opened = set(task_masklets_open(task=locked, user=user).values_list("pk", flat=True))
         saved = []
-        for latest in task_masks_latest(task=locked):
+        for latest in task_masks_latest(task=locked, with_scores=True):
             masklet = next(m for m in objects if m.pk == latest["masklet_id"])
             since = masklet.current_revision.created_at if masklet.current_revision_id else None
             mine = [r for r in prompts if r.object_number == masklet.object_number]
@@ -698,6 +709,7 @@ def session_save(*, task: AnnotationTask, user) -> list[dict]:
             revision = masklet_revision_create(
                 masklet=masklet, masks=latest["masks"], author=user, phase=locked.phase,
                 model_version=locked.model_version, edited_frames=sorted({r.frame_index for r in mine}),
-                source="annotation", expected_current_id=masklet.current_revision_id)
+                source="annotation", expected_current_id=masklet.current_revision_id,
+                frame_scores=latest["scores"], prompts=len(mine))
             saved.append({"object_number": masklet.object_number, "masklet_id": masklet.pk, "revision": revision.pk})
     return saved

@@ -7,8 +7,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from annotation.models import MaskletRevision, RevisionSignals
 from engine.verifier import revision_signals
+
+SCORE_NAMES = ("predicted_iou", "object_score", "stability")
+
+
+def engine_scores(value: Any) -> dict[str, float | None]:
+    """An engine's scores of one mask as stored (a prompt's answer): the known names only, each a
+    finite float or ``None``; anything else (no scores, another shape) gives an empty dict."""
+    if not isinstance(value, Mapping):
+        return {}
+    out: dict[str, float | None] = {}
+    for name in SCORE_NAMES:
+        number = value.get(name)
+        if isinstance(number, int | float) and not isinstance(number, bool) and np.isfinite(number):
+            out[name] = float(number)
+        elif name in value:
+            out[name] = None
+    return out
+
+
+def revision_frame_scores(*, revision_id: int | None) -> dict[int, dict[str, float | None]]:
+    """The engine's per-frame scores stored with a revision's signals ({frame: scores}, only the
+    frames that have one): what a later revision keeps for the frames whose masks it keeps."""
+    row = RevisionSignals.objects.filter(revision_id=revision_id).values_list("signals", flat=True).first()
+    if not row:
+        return {}
+    frames = row.get("frames") or []
+    out: dict[int, dict[str, float | None]] = {}
+    for name in SCORE_NAMES:
+        for frame, value in zip(frames, row.get(name) or [], strict=False):
+            if value is not None:
+                out.setdefault(int(frame), {})[name] = value
+    return out
 
 
 def revision_signals_record(*, revision: MaskletRevision, kind: str,

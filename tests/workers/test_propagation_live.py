@@ -4,6 +4,8 @@ cancel between frames leaves no revision."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from annotation.models import AnnotationTask, MaskletRevision
@@ -62,6 +64,12 @@ def test_propagation_saves_one_revision_per_object_at_the_end(platform, celery_w
         assert revision.phase == phase and revision.model_version_id == p["version"].pk
         assert revision.masklet.current_revision_id == revision.pk
         assert any(rle_ops.area(m) for m in revision.masks.values())
+        # The engine's scores of each propagated frame are the revision's verifier signals.
+        signals = revision.signals.signals
+        assert signals["recorded_by"] == "engine" and signals["frames"] == list(range(6))
+        assert all(math.isfinite(s) for s in signals["object_score"])
+        tracked = [i for i in range(6) if i not in revision.edited_frames]  # not a prompt's (maybe painted) mask
+        assert all(0.0 <= signals["predicted_iou"][i] <= 1.0 for i in tracked)
     masks = client.get(f"/api/tasks/{task.pk}/masks/", {"object_number": numbers[0]}).json()[0]
     assert masks["revision"] == revisions[numbers[0]].pk
     assert masks["masks"]["5"] == revisions[numbers[0]].masks["5"]
@@ -158,3 +166,25 @@ def test_phase_2_a_brush_correction_then_repropagation_makes_a_new_revision(plat
     assert [r.number for r in revisions] == [1, 2] and revisions[1].parent_id == revisions[0].pk
     assert revisions[1].edited_frames == [0, 3]
     assert np.array_equal(rle_ops.decode(revisions[1].masks["3"]), brush)  # the correction is kept
+
+
+def test_a_click_saved_after_a_propagation_keeps_the_propagated_frames_scores(platform, celery_worker) -> None:
+    p = platform(phase=3, frames=6)
+    client, task, video = p["client"], p["task"], p["video"]
+    url = f"/api/tasks/{task.pk}"
+    assert client.post(f"{url}/session/").status_code == 200
+    number = prompt_two_objects(p)[0]
+    job = client.post(f"{url}/propagate/", {"frame_index": 0}, format="json").json()["id"]
+    assert wait_for(lambda: finished(job), timeout=180, what="the propagation").status == "succeeded"
+    propagated = propagation_revisions(task).get(masklet__object_number=number).signals.signals
+
+    response = client.post(f"{url}/prompts/", {"frame_index": 4, "object_number": number, "kind": "click",
+                                               "points": [centre_of(video.clip.masks[1][4])], "labels": [1]},
+                           format="json")
+    assert response.status_code == 200, response.content
+    saved = {e["object_number"]: e["revision"] for e in client.post(f"{url}/save/").json()}
+    signals = MaskletRevision.objects.get(pk=saved[number]).signals.signals
+    assert signals["recorded_by"] == "engine" and signals["frames"] == list(range(6))
+    for name in ("predicted_iou", "object_score"):  # the frames the click did not touch keep their scores
+        assert [signals[name][i] for i in (1, 2, 3, 5)] == [propagated[name][i] for i in (1, 2, 3, 5)]
+    assert 0.0 <= signals["predicted_iou"][4] <= 1.0 and math.isfinite(signals["object_score"][4])

@@ -324,6 +324,12 @@ def test_phase_1_answers_are_saved_as_a_revision_and_submitted(platform, celery_
     assert (revision.phase, revision.source, revision.edited_frames) == (1, "annotation", [0, 2])
     assert revision.masks["0"] == answers["0"] and revision.masks["2"] == answers["2"]
     assert revision.masks["1"] == rle_ops.empty(H, W) and revision.author_id == p["annotator"].pk
+    # The verifier's signals: the engine's scores of the clicked frame's answer, none where it made no mask.
+    signals = revision.signals.signals
+    assert signals["recorded_by"] == "engine" and signals["frames"] == [0, 1, 2, 3] and signals["prompts"] == 3
+    assert 0.0 <= signals["predicted_iou"][0] <= 1.0 and np.isfinite(signals["object_score"][0])
+    assert signals["predicted_iou"][2] is None  # a painted mask: no decoder prediction
+    assert signals["predicted_iou"][1] is None and signals["object_score"][1] is None  # never prompted
     assert client.post(f"{url}/save/").json() == []  # nothing new since
     submitted = client.post(f"{url}/submit/", {}, format="json")
     assert submitted.status_code == 200, submitted.content
