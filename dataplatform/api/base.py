@@ -40,6 +40,13 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """A yes/no filter of a query string: absent is no filter (DRF's BooleanField reads an absent form
+    field as false, a checkbox left unticked), and an empty value is refused like any other filter's."""
+
+    default_empty_html = serializers.empty
+
+
 class StrictRegexField(serializers.RegexField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

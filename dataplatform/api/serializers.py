@@ -9,7 +9,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dataplatform.api.base import MAX_ID, StrictCharField, StrictRegexField
+from dataplatform.api.base import MAX_ID, QueryBooleanField, StrictCharField, StrictRegexField
 from dataplatform.models import Job, Phase, Project, Video
 from dataplatform.roles import ROLES, user_roles
 from dataplatform.selectors.users import user_role_names
@@ -241,7 +241,7 @@ class UserFilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=150,
                                    help_text="Part of the username or email.")
     role = serializers.ChoiceField(choices=ROLES, required=False)
-    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    is_active = QueryBooleanField(required=False, help_text="Only active (true) or deactivated (false) accounts.")
 
 
 class UserCreateSerializer(serializers.Serializer):

@@ -99,6 +99,7 @@ def test_review_screen(transactional_db, e2e_media, project, page, login, user_f
     for expected in ("button 'Play (Space)'", "combobox 'Speed'", "button 'Accept (a)'", "button 'Skip'"):
         assert any(stop.startswith(expected) for stop in stops), (expected, stops)
     page.keyboard.press("r")  # the reject form opens: its presets and reason are reachable too
+    page.get_by_role("textbox", name="Reason for rejecting").wait_for()
     stops = tab_through(page, "review, rejecting")
     assert "textbox 'Reason for rejecting'" in stops and "button 'Reject masklet'" in stops
 

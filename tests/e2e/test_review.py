@@ -117,12 +117,9 @@ def test_leaving_the_review_screen_in_the_app_gives_the_masklet_back(seeded, pag
     page.get_by_role("navigation", name="Screens").get_by_role("link", name="Admin").click()
     page.get_by_role("heading", name="Admin dashboard").wait_for()
     assert _lease_holder(seeded, given_back=True) is None
-    # Every panel has answered before the database is flushed under the live server.
-    for text in ("No jobs yet.", "No model version yet.", "No retraining round yet.",
-                 "No submitted task yet."):
-        page.get_by_text(text).wait_for()
+    # The first section's panels have answered before the database is flushed under the live server.
+    page.get_by_text("No submitted task yet.").wait_for()
     page.get_by_text(re.compile(r"^From \d{4}-")).wait_for()
-    page.get_by_text(re.compile(r"videos; the newest first")).wait_for()
 
 
 def test_logging_out_of_the_review_gives_the_masklet_back(seeded, page, login, user_factory):

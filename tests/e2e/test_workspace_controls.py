@@ -5,6 +5,8 @@ a propagation, skipping a task, and a rework task's reviewer notes on their fram
 
 from __future__ import annotations
 
+import re
+
 from annotation.models import AnnotationTask
 from tests.e2e.test_annotate import (
     canvas_pixel,
@@ -99,7 +101,7 @@ def test_opacity_colour_messages_and_propagation_at_1366x768(queued_task, page, 
         const d = c.getContext('2d').getImageData(Math.round((120 * v.scale + v.offsetX) * r),
                                                   Math.round((100 * v.scale + v.offsetY) * r), 1, 1).data;
         return d[0] > d[2] + 80; }""")  # now red
-    swatch = page.get_by_role("button", name="Object 0", exact=True).locator(".swatch")
+    swatch = page.get_by_role("button", name=re.compile(r"^Object 0 · ")).locator(".swatch")
     assert "255, 0, 0" in swatch.get_attribute("style")
 
 

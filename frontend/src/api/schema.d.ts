@@ -6342,7 +6342,8 @@ export interface operations {
     users_list: {
         parameters: {
             query?: {
-                is_active?: boolean | null;
+                /** @description Only active (true) or deactivated (false) accounts. */
+                is_active?: boolean;
                 page?: number;
                 page_size?: number;
                 /**

@@ -8,9 +8,14 @@ export interface Shortcut {
   enabled?: () => boolean;
 }
 
+/** Input types that take no typed text: a shortcut pressed on one (a ticked checkbox) still works. */
+const NOT_TYPED = new Set(["checkbox", "radio", "button", "submit", "reset", "color", "file"]);
+
 function typingInField(event: KeyboardEvent): boolean {
   const target = event.target as HTMLElement | null;
-  return !!target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  if (!target) return false;
+  if (target instanceof HTMLInputElement) return !NOT_TYPED.has(target.type);
+  return target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName);
 }
 
 export function displayKey(key: string): string {
