@@ -384,6 +384,8 @@ SPECTACULAR_SETTINGS = {
         "JobKindEnum": "dataplatform.models.Job.Kind",
         "MaskletKindEnum": "annotation.models.Masklet.Kind",
         "ReviewDecisionEnum": "annotation.models.Review.Decision",
+        "VideoSplitEnum": "dataplatform.models.Video.Split",
+        "EvaluationSplitEnum": "annotation.services.evaluations.EVALUATION_SPLITS",
     },
 }
 

@@ -1281,6 +1281,12 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @description * `val` - val
+         *     * `test` - test
+         * @enum {string}
+         */
+        EvaluationSplitEnum: "val" | "test";
         ExportCreateRequest: {
             /**
              * @description sav: SA-V JSON files per video (manual and auto); coco: COCO instance segmentation with RLE and tracks; davis: indexed palette PNGs per frame; sav_png: per-object binary PNGs (SA-V val/test layout). COCO's categories are the project's labels; the other formats have a label map, labels.json, beside them.
@@ -1596,19 +1602,13 @@ export interface components {
              *     * `test` - test
              * @default val
              */
-            split: components["schemas"]["ModelVersionEvaluateSplitEnum"];
+            split: components["schemas"]["EvaluationSplitEnum"];
             /**
              * @description Score at most this many held-out videos.
              * @default 20
              */
             max_videos: number;
         };
-        /**
-         * @description * `val` - val
-         *     * `test` - test
-         * @enum {string}
-         */
-        ModelVersionEvaluateSplitEnum: "val" | "test";
         /** @description Exactly one of ``file`` (multipart) and ``checkpoint`` (a storage URI). */
         ModelVersionRegisterRequest: {
             /** @description The new version's name (unique). */
@@ -1840,7 +1840,7 @@ export interface components {
         };
         PatchedVideoUpdateRequest: {
             name?: string;
-            split?: components["schemas"]["SplitFb4Enum"];
+            split?: components["schemas"]["VideoSplitEnum"];
         };
         /**
          * @description * `1` - Phase 1: SAM on every frame
@@ -2192,14 +2192,6 @@ export interface components {
          * @enum {string}
          */
         SourceKindEnum: "upload" | "uri";
-        /**
-         * @description * `unassigned` - Unassigned
-         *     * `train` - Train
-         *     * `val` - Val
-         *     * `test` - Test
-         * @enum {string}
-         */
-        SplitFb4Enum: "unassigned" | "train" | "val" | "test";
         Task: {
             readonly id: number;
             readonly kind: components["schemas"]["TaskKindEnum"];
@@ -2408,7 +2400,7 @@ export interface components {
             /** @description Why ingest failed, in words a person can act on. */
             readonly status_message: string;
             readonly source_kind: components["schemas"]["SourceKindEnum"];
-            readonly split: components["schemas"]["SplitFb4Enum"];
+            readonly split: components["schemas"]["VideoSplitEnum"];
             /** @description Annotated (sampled) frames. */
             readonly frame_count: number;
             /** Format: double */
@@ -2441,7 +2433,7 @@ export interface components {
             /** @description Why ingest failed, in words a person can act on. */
             readonly status_message: string;
             readonly source_kind: components["schemas"]["SourceKindEnum"];
-            readonly split: components["schemas"]["SplitFb4Enum"];
+            readonly split: components["schemas"]["VideoSplitEnum"];
             /** @description Annotated (sampled) frames. */
             readonly frame_count: number;
             /** Format: double */
@@ -2475,10 +2467,18 @@ export interface components {
             /** @description Default: the last part of the URI. */
             name?: string;
         };
+        /**
+         * @description * `unassigned` - Unassigned
+         *     * `train` - Train
+         *     * `val` - Val
+         *     * `test` - Test
+         * @enum {string}
+         */
+        VideoSplitEnum: "unassigned" | "train" | "val" | "test";
         VideoSplitRequest: {
             /** @description Video ids (at most 1000). */
             videos: number[];
-            split: components["schemas"]["SplitFb4Enum"];
+            split: components["schemas"]["VideoSplitEnum"];
         };
         VideoSplitResult: {
             /** @description Videos now in the split. */
