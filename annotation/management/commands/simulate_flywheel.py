@@ -507,6 +507,8 @@ class _TestScores:
                 raise CommandError(f"Evaluating {version.name} on the test split failed: {job.message}")
             record = scored.metrics["evaluations"][evaluation_key(project_id=self.project.pk, split="test")]
             self.cache[version.pk] = record["scores"]
+            scores = record["scores"]  # in the summary's order (mask, 1-click, box), then any other
+            order = [p for p in SUMMARY_PROTOCOLS if p in scores] + [p for p in scores if p not in SUMMARY_PROTOCOLS]
             log(f"{version.name} on the untouched test split: " + ", ".join(
-                f"{p} {s['jf']:.1f}" for p, s in record["scores"].items()))
+                f"{p} {scores[p]['jf']:.1f}" for p in order))
         return self.cache[version.pk]
