@@ -45,6 +45,7 @@ RULES: list[tuple[str, list[str], str]] = [
     ("exports_create", [PDA], "exactly one of project or videos, naming rows that exist"),
     ("retraining_rounds_create", [PDA], "needs accepted masklets to train on; keys and ranges checked by name"),
     ("verifier_train", [PDA], "needs 20 human review decisions to train on"),
+    ("model_versions_evaluate", [PDA], "needs accepted masklets on the chosen held-out split to score on"),
     ("masklets_reject", [PDA], "a reason of spaces says nothing"),
     ("tasks_submit", [PDA], "only masklets with masks of the task's video; something to submit"),
     ("tasks_prompt", [PDA], "the object must be one of the task's, the frame in the video, the tool the phase's"),
