@@ -48,6 +48,8 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataplatform.settings")
@@ -301,6 +303,18 @@ def run(clicks: int, warmup: int, width: int, height: int, markdown: bool) -> No
     ])
 
 
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A test database made for the bench's rows and dropped after it (the configured one untouched)."""
+    setup_test_environment()
+    creation = connection.creation
+    name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield name
+    finally:
+        creation.destroy_test_db(name, verbosity=0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clicks", type=int, default=60)
@@ -309,13 +323,8 @@ def main() -> None:
     add_format_argument(parser)
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
-    setup_test_environment()
-    creation = connection.creation
-    name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         run(args.clicks, args.warmup, width, height, args.markdown)
-    finally:
-        creation.destroy_test_db(name, verbosity=0)
 
 
 if __name__ == "__main__":

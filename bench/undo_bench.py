@@ -25,9 +25,13 @@ import time
 import numpy as np
 import torch
 from django.db import connection
-from django.test.utils import setup_test_environment
 
-from bench.click_bench import make_rows, percentile, start_worker  # sets Django up, before the models
+from bench.click_bench import (  # sets Django up, before the models
+    make_rows,
+    percentile,
+    start_worker,
+    throwaway_database,
+)
 from bench.report import Table, add_format_argument, emit
 from bench.rows import UNDO
 from dataplatform.models import Job
@@ -136,13 +140,8 @@ def main() -> None:
     add_format_argument(parser)
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
-    setup_test_environment()
-    creation = connection.creation
-    name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         run(args.frames, args.rounds, args.clicks, width, height, args.markdown)
-    finally:
-        creation.destroy_test_db(name, verbosity=0)
 
 
 if __name__ == "__main__":

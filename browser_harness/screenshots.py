@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from browser_harness.canvas import canvas_point
 from browser_harness.chromium import CHROMIUM, CHROMIUM_ARGS, DIST_INDEX, REPO_ROOT
 from browser_harness.demo import DemoServer
 
@@ -182,15 +183,6 @@ def keep_task_for_annotator(page) -> None:
 
 # --- the annotator -------------------------------------------------------------------------------
 
-def canvas_point(page, x: float, y: float) -> tuple[float, float]:
-    """The page coordinates of an image point of the workspace's frame canvas."""
-    return tuple(page.evaluate(
-        """([x, y]) => {
-            const canvas = document.querySelector('canvas.frame-canvas');
-            const view = JSON.parse(canvas.dataset.viewport);
-            const rect = canvas.getBoundingClientRect();
-            return [rect.left + x * view.scale + view.offsetX, rect.top + y * view.scale + view.offsetY];
-        }""", [x, y]))
 
 
 def click_targets(video, count: int) -> list[tuple[tuple[int, int], str]]:

@@ -13,6 +13,7 @@ import pytest
 
 from annotation.models import AnnotationTask
 from annotation.services.tasks import task_create
+from browser_harness.canvas import canvas_point
 from browser_harness.frames import HEIGHT, WIDTH
 from browser_harness.session_stub import ROUTES, SessionStub
 from dataplatform import storage
@@ -23,15 +24,6 @@ from tests.e2e.seed import ready_video
 BLUE = 2  # object 0's overlay colour is mostly blue (frontend PALETTE[0] = 30, 136, 229)
 
 
-def canvas_point(page, x: float, y: float) -> tuple[float, float]:
-    """The page coordinates of an image point of the frame canvas."""
-    return tuple(page.evaluate(
-        """([x, y]) => {
-            const canvas = document.querySelector('canvas.frame-canvas');
-            const view = JSON.parse(canvas.dataset.viewport);
-            const rect = canvas.getBoundingClientRect();
-            return [rect.left + x * view.scale + view.offsetX, rect.top + y * view.scale + view.offsetY];
-        }""", [x, y]))
 
 
 def canvas_pixel(page, x: float, y: float) -> list[int]:

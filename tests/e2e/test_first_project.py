@@ -13,12 +13,12 @@ import zipfile
 import pytest
 
 from annotation.models import Interaction, Masklet
+from browser_harness.canvas import canvas_point
 from dataplatform.media.synth import write_video
 from dataplatform.models import Project, Video
 from engine import rle as rle_ops
 from tests.conftest import wait_for
 from tests.e2e.conftest import log_out, section, shot
-from tests.e2e.test_annotate import canvas_point
 
 LABELS = {0: "person", 1: "dog"}  # object number → its label
 CLICKS = {0: (40, 40), 1: (120, 80)}  # object number → where it is clicked on frame 0

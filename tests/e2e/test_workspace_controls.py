@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from annotation.models import AnnotationTask
+from browser_harness.canvas import canvas_point
 from tests.e2e.test_annotate import (
     canvas_pixel,
-    canvas_point,
     open_workspace,
     queued_task,
     stub_session,
