@@ -5,6 +5,8 @@ propagation, a review, a COCO export), and nothing it started outlives it."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,25 @@ def processes_of(var_dir: Path) -> list[int]:
     return pids
 
 
+def in_own_thread(function: Callable[..., dict], *args, **kwargs) -> dict:
+    """``function``'s result, run in a thread of its own: Playwright's sync API refuses a thread where an
+    asyncio loop runs, as the browser tests' session-wide Playwright leaves one in the main thread."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="screenshots")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
 @pytest.fixture
 def screenshot_tools() -> None:
     why = None
@@ -49,7 +70,7 @@ def screenshot_tools() -> None:
 @pytest.mark.timeout(600)
 def test_screenshots_come_from_real_actions_on_a_live_demo(screenshot_tools, tmp_path: Path) -> None:
     lines: list[str] = []
-    written = take_screenshots(tmp_path / "png", workdir=tmp_path / "work", log=lines.append)
+    written = in_own_thread(take_screenshots, tmp_path / "png", workdir=tmp_path / "work", log=lines.append)
 
     assert list(written) == [shot.name for shot in SHOTS], "\n".join(lines)
     for name, path in written.items():
