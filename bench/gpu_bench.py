@@ -34,7 +34,7 @@ import resource
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,12 @@ def run_ours(model: Any, video: Path, points: list[tuple[int, int]], device: tor
 
         return _timed_frames(tracked(), device, keep)
 
+    return measured(propagate, device, warmup)
+
+
+def measured(propagate: Callable[[], tuple[float, int, dict[int, dict[int, np.ndarray]]]], device: torch.device,
+             warmup: bool) -> Run:
+    """One timed pass of ``propagate`` (after a warm-up pass when asked) with its peak memory."""
     if warmup:
         propagate()
     with Memory(device) as memory:
@@ -191,11 +197,7 @@ def run_reference(predictor: Any, video: Path, points: list[tuple[int, int]], de
 
             return _timed_frames(tracked(), device, keep)
 
-    if warmup:
-        propagate()
-    with Memory(device) as memory:
-        seconds, count, logits = propagate()
-    return Run(count / seconds if seconds else float("nan"), memory.peak_mb, logits)
+    return measured(propagate, device, warmup)
 
 
 def max_diff(a: Run, b: Run) -> float:
