@@ -40,6 +40,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A yes/no of a body: JSON's true/false, or "true"/"false" in a form. DRF's BooleanField would also
+    take 0, 1, "yes", "on"..., values the schema (``type: boolean``) forbids."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return data.lower() == "true"
+        self.fail("invalid", input=data)
+
+
 class QueryBooleanField(serializers.BooleanField):
     """A yes/no filter of a query string: absent is no filter (DRF's BooleanField reads an absent form
     field as false, a checkbox left unticked), and an empty value is refused like any other filter's."""

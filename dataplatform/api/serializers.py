@@ -9,7 +9,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dataplatform.api.base import MAX_ID, QueryBooleanField, StrictCharField, StrictRegexField
+from dataplatform.api.base import (
+    MAX_ID,
+    QueryBooleanField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictRegexField,
+)
 from dataplatform.models import Job, Phase, Project, Video
 from dataplatform.roles import ROLES, user_roles
 from dataplatform.selectors.users import user_role_names
@@ -260,4 +266,4 @@ class UserUpdateSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES), max_length=len(ROLES),
                                   required=False, help_text="The roles the account holds from now on.")
-    is_active = serializers.BooleanField(required=False, help_text="False deactivates the account.")
+    is_active = StrictBooleanField(required=False, help_text="False deactivates the account.")

@@ -91,3 +91,17 @@ def test_text_fields_take_strings_only(admin_user, api_client_for):
     assert project.status_code == 400 and "description" in error_of(project)["fields"]
     user = client.post("/api/users/", {"username": 12345, "password": "long enough"}, format="json")
     assert user.status_code == 400 and "username" in error_of(user)["fields"]
+
+
+def test_is_active_is_a_boolean_only_true_or_false(admin_user, user_factory, api_client_for):
+    """As the schema says (``type: boolean``): JSON's true/false or "true"/"false" in a form; DRF alone
+    took 0, 1, "yes" or "on" too."""
+    person = user_factory("annotator")
+    client = api_client_for(admin_user)
+    for value in ("0", "yes", "on"):
+        response = client.patch(f"/api/users/{person.pk}/", {"is_active": value}, format="multipart")
+        assert response.status_code == 400, (value, response.content)
+    person.refresh_from_db()
+    assert person.is_active
+    response = client.patch(f"/api/users/{person.pk}/", {"is_active": "false"}, format="multipart")
+    assert response.status_code == 200 and response.json()["is_active"] is False
